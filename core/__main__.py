@@ -1,0 +1,51 @@
+"""Command line: `python -m core <command> ...`. Each command group lives in `core/commands/`.
+
+    python -m core data stats --source sample
+    python -m core data subset --source sample --out DIR --n 200
+    python -m core model tiny --data sample --out DIR
+    python -m core model convert SRC OUT
+    python -m core train --model tiny --data sample --out RUN_DIR --minutes 5
+    python -m core eval --model M --data SRC --split test --method categorical --out results.json
+    python -m core chat --model M "question"
+
+Expected failures (bad input, missing files, no internet) print one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from core.errors import StudioError
+
+GROUPS = ["data", "model", "train", "eval", "chat", "runs"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="ScienceQA Tutor Studio")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in GROUPS:
+        try:
+            module = importlib.import_module(f"core.commands.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"core.commands.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (StudioError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

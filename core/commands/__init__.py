@@ -1,0 +1,1 @@
+"""Command groups of `python -m core`. Each module has `register(subparsers)` and sets `func`."""

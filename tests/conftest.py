@@ -1,0 +1,76 @@
+"""Shared fixtures: every test gets its own app home; tiny questions and a tiny model built here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from core.records import Question
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "scienceqa"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(autouse=True)
+def studio_home(tmp_path, monkeypatch) -> Path:
+    """Point the app's home folder at a fresh temporary folder for every test."""
+    home = tmp_path / "studio-home"
+    monkeypatch.setenv("SQA_STUDIO_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def shared_scienceqa() -> Path:
+    if not SHARED.exists():
+        pytest.fail(f"the real ScienceQA files are missing: {SHARED}")
+    return SHARED
+
+
+def make_questions(n: int = 60, seed: int = 0) -> list[Question]:
+    """A toy, learnable task: which of two quantities is larger (the answer is always the bigger one)."""
+    import random
+
+    rng = random.Random(seed)
+    subjects = ["natural science", "social science", "language science"]
+    out = []
+    for i in range(n):
+        a, b = rng.sample(range(1, 50), 2)
+        n_choices = 2 + i % 3
+        choices = [f"{a} kg", f"{b} kg"] + [f"{x} g" for x in rng.sample(range(1, 9), n_choices - 2)]
+        answer = 0 if a > b else 1
+        out.append(Question(
+            pid=f"t{i}", question="Which is heavier?", choices=choices, answer=answer,
+            split=["train", "val", "test"][i % 3], hint="Look at the numbers." if i % 4 == 0 else "",
+            has_image=i % 5 == 0, caption="a scale" if i % 5 == 0 else "",
+            grade=f"grade{1 + i % 12}", subject=subjects[i % 3], topic="units", category="Weight",
+            skill="Compare masses", lecture="Mass is measured in kilograms and grams.",
+            solution=f"{max(a, b)} kg is more than {min(a, b)} kg.",
+        ))
+    return out
+
+
+@pytest.fixture
+def toy_questions() -> list[Question]:
+    return make_questions()
+
+
+@pytest.fixture(scope="session")
+def _tiny_model_master(tmp_path_factory) -> Path:
+    from core.tiny import create_tiny
+
+    out = tmp_path_factory.mktemp("tiny") / "model"
+    return create_tiny(make_questions(120), out, size="xs", seed=0)
+
+
+@pytest.fixture
+def tiny_model_dir(_tiny_model_master, tmp_path) -> Path:
+    """A fresh copy of an 'xs' tiny model (random init) that the test may modify."""
+    dst = tmp_path / "tiny-model"
+    shutil.copytree(_tiny_model_master, dst)
+    return dst
