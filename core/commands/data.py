@@ -1,0 +1,92 @@
+"""`python -m core data ...`: inspect sources and write subsets.
+
+    python -m core data stats --source sample
+    python -m core data subset --source ../shared/scienceqa/original --out /tmp/sub --n 30 --per subject --seed 1
+    python -m core data subset --source sample --name my-subset --split train --text-only drop
+    python -m core data list
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    data = subparsers.add_parser("data", help="inspect data sources and write subsets")
+    sub = data.add_subparsers(dest="data_command", required=True)
+
+    def source_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--source", default="sample",
+                       help="sample | hub | a folder | a .jsonl/.json/.csv/.parquet file | subset:NAME (default: sample)")
+        p.add_argument("--meta", default=None,
+                       help="folder with the official pid_splits.json / captions.json (recovers pids of HF rows)")
+
+    stats = sub.add_parser("stats", help="print a JSON summary of a source")
+    source_args(stats)
+    stats.add_argument("--split", default=None)
+    stats.set_defaults(func=run_stats)
+
+    subset = sub.add_parser("subset", help="filter + sample a source and write a subset folder")
+    source_args(subset)
+    where = subset.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="folder to write (usable as --source afterwards)")
+    where.add_argument("--name", help="save under the app home as subset:NAME")
+    subset.add_argument("--split", action="append", default=[], help="keep this split (repeatable)")
+    subset.add_argument("--n", type=int, default=None, help="sample size (in total, or per stratum with --per)")
+    subset.add_argument("--per", choices=["subject", "grade"], default="", help="take N per subject / per grade")
+    subset.add_argument("--seed", type=int, default=0)
+    subset.add_argument("--text-only", choices=["drop", "caption"], default="",
+                        help="drop image questions, or keep them with their caption as context")
+    subset.add_argument("--subject", action="append", default=[], help="natural/social/language science (repeatable)")
+    subset.add_argument("--grade-min", type=int, default=None)
+    subset.add_argument("--grade-max", type=int, default=None)
+    subset.add_argument("--topic", action="append", default=[])
+    subset.add_argument("--category", action="append", default=[])
+    subset.add_argument("--skill", action="append", default=[])
+    subset.add_argument("--context", action="append", default=[], choices=["TXT", "IMG", "NO"])
+    subset.add_argument("--choices", action="append", default=[], type=int, help="number of choices (repeatable)")
+    subset.add_argument("--has-lecture", action="store_true", default=None)
+    subset.add_argument("--has-solution", action="store_true", default=None)
+    subset.add_argument("--search", default="", help="text to find in question, hint or choices")
+    subset.add_argument("--overwrite", action="store_true")
+    subset.set_defaults(func=run_subset)
+
+    lst = sub.add_parser("list", help="list saved subsets")
+    lst.set_defaults(func=run_list)
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    from core.sources import load_source
+    from core.subsets import summarize
+
+    questions = load_source(args.source, args.split, meta=args.meta)
+    print(json.dumps({"source": args.source, **summarize(questions)}, indent=2))
+    return 0
+
+
+def run_subset(args: argparse.Namespace) -> int:
+    from core.home import area
+    from core.sources import load_source, normalize_split
+    from core.subsets import Filters, apply_filters, stratified_sample, validate_name, write_subset
+
+    filters = Filters(splits=tuple(normalize_split(s) for s in args.split), subjects=tuple(args.subject),
+                      grade_min=args.grade_min, grade_max=args.grade_max, topics=tuple(args.topic),
+                      categories=tuple(args.category), skills=tuple(args.skill), contexts=tuple(args.context),
+                      n_choices=tuple(args.choices), has_lecture=args.has_lecture,
+                      has_solution=args.has_solution, search=args.search, text_only=args.text_only)
+    questions = load_source(args.source, meta=args.meta)
+    chosen = stratified_sample(apply_filters(questions, filters), args.n, args.per, args.seed)
+    folder = args.out or area("subsets") / validate_name(args.name)
+    manifest = {"source": args.source, "filters": filters.to_dict(), "n": args.n, "per": args.per, "seed": args.seed}
+    write_subset(folder, chosen, manifest, overwrite=args.overwrite)
+    print(f"wrote {len(chosen)} questions to {folder}")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from core.subsets import list_subsets
+
+    for s in list_subsets():
+        print(f"{s.name}\t{s.total}\t{s.manifest.get('source', '')}\t{s.manifest.get('created', '')}")
+    return 0
