@@ -55,14 +55,16 @@ def _stage_of(path: PurePosixPath) -> str | None:
     return None
 
 
-def select_checkpoint(paths: list[str], stage: str | None = None, step: int | None = None) -> RawCheckpoint:
+def select_checkpoint(paths: list[str], stage: str | None = None, step: int | None = None,
+                      prefer: str | None = None) -> RawCheckpoint:
     """Pick model/meta/tokenizer files among `paths` (repo-relative, '/'-separated).
 
-    Stage: the one asked for, else the only one present, else sft > rl > mid > base. Step: the one
-    asked for, else the latest in that folder.
+    Stage: the one asked for (required), else `prefer` if present, else the only one present, else
+    sft > rl > mid > base. Step: the one asked for, else the latest in that folder.
     """
-    if stage is not None and stage not in STAGE_DIRS:
-        raise ValueError(f"unknown stage '{stage}'; use one of {', '.join(STAGE_DIRS)}")
+    for s in (stage, prefer):
+        if s is not None and s not in STAGE_DIRS:
+            raise ValueError(f"unknown stage '{s}'; use one of {', '.join(STAGE_DIRS)}")
     all_paths = [PurePosixPath(p) for p in paths]
     models = [p for p in all_paths if _MODEL_RE.match(p.name)]
     if not models:
@@ -77,7 +79,7 @@ def select_checkpoint(paths: list[str], stage: str | None = None, step: int | No
             have = sorted({_stage_of(d) or str(d) for d in dirs})
             raise StudioError(f"No '{stage}' checkpoint here; found: {', '.join(have)}.")
     else:
-        chosen = list(dirs)
+        chosen = [d for d in dirs if prefer and _stage_of(d) == prefer] or list(dirs)
     if len(chosen) > 1:
         order = list(STAGE_DIRS)
         chosen.sort(key=lambda d: (order.index(_stage_of(d)) if _stage_of(d) else len(order), str(d)))
