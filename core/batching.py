@@ -1,0 +1,132 @@
+"""From questions to padded training batches: tokenization with the assistant-only loss mask,
+length-grouped batching (padding only to each batch's longest example) and collation.
+
+Labels come from the model's chat template: `apply_chat_template(..., return_assistant_tokens_mask=True)`
+marks the assistant's content and its end token; everything else (system, user, the assistant-start
+token, padding) is -100. Inputs and labels are the same sequence; the model shifts them itself.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import torch
+
+from core.prompts import DEFAULT_SYSTEM_PROMPT, get_format, to_messages
+from core.records import LETTERS, Question
+
+IGNORE = -100
+
+
+@dataclass
+class Example:
+    input_ids: list[int]
+    labels: list[int]
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    @property
+    def n_target(self) -> int:
+        return sum(1 for t in self.labels if t != IGNORE)
+
+
+def encode(tokenizer, q: Question, fmt: str, system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
+           max_seq_len: int | None = None) -> Example | None:
+    """One question as a training example (None when truncation leaves no target token)."""
+    out = tokenizer.apply_chat_template(to_messages(q, fmt, system_prompt), tokenize=True, return_dict=True,
+                                        return_assistant_tokens_mask=True)
+    ids = list(out["input_ids"])
+    mask = list(out["assistant_masks"])
+    if max_seq_len:
+        ids, mask = ids[:max_seq_len], mask[:max_seq_len]
+    labels = [t if m else IGNORE for t, m in zip(ids, mask)]
+    if not any(m for m in mask):
+        return None
+    return Example(ids, labels)
+
+
+def encode_all(tokenizer, questions: list[Question], fmt: str, system_prompt: str | None,
+               max_seq_len: int) -> tuple[list[Example], int]:
+    """Encode many questions; returns (examples, number dropped because nothing was left to learn)."""
+    examples, dropped = [], 0
+    for q in questions:
+        ex = encode(tokenizer, q, fmt, system_prompt, max_seq_len)
+        if ex is None:
+            dropped += 1
+        else:
+            examples.append(ex)
+    return examples, dropped
+
+
+def length_grouped_batches(lengths: list[int], batch_size: int, seed: int, window: int = 64) -> list[list[int]]:
+    """Shuffle, then sort by length inside windows of `window` batches and cut into batches; batch order
+    is shuffled again. Similar lengths share a batch (little padding) while epochs stay random."""
+    rng = random.Random(seed)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    span = batch_size * window
+    batches = []
+    for start in range(0, len(order), span):
+        chunk = sorted(order[start:start + span], key=lambda i: lengths[i])
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def random_batches(n: int, batch_size: int, seed: int) -> list[list[int]]:
+    """Plain shuffled batches (what HF Trainer does without group_by_length)."""
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def make_batches(lengths: list[int], batch_size: int, seed: int, group_by_length: bool) -> list[list[int]]:
+    if group_by_length:
+        return length_grouped_batches(lengths, batch_size, seed)
+    return random_batches(len(lengths), batch_size, seed)
+
+
+def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad to the longest example of this batch. Padding sits after every real token, so with a
+    causal model it cannot influence them; its labels are -100."""
+    width = max(len(e) for e in examples)
+    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)  # (B, T)
+    labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)  # (B, T)
+    for i, e in enumerate(examples):
+        ids[i, : len(e)] = torch.tensor(e.input_ids)
+        labels[i, : len(e)] = torch.tensor(e.labels)
+    return {"input_ids": ids, "labels": labels}
+
+
+def padding_fraction(batches: list[list[int]], lengths: list[int]) -> float:
+    real = sum(lengths[i] for b in batches for i in b)
+    total = sum(len(b) * max(lengths[i] for i in b) for b in batches)
+    return 1 - real / total if total else 0.0
+
+
+@dataclass
+class ChoicePrompt:
+    """Where a question's answer letter starts: the shared prefix ids and each letter's token there."""
+    prefix: list[int]
+    letter_ids: list[int]  # one token id per choice, in choice order
+    answer: int
+
+
+def choice_prompt(tokenizer, q: Question, fmt: str, system_prompt: str | None = DEFAULT_SYSTEM_PROMPT) -> ChoicePrompt:
+    """Render the conversation with each letter as the answer; they agree up to the letter, where they
+    first differ. The model's logits at the last prefix position, over those tokens, pick the answer."""
+    base = to_messages(q, fmt, system_prompt, with_answer=False)
+    prefix_text = get_format(fmt).answer_prefix
+    seqs = []
+    for letter in LETTERS[: len(q.choices)]:
+        msgs = base + [{"role": "assistant", "content": prefix_text + letter}]
+        seqs.append(list(tokenizer.apply_chat_template(msgs, tokenize=True, return_dict=True)["input_ids"]))
+    d = 0
+    while all(d < len(s) for s in seqs) and len({s[d] for s in seqs}) == 1:
+        d += 1
+    letter_ids = [s[d] for s in seqs]
+    if len(set(letter_ids)) != len(letter_ids):
+        raise ValueError(f"question {q.pid}: answer letters do not tokenize to distinct tokens")
+    return ChoicePrompt(prefix=seqs[0][:d], letter_ids=letter_ids, answer=q.answer)

@@ -1,0 +1,99 @@
+"""`python -m core runs ...`: list, inspect, stop, resume and delete training runs (or eval jobs).
+
+    python -m core runs list
+    python -m core runs status RUN          # RUN: a name under <home>/runs, or a folder
+    python -m core runs stop RUN [--cancel]
+    python -m core runs resume RUN
+    python -m core runs delete RUN
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("runs", help="list, inspect, stop, resume and delete runs")
+    p.add_argument("--root", type=Path, default=None, help="job area (default: <home>/runs)")
+    sub = p.add_subparsers(dest="runs_command", required=True)
+    sub.add_parser("list", help="all runs, newest first").set_defaults(func=run_list)
+    for name, func, text in [("status", run_status, "a run's status as JSON"),
+                             ("stop", run_stop, "ask a run to stop (it saves a checkpoint)"),
+                             ("resume", run_resume, "resume a stopped or crashed run from its last checkpoint"),
+                             ("delete", run_delete, "delete a finished run's folder")]:
+        sp = sub.add_parser(name, help=text)
+        sp.add_argument("run")
+        if name == "stop":
+            sp.add_argument("--cancel", action="store_true", help="stop without saving a checkpoint")
+        sp.set_defaults(func=func)
+
+
+def _run_dir(a: argparse.Namespace) -> Path:
+    from core.errors import StudioError
+    from core.home import area
+
+    p = Path(a.run)
+    if not (p / "config.json").exists():
+        p = (a.root or area("runs")) / a.run
+    if not (p / "config.json").exists():
+        raise StudioError(f"No run named {a.run!r} (python -m core runs list shows them).")
+    return p
+
+
+def run_list(a: argparse.Namespace) -> int:
+    from core import runs
+    from core.home import area
+
+    rows = runs.list_runs(a.root or area("runs"))
+    if not rows:
+        print("no runs")
+    for r in rows:
+        s = r.status
+        best = s.extra.get("best_eval_accuracy")
+        print(f"{r.name:24} {s.state:9} step {s.step:>6}/{s.total:<6} "
+              f"{'' if best is None else f'best acc {best:.3f} '}{r.config.get('model', '')} on {r.config.get('data', '')}")
+    return 0
+
+
+def run_status(a: argparse.Namespace) -> int:
+    from dataclasses import asdict
+    from core import runs
+
+    print(json.dumps(asdict(runs.read_status(_run_dir(a))), indent=2, default=str))
+    return 0
+
+
+def run_stop(a: argparse.Namespace) -> int:
+    from core import runs
+
+    d = _run_dir(a)
+    runs.request_stop(d, cancel=a.cancel)
+    for _ in range(300):
+        st = runs.read_status(d)
+        if st.terminal:
+            print(f"{d.name}: {st.state}")
+            return 0
+        time.sleep(0.2)
+    print(f"{d.name}: stop requested; the worker has not finished yet")
+    return 0
+
+
+def run_resume(a: argparse.Namespace) -> int:
+    from core.train_jobs import resume_training
+
+    d = _run_dir(a)
+    pid = resume_training(d)
+    print(f"resumed {d.name} (pid {pid})")
+    return 0
+
+
+def run_delete(a: argparse.Namespace) -> int:
+    from core import runs
+
+    d = _run_dir(a)
+    runs.delete_run(d)
+    print(f"deleted {d}")
+    return 0

@@ -1,0 +1,91 @@
+"""`python -m core train ...`: train a model on a data source, in the foreground (or --background).
+
+    python -m core train --model tiny --data sample --out RUN_DIR --minutes 5
+    python -m core train --model ./my-model --data subset:grade5 --recipe default --epochs 2 --lora
+    accelerate launch -m core train --model M --data SRC --out RUN_DIR    # DDP: one process per GPU
+
+The run folder is the same as a run started from the Train page (`python -m core runs list` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+OVERRIDES = {  # flag -> (recipe field, type)
+    "--lr": ("lr", float), "--matrix-lr": ("matrix_lr", float), "--embedding-lr": ("embedding_lr", float),
+    "--batch-size": ("batch_size", int), "--grad-accum": ("grad_accum", int), "--max-seq-len": ("max_seq_len", int),
+    "--eval-every": ("eval_every", int), "--eval-examples": ("eval_examples", int), "--save-every": ("save_every", int),
+    "--keep-checkpoints": ("keep_checkpoints", int), "--seed": ("seed", int), "--warmup": ("warmup", float),
+    "--weight-decay": ("weight_decay", float), "--optimizer": ("optimizer", str), "--schedule": ("schedule", str),
+    "--precision": ("precision", str), "--lora-r": ("lora_r", int),
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from core.prompts import DEFAULT_FORMAT, FORMATS
+
+    p = subparsers.add_parser("train", help="fine-tune a model (a run folder with metrics, checkpoints, model/)")
+    p.add_argument("--model", required=True, help="tiny | a Hub id | a local model folder | run:<id>")
+    p.add_argument("--data", default="sample", help="sample | a file | a folder | subset:NAME (default: sample)")
+    p.add_argument("--out", type=Path, default=None, help="run folder to create (default: <home>/runs/<time>)")
+    p.add_argument("--recipe", default="default", help="plan | default | tiny (default: default)")
+    p.add_argument("--format", default=DEFAULT_FORMAT, choices=list(FORMATS))
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=float, default=None, help="train for this long (cycling the data)")
+    budget.add_argument("--epochs", type=float, default=None, help="train for this many epochs")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="held-out share when the source has no val split")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
+    for flag, (_, typ) in OVERRIDES.items():
+        p.add_argument(flag, type=typ, default=None)
+    p.add_argument("--lora", action=argparse.BooleanOptionalAction, default=None, help="train LoRA adapters")
+    p.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--group-by-length", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--background", action="store_true", help="launch the worker and return at once")
+    p.set_defaults(func=run_train)
+
+
+def config_from_args(a: argparse.Namespace):
+    from core.recipes import TrainConfig, get_recipe
+
+    overrides = {field: getattr(a, flag[2:].replace("-", "_")) for flag, (field, _) in OVERRIDES.items()}
+    overrides.update(epochs=a.epochs, lora=a.lora, grad_checkpointing=a.grad_checkpointing,
+                     group_by_length=a.group_by_length)
+    return TrainConfig(model=a.model, data=a.data, recipe=get_recipe(a.recipe, **overrides), format=a.format,
+                       minutes=a.minutes, val_fraction=a.val_fraction, device=a.device)
+
+
+def run_train(a: argparse.Namespace) -> int:
+    from core import runs
+    from core.home import area
+    from core.train_jobs import start_training, validate_launch
+
+    cfg = config_from_args(a)
+    root, name = (a.out.parent, a.out.name) if a.out else (area("runs"), None)
+    if a.background:
+        run_dir = start_training(cfg, name=name, root=root)
+        print(f"launched {run_dir} (follow: python -m core runs status {run_dir})")
+        return 0
+    from core.training import run_worker
+
+    if int(os.environ.get("RANK", 0)) == 0:
+        if a.out and (a.out / "config.json").exists():
+            from core.errors import StudioError
+            raise StudioError(f"{a.out} already holds a run; resume it with: python -m core runs resume {a.out}")
+        validate_launch(cfg)
+        run_dir = runs.create_run(root, cfg.to_dict(), name)
+        (root / ".latest").write_text(str(run_dir)) if a.out is None else None
+    else:  # DDP ranks > 0: wait for rank 0 to write the run folder
+        run_dir = a.out or Path((root / ".latest").read_text())
+        for _ in range(600):
+            if (run_dir / "config.json").exists():
+                break
+            time.sleep(0.1)
+    print(f"run folder: {run_dir}", flush=True)
+    rc = run_worker(run_dir)
+    st = runs.read_status(run_dir)
+    print(f"{st.state}: step {st.step}" + (f"; error: {st.error}" if st.error else "") +
+          (f"; model: {run_dir / 'model'}" if st.state == "done" else ""))
+    return rc
