@@ -116,10 +116,11 @@ def _activation_elements_per_token_layer(shape: ModelShape) -> int:
     """Tensors one decoder layer keeps for backward, per token (SDPA/flash attention: no T x T scores).
 
     norm in/out (2h), q/k/v before and after rotary + QK norm (2(h + 2kv)), attention output (h),
-    residual + second norm (2h), fc1 output, ReLU and its square (3i).
+    residual + second norm (2h), ReLU output and its square (2i). Checked against autograd's saved
+    tensors in tests/test_memory.py.
     """
     h, kv, i = shape.hidden, shape.kv_dim, shape.intermediate
-    return 2 * h + 2 * (h + 2 * kv) + h + 2 * h + 3 * i
+    return 2 * h + 2 * (h + 2 * kv) + h + 2 * h + 2 * i
 
 
 def estimate_training(shape: ModelShape, setup: TrainSetup, cuda: bool = True) -> MemoryEstimate:
@@ -158,8 +159,8 @@ def estimate_training(shape: ModelShape, setup: TrainSetup, cuda: bool = True) -
     if setup.lora:
         act += tokens * shape.n_layer * len(setup.lora_targets) * setup.lora_rank * 4
     est.parts["activations"] = act
-    # lm_head output and tanh soft-cap (dtype), fp32 upcast for the loss, log-softmax and its gradient
-    est.parts["logits"] = tokens * shape.vocab * (2 * b + 3 * 4)
+    # saved: the soft-cap's tanh output (dtype) and the loss's fp32 log-softmax; + their fp32 gradient
+    est.parts["logits"] = tokens * shape.vocab * (b + 4 + 4)
     if cuda:
         est.parts["cuda context"] = CUDA_CONTEXT
     est.parts["fragmentation (10%)"] = int(0.10 * sum(est.parts.values()))
