@@ -46,7 +46,7 @@ def load_source(spec: str, split: str | None = None, meta: str | Path | None = N
     spec = str(spec).strip()
     if not spec:
         raise StudioError("No data source given: use 'sample', 'hub', a folder, a file, or subset:NAME.")
-    key = (spec, str(meta or ""), _mtime(spec, meta))
+    key = (spec, str(meta or ""), source_stamp(spec, meta))
     if key not in _cache:
         _cache[key] = _load(spec, meta)
     questions = _cache[key]
@@ -91,7 +91,8 @@ def _splits_of(questions: Iterable[Question]) -> list[str]:
     return sorted(have, key=lambda s: (SPLIT_ORDER.index(s) if s in SPLIT_ORDER else 99, s))
 
 
-def _mtime(spec: str, meta: str | Path | None) -> float:
+def source_stamp(spec: str, meta: str | Path | None = None) -> float:
+    """The newest modification time of a source's files: a cache key that changes when they do."""
     path = resolve_path(spec)
     if path is None or not path.exists():
         return 0.0

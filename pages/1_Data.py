@@ -1,3 +1,234 @@
+"""Data page: pick a ScienceQA source, filter it, look at a question and the exact conversation (and
+tokens) it becomes for the model, and save subsets that training and evaluation accept as sources.
+Logic lives in core.sources, core.subsets and core.preview; this file only lays out widgets."""
+
+from __future__ import annotations
+
+import html
+
+import plotly.express as px
 import streamlit as st
-st.title('Data')
-st.info('This page is being built.')
+
+from core.errors import StudioError
+from core.hub import OFFLINE_HELP, hub_reachable
+from core.prompts import DEFAULT_FORMAT, FORMATS, to_messages
+from core.sources import load_source, source_stamp
+from core.subsets import (CONTEXTS, Filters, build_frame, delete_subset, filter_frame, list_subsets, save_subset,
+                          stratified_sample)
+
+st.set_page_config(page_title="Data · ScienceQA Tutor Studio", page_icon=":material/dataset:", layout="wide")
+SPLIT_COLORS = {"train": "#4C78A8", "val": "#F58518", "test": "#54A24B", "": "#9D9D9D"}
+LABELS = {"sample": "Embedded sample (offline)", "hub": "Hugging Face Hub: derek-thomas/ScienceQA",
+          "local": "Local file or folder…"}
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading questions…")
+def load(spec: str, meta: str, stamp: float):
+    questions = load_source(spec, meta=meta or None)
+    return questions, build_frame(questions)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading tokenizer…")
+def tokenizer(path: str):
+    from core.loading import load_tokenizer
+
+    return load_tokenizer(path)
+
+
+def bar(frame, x: str, title: str, order: list[str] | None = None, horizontal: bool = False) -> None:
+    """A bar chart of counts of column `x`, stacked by split."""
+    st.markdown(f"**{title}**")
+    fig = px.histogram(frame, x=None if horizontal else x, y=x if horizontal else None, color="split",
+                       color_discrete_map=SPLIT_COLORS, orientation="h" if horizontal else "v",
+                       category_orders={"split": list(SPLIT_COLORS), **({x: order} if order else {})})
+    fig.update_layout(height=270, margin=dict(l=10, r=10, t=10, b=10), bargap=0.15, legend_title_text="",
+                      xaxis_title=None, yaxis_title=None,
+                      legend=dict(orientation="h", x=1, xanchor="right", y=1.0, yanchor="bottom"))
+    if horizontal:
+        fig.update_yaxes(categoryorder="total ascending")
+    else:
+        fig.update_xaxes(type="category")
+    st.plotly_chart(fig, width="stretch")
+
+
+st.title(":material/dataset: Data")
+
+# --- source ---------------------------------------------------------------------------------------
+saved = list_subsets()
+options = ["sample", "hub", "local"] + [f"subset:{s.name}" for s in saved]
+with st.sidebar:
+    st.header("Source")
+    choice = st.selectbox("Questions from", options, key="source",
+                          format_func=lambda o: LABELS.get(o, f"Saved subset: {o.removeprefix('subset:')}"))
+    spec, meta = choice, ""
+    if choice == "local":
+        spec = st.text_input("File or folder", key="path", placeholder="/data/ScienceQA or rows.jsonl").strip()
+        meta = st.text_input("Folder with pid_splits.json / captions.json (optional)", key="meta").strip()
+if not hub_reachable():
+    st.caption(f":material/cloud_off: {OFFLINE_HELP}")
+if not spec:
+    st.info("Enter a file (.jsonl/.json/.csv/.parquet) or a folder (Hugging Face parquet layout, original "
+            "problems.json release, or a saved subset) in the sidebar.")
+    st.stop()
+try:
+    questions, frame = load(spec, meta, source_stamp(spec, meta or None))
+except StudioError as e:
+    st.error(str(e))
+    st.stop()
+
+# --- filters --------------------------------------------------------------------------------------
+def values(col: str) -> list:
+    return sorted(v for v in frame[col].dropna().unique() if v != "")
+
+
+with st.sidebar:
+    st.header("Filters")
+    splits = st.multiselect("Split", values("split"), key="f_split")
+    subjects = st.multiselect("Subject", values("subject"), key="f_subject")
+    grades = [int(g) for g in values("grade_num")]
+    grade_range = (st.slider("Grade", min(grades), max(grades), (min(grades), max(grades)), key="f_grade")
+                   if len(grades) > 1 else (None, None))
+    topics = st.multiselect("Topic", values("topic"), key="f_topic")
+    categories = st.multiselect("Category", values("category"), key="f_category")
+    skills = st.multiselect("Skill", values("skill"), key="f_skill")
+    contexts = st.multiselect("Context", list(CONTEXTS), key="f_context",
+                              help="TXT: has a hint; IMG: has an image; NO: neither (TXT and IMG overlap)")
+    n_choices = st.multiselect("Number of choices", values("n_choices"), key="f_choices")
+    lecture = st.selectbox("Lecture", ["any", "with", "without"], key="f_lecture")
+    solution = st.selectbox("Solution", ["any", "with", "without"], key="f_solution")
+    search = st.text_input("Search question, hint and choices", key="f_search")
+    text_only = st.radio("Image questions", ["caption", "drop"], key="f_images", horizontal=True,
+                         format_func=lambda v: {"caption": "keep (caption as context)", "drop": "drop"}[v])
+
+full_grades = (min(grades), max(grades)) if len(grades) > 1 else (None, None)
+filters = Filters(splits=splits, subjects=subjects, topics=topics, categories=categories, skills=skills,
+                  grade_min=grade_range[0] if grade_range != full_grades else None,
+                  grade_max=grade_range[1] if grade_range != full_grades else None,
+                  contexts=contexts, n_choices=n_choices, search=search, text_only=text_only,
+                  has_lecture={"any": None, "with": True, "without": False}[lecture],
+                  has_solution={"any": None, "with": True, "without": False}[solution])
+sel = filter_frame(frame, filters)
+
+cols = st.columns(5)
+cols[0].metric("Selected questions", f"{len(sel):,}", f"of {len(frame):,}", delta_color="off", delta_arrow="off")
+cols[1].metric("With an image", f"{int(sel['has_image'].sum()):,}")
+cols[2].metric("With a hint (TXT)", f"{int(sel['context'].str.contains('TXT').sum()):,}")
+cols[3].metric("Subjects", sel["subject"].replace("", None).nunique())
+per_split = sel["split"].value_counts()
+cols[4].metric("Train / val / test", " / ".join(f"{per_split.get(s, 0):,}" for s in ("train", "val", "test")))
+
+overview, browse, build = st.tabs([":material/bar_chart: Overview", ":material/search: Browse a question",
+                                  ":material/save: Subsets"])
+
+# --- overview -------------------------------------------------------------------------------------
+with overview:
+    if sel.empty:
+        st.warning("No questions match these filters.")
+    else:
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            subject = sel["subject"].replace("", "(unknown)")
+            bar(sel.assign(subject=subject), "subject", "By subject", list(subject.value_counts().index))
+        with c2:
+            grade = sel["grade_num"].astype("Int64").astype(str).replace("<NA>", "?")
+            bar(sel.assign(grade=grade), "grade", "By grade", sorted(grade.unique(), key=lambda g: (len(g), g)))
+        with c3:
+            groups = sel.assign(group=sel["context"].str.split("+")).explode("group")
+            bar(groups, "group", "By context group (TXT and IMG overlap)", list(CONTEXTS))
+        c1, c2 = st.columns([1, 2])
+        with c1:
+            bar(sel.assign(choices=sel["n_choices"].astype(str)), "choices", "By number of choices",
+                sorted(sel["n_choices"].astype(str).unique()))
+        with c2:
+            topic = sel["topic"].replace("", "(unknown)")
+            keep = topic.value_counts().index[:12]
+            bar(sel.assign(topic=topic)[topic.isin(keep)], "topic", "Top topics", horizontal=True)
+
+# --- browse ---------------------------------------------------------------------------------------
+with browse:
+    table = sel[["pid", "split", "subject", "grade", "topic", "context", "n_choices", "question"]]
+    event = st.dataframe(table, hide_index=True, height=260, on_select="rerun", selection_mode="single-row",
+                         key="table", column_config={"question": st.column_config.TextColumn(width="large")})
+    if not sel.empty:
+        picked = event.selection.rows[0] if event.selection.rows else 0
+        q = questions[sel.index[picked]]
+        detail, convo = st.columns(2, gap="large")
+        with detail:
+            st.subheader(f"Question {q.pid}")
+            st.caption(" · ".join(x for x in [q.split, q.subject, q.grade, q.topic, q.skill] if x))
+            if q.image is not None:
+                st.image(q.image, width=360, caption=q.caption or None)
+            elif q.has_image:
+                st.caption(f":material/image: image not in this source; caption: {q.caption or '—'}")
+            st.markdown(f"**{q.question}**")
+            if q.hint.strip():
+                st.info(q.hint)
+            for i, c in enumerate(q.choices):
+                mark = ":green[:material/check_circle:]" if i == q.answer else ":gray[:material/radio_button_unchecked:]"
+                st.markdown(f"{mark} **({chr(65 + i)})** {c}")
+            if q.lecture:
+                with st.expander("Lecture"):
+                    st.markdown(q.lecture)
+            if q.solution:
+                with st.expander("Solution"):
+                    st.markdown(q.solution)
+        with convo:
+            st.subheader("The conversation it becomes")
+            fmt = st.selectbox("Prompt format", list(FORMATS), index=list(FORMATS).index(DEFAULT_FORMAT),
+                               format_func=lambda f: FORMATS[f].label, key="fmt")
+            messages = to_messages(q, fmt)
+            for m in messages:
+                st.caption(m["role"])
+                st.code(m["content"], language=None, wrap_lines=True)
+            from core.preview import tokenize_conversation, tokenizer_folders
+
+            folders = tokenizer_folders()
+            if not folders:
+                st.caption("Token view: no tokenizer yet. Create the tiny model on the Models page to count tokens.")
+            else:
+                name = st.selectbox("Tokenizer", list(folders), key="tokenizer")
+                try:
+                    view = tokenize_conversation(tokenizer(str(folders[name])), messages)
+                except StudioError as e:
+                    st.error(str(e))
+                else:
+                    st.caption(f"**{view.total}** tokens; **{view.loss_tokens}** carry the training loss (highlighted).")
+                    spans = "".join(
+                        f"<span style='background:{'#c7f0d2' if loss else '#eef0f4'};border-radius:3px;"
+                        f"margin:1px;padding:0 2px;white-space:pre-wrap'>{html.escape(text)}</span>"
+                        for text, loss in view.pieces)
+                    st.html(f"<div style='font-family:monospace;font-size:0.85rem;line-height:1.9'>{spans}</div>")
+
+# --- subsets --------------------------------------------------------------------------------------
+with build:
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.subheader("Save the selection as a subset")
+        name = st.text_input("Name", key="subset_name", placeholder="e.g. nat-sci-grade3-5")
+        n = st.number_input("Questions (0 = all selected)", min_value=0, value=0, step=50, key="subset_n")
+        per = st.selectbox("Sample", ["", "subject", "grade"], key="subset_per",
+                           format_func=lambda p: {"": "N in total (proportional)", "subject": "N per subject",
+                                                  "grade": "N per grade"}[p])
+        seed = st.number_input("Seed", min_value=0, value=0, step=1, key="subset_seed")
+        st.caption("Sampling is drawn within each split, so train/val/test stay disjoint.")
+        if st.button("Save subset", type="primary", key="subset_save"):
+            try:
+                chosen = stratified_sample([questions[i] for i in sel.index], int(n) or None, per, int(seed))
+                folder = save_subset(name, chosen, {"source": spec, "filters": filters.to_dict(),
+                                                    "n": int(n) or None, "per": per, "seed": int(seed)})
+                st.success(f"Saved {len(chosen):,} questions as **subset:{folder.name}**.")
+            except StudioError as e:
+                st.error(str(e))
+    with right:
+        st.subheader("Saved subsets")
+        saved = list_subsets()
+        if not saved:
+            st.caption("None yet.")
+        else:
+            st.dataframe([{"name": s.name, "questions": s.total, "splits": s.manifest.get("by_split"),
+                           "source": s.manifest.get("source"), "created": s.manifest.get("created")}
+                          for s in saved], hide_index=True, key="saved_table")
+            gone = st.selectbox("Delete", [s.name for s in saved], key="delete_name")
+            if st.button("Delete subset", key="delete_button"):
+                delete_subset(gone)
+                st.rerun()

@@ -1,0 +1,52 @@
+"""What a question becomes for the model: its tokens, and which of them carry the training loss.
+
+Used by the Data page. The conversation comes from core.prompts (the one prompt-format module); the
+loss mask comes from the model's own chat template (`{% generation %}` marks the assistant tokens),
+so what is shown here is exactly what training sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.home import area
+
+
+@dataclass
+class TokenView:
+    pieces: list[tuple[str, bool]]  # (decoded token text, carries loss)
+
+    @property
+    def total(self) -> int:
+        return len(self.pieces)
+
+    @property
+    def loss_tokens(self) -> int:
+        return sum(loss for _, loss in self.pieces)
+
+
+def tokenize_conversation(tokenizer, messages: list[dict[str, str]]) -> TokenView:
+    """Tokenize a conversation with the model's chat template and its assistant-token (loss) mask."""
+    enc = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+    ids = list(enc["input_ids"])
+    mask = list(enc.get("assistant_masks") or [0] * len(ids))
+    return TokenView([(tokenizer.decode([i]), bool(m)) for i, m in zip(ids, mask)])
+
+
+def tokenizer_folders() -> dict[str, Path]:
+    """Model folders with a tokenizer: the catalogue's local models when it exists, else area('models')."""
+    try:
+        from core.catalogue import list_models
+    except ModuleNotFoundError as e:
+        if e.name != "core.catalogue":
+            raise
+        list_models = None
+    found: dict[str, Path] = {}
+    if list_models is not None:
+        for m in list_models():
+            if m.path is not None and (Path(m.path) / "tokenizer.json").exists():
+                found[m.label or m.name] = Path(m.path)
+    for tok in sorted(area("models").glob("*/tokenizer.json")) + sorted(area("models").glob("*/*/tokenizer.json")):
+        found.setdefault(str(tok.parent.relative_to(area("models"))), tok.parent)
+    return found

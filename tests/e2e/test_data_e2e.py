@@ -1,0 +1,46 @@
+"""Data page in a real browser: load the real ScienceQA files, filter, save a subset, take the README screenshot."""
+
+from __future__ import annotations
+
+import json
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import ROOT, wait_streamlit_idle
+
+pytestmark = pytest.mark.e2e
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the Streamlit selectbox / multiselect labelled `label`."""
+    page.get_by_label(label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.press("Escape")  # a multiselect keeps its list open
+    wait_streamlit_idle(page)
+
+
+def test_filter_and_save_a_subset_in_the_browser(app_server, page, studio_home, shared_scienceqa):
+    base = app_server()
+    page.goto(f"{base}/Data")
+    wait_streamlit_idle(page)
+    choose(page, "Questions from", "Local file or folder…")
+    page.get_by_label("File or folder").fill(str(shared_scienceqa / "original"))
+    page.get_by_label("File or folder").press("Enter")
+    wait_streamlit_idle(page)
+    page.get_by_text("of 150").wait_for()
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .plot-container').length >= 5")
+    page.wait_for_timeout(500)  # let the bars finish drawing
+    page.screenshot(path=str(ROOT / "assets" / "screenshot-data.png"))
+    choose(page, "Subject", "natural science")
+    page.get_by_role("tab").filter(has_text="Subsets").click()
+    page.get_by_label("Name").fill("nat-sci")
+    page.get_by_label("Name").press("Enter")
+    wait_streamlit_idle(page)
+    page.get_by_role("button", name="Save subset").click()
+    page.get_by_text("as subset:nat-sci").wait_for()
+    manifest = json.loads((studio_home / "subsets" / "nat-sci" / "manifest.json").read_text())
+    assert manifest["filters"]["subjects"] == ["natural science"] and manifest["total"] > 0
+    assert manifest["by_subject"] == {"natural science": manifest["total"]}
+    # the saved list (right column) offers it for deletion
+    wait_streamlit_idle(page)
+    expect(page.get_by_label("Delete")).to_have_value("nat-sci")

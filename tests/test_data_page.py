@@ -1,0 +1,88 @@
+"""The Data page under Streamlit's AppTest: sources, filters, question detail, token view, subsets."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import sources
+from core.subsets import write_subset
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = str(ROOT / "pages" / "1_Data.py")
+
+
+@pytest.fixture
+def sample(shared_scienceqa, tmp_path, monkeypatch) -> Path:
+    """The 150 real problems (with their test images) stand in for the embedded sample."""
+    folder = write_subset(tmp_path / "sample", sources.load_source(str(shared_scienceqa / "original")))
+    monkeypatch.setattr(sources, "SAMPLE_PATH", folder / "questions.jsonl")
+    sources.clear_cache()
+    return folder
+
+
+def run_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_home_page_loads():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    assert not at.exception
+
+
+def test_filters_change_the_selection(sample):
+    at = run_page()
+    assert metric(at, "Selected questions") == "150" and metric(at, "Train / val / test") == "50 / 50 / 50"
+    at.multiselect(key="f_subject").set_value(["natural science"]).run()
+    assert not at.exception
+    natural = int(metric(at, "Selected questions"))
+    assert 0 < natural < 150 and metric(at, "Subjects") == "1"
+    at.multiselect(key="f_context").set_value(["IMG"]).run()
+    at.radio(key="f_images").set_value("drop").run()
+    assert metric(at, "Selected questions") == "0" and not at.exception
+    assert any("No questions match" in w.value for w in at.warning)
+
+
+def test_question_detail_conversation_and_loss_tokens(sample, tiny_model_dir, studio_home):
+    shutil.copytree(tiny_model_dir, studio_home / "models" / "tiny")
+    at = run_page()
+    assert any(s.value.startswith("Question ") for s in at.subheader)
+    codes = [c.value for c in at.code]
+    assert codes[0].startswith("You are") and codes[1].startswith("Question: ") and codes[2].startswith("The answer is ")
+    caption = next(c.value for c in at.caption if "carry the training loss" in c.value)
+    total, loss = [int(x) for x in caption.replace("*", "").split() if x.isdigit()][:2]
+    assert 0 < loss < total
+    at.selectbox(key="fmt").set_value("nanochat").run()
+    assert not at.exception and at.code[1].value.startswith("Multiple Choice question:")
+
+
+def test_save_and_delete_a_subset_from_the_page(sample, studio_home):
+    at = run_page()
+    at.multiselect(key="f_split").set_value(["train"]).run()
+    at.button(key="subset_save").click().run()
+    assert any("Invalid subset name" in e.value for e in at.error)
+    at.text_input(key="subset_name").input("train-10").run()
+    at.number_input(key="subset_n").set_value(10).run()
+    at.button(key="subset_save").click().run()
+    assert not at.exception and any("Saved 10 questions as **subset:train-10**" in s.value for s in at.success)
+    assert (studio_home / "subsets" / "train-10" / "questions.jsonl").exists()
+    at.button(key="delete_button").click().run()
+    assert not at.exception and not (studio_home / "subsets" / "train-10").exists()
+
+
+def test_offline_hub_and_bad_paths_show_one_clear_error(sample):
+    at = run_page()
+    at.selectbox(key="source").set_value("hub").run()
+    assert not at.exception and "HF_HUB_OFFLINE is set" in at.error[0].value
+    at.selectbox(key="source").set_value("local").run()
+    at.text_input(key="path").input("/no/such/folder").run()
+    assert not at.exception and "does not exist" in at.error[0].value
