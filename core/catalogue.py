@@ -19,7 +19,7 @@ import hashlib
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import StudioError
@@ -40,14 +40,18 @@ class HubModel:
     parameters: int
     note: str
     stage: str | None = None  # which nanochat stage to take where a repo holds several
+    shape: dict = field(default_factory=lambda: dict(D20))
 
 
+D20 = dict(n_layer=20, hidden=1280, n_head=10, n_kv_head=10, vocab=65536, intermediate=5120)
+D32 = dict(n_layer=32, hidden=2048, n_head=16, n_kv_head=16, vocab=65536, intermediate=8192)
 # All d20 (20 layers, width 1280, 10 heads, vocab 65,536) unless noted; stage = the checkpoint used.
 KNOWN_HUB = [
     HubModel("sdobson/nanochat", "hub-raw", 560_988_160, "d20 chat model (base -> mid -> SFT), latest step", "sft"),
     HubModel("sampathchanda/nanochat-d20", "hub-raw", 560_988_160, "d20, chat SFT stage, latest step", "sft"),
     HubModel("SoumilR/nanochat-rl", "hub-raw", 560_988_160, "d20 after RL on GSM8K, latest step", "rl"),
-    HubModel("karpathy/nanochat-d32", "hub-hf", 1_879_048_192, "d32 (32 layers, width 2048), transformers format"),
+    HubModel("karpathy/nanochat-d32", "hub-hf", 1_879_048_192, "d32 (32 layers, width 2048), transformers format",
+             shape=D32),
 ]
 
 
@@ -68,6 +72,18 @@ class ModelEntry:
             raise ValueError(f"unknown model kind '{self.kind}'")
         if self.availability not in AVAILABILITY:
             raise ValueError(f"unknown availability '{self.availability}'")
+
+
+def model_shape(entry: ModelEntry):
+    """The shape (core.memory.ModelShape) of a catalogue entry, without downloading anything."""
+    from core.memory import ModelShape
+
+    if _ready(entry.path):
+        return ModelShape.from_folder(entry.path)
+    known = next((m for m in KNOWN_HUB if m.repo == entry.name), None)
+    if known is None:
+        return None
+    return ModelShape(**known.shape)
 
 
 def nanochat_parameters(n_layer: int, n_embd: int, n_head: int, n_kv_head: int, vocab_size: int,
@@ -190,8 +206,12 @@ def _run_entries() -> list[ModelEntry]:
 
 # ---- resolving a name to a folder ----------------------------------------------------------------
 
-def resolve_model(name: str, progress: Progress | None = None) -> Path:
-    """A local transformers-format folder for `name` (creating, downloading or converting it once)."""
+def resolve_model(name: str, progress: Progress | None = None, stage: str | None = None) -> Path:
+    """A local transformers-format folder for `name` (creating, downloading or converting it once).
+
+    `stage` picks a nanochat stage (sft, rl, mid, base) in a raw checkpoint holding several; a cached
+    conversion of another stage is replaced.
+    """
     name = str(name).strip()
     say = progress or (lambda _msg: None)
     if not name:
@@ -206,9 +226,9 @@ def resolve_model(name: str, progress: Progress | None = None) -> Path:
         return model
     path = Path(name).expanduser()
     if path.exists():
-        return resolve_local(path, progress=say)
+        return resolve_local(path, progress=say, stage=stage)
     if HUB_ID.match(name):
-        return fetch_hub_model(name, progress=say)
+        return fetch_hub_model(name, stage=stage, progress=say)
     raise StudioError(f"Unknown model '{name}': not 'tiny', not run:<id>, not an existing folder, "
                       "not a Hub repo id (owner/name).")
 
@@ -227,7 +247,16 @@ def ensure_tiny(size: str = "small", seed: int = 0, progress: Progress | None = 
     return create_tiny(questions, path, size=size, seed=seed, source=f"{TINY_SOURCE}:train", overwrite=True)
 
 
-def resolve_local(folder: Path, progress: Progress | None = None) -> Path:
+def _cached(folder: Path, stage: str | None) -> bool:
+    """A finished conversion, of the requested stage if one is requested."""
+    if not _ready(folder):
+        return False
+    if stage is None or not (folder / "studio.json").exists():
+        return True
+    return read_json(folder / "studio.json").get("stage") == stage
+
+
+def resolve_local(folder: Path, progress: Progress | None = None, stage: str | None = None) -> Path:
     from core.convert import convert_checkpoint, is_raw_nanochat
 
     folder = Path(folder).expanduser()
@@ -237,10 +266,10 @@ def resolve_local(folder: Path, progress: Progress | None = None) -> Path:
         raise StudioError(f"{folder} is neither a transformers model folder (config.json) nor a raw nanochat "
                           "checkpoint (model_<step>.pt + meta_<step>.json + tokenizer.pkl).")
     cached = local_cache_dir(folder)
-    if _ready(cached):
+    if _cached(cached, stage):
         return cached
     (progress or (lambda _m: None))(f"Converting the nanochat checkpoint in {folder}...")
-    return convert_checkpoint(folder, cached, source=str(folder.resolve()), overwrite=True)
+    return convert_checkpoint(folder, cached, stage=stage, source=str(folder.resolve()), overwrite=True)
 
 
 def fetch_hub_model(repo: str, stage: str | None = None, step: int | None = None,
@@ -250,7 +279,7 @@ def fetch_hub_model(repo: str, stage: str | None = None, step: int | None = None
     from core.hub import get_token, require_hub
 
     cached = hub_cache_dir(repo)
-    if _ready(cached):
+    if _cached(cached, stage):
         return cached
     say = progress or (lambda _m: None)
     require_hub(f"download {repo}")

@@ -1,3 +1,129 @@
+"""Models page: the catalogue (tiny preset, nanochat checkpoints on the Hub, local folders, trained runs),
+creating the tiny model or converting a checkpoint, and a memory calculator for a training setup.
+Logic lives in core.catalogue, core.convert and core.memory; this file only lays out widgets."""
+
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
-st.title('Models')
-st.info('This page is being built.')
+
+from core.catalogue import ensure_tiny, list_models, model_shape, resolve_model
+from core.errors import StudioError
+from core.hub import OFFLINE_HELP, hub_reachable
+from core.memory import (GiB, OPTIMIZERS, TrainSetup, available_memory, estimate_inference,
+                         estimate_training)
+
+st.set_page_config(page_title="Models · ScienceQA Tutor Studio", page_icon=":material/neurology:", layout="wide")
+BADGES = {"ready": "🟢 ready", "cached": "🟢 cached", "downloadable": "☁️ downloadable",
+          "offline": "⚪ needs internet", "missing": "⚫ not created"}
+
+
+def fmt_params(n: int | None) -> str:
+    return "–" if n is None else (f"{n / 1e6:,.1f} M" if n >= 1e6 else f"{n / 1e3:,.0f} k")
+
+
+def fmt_mem(n: int) -> str:
+    return f"{n / GiB:.2f} GiB" if n >= GiB else f"{n / 2**20:,.1f} MiB"
+
+
+def fmt_size(n: int | None) -> str:
+    return "–" if not n else (f"{n / GiB:.2f} GB" if n >= 0.1 * GiB else f"{n / 2**20:.1f} MB")
+
+
+st.title(":material/neurology: Models")
+st.caption("Base models to fine-tune: nanochat checkpoints (converted once to transformers format), "
+           "a tiny model trained from scratch here, and the models your training runs produced.")
+online = hub_reachable()
+if not online:
+    st.info(OFFLINE_HELP, icon=":material/cloud_off:")
+if msg := st.session_state.pop("models_done", None):
+    st.success(msg, icon=":material/check_circle:")
+
+# --- catalogue ------------------------------------------------------------------------------------
+entries = list_models()
+st.subheader("Catalogue")
+st.table(pd.DataFrame([{
+    "name": e.name, "kind": e.kind, "parameters": fmt_params(e.parameters), "availability": BADGES[e.availability],
+    "size on disk": fmt_size(e.size_bytes), "source": e.source, "note": e.note} for e in entries]).set_index("name"))
+
+# --- add a model ----------------------------------------------------------------------------------
+st.subheader("Add a model")
+tiny_tab, convert_tab = st.tabs([":material/bolt: Tiny preset (offline)", ":material/swap_horiz: Convert a checkpoint"])
+with tiny_tab:
+    st.caption("A randomly initialised NanoChat with a tokenizer trained on the sample's train split: "
+               "the whole loop runs on a laptop CPU. Replaces the current tiny model.")
+    c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
+    size = c1.segmented_control("Size", ["xs", "small", "medium"], default="small", key="tiny_size",
+                                help="xs ≈ 0.1 M parameters (seconds), small ≈ 3-5 M, medium ≈ 15 M")
+    seed = c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="tiny_seed")
+    if c3.button("Create tiny model", type="primary", key="create_tiny", width="stretch"):
+        with st.status(f"Creating the tiny model ({size or 'small'})…", expanded=True) as status:
+            try:
+                path = ensure_tiny(size=size or "small", seed=int(seed), overwrite=True, progress=st.write)
+            except StudioError as e:
+                status.update(label="Could not create the tiny model", state="error")
+                st.error(str(e))
+            else:
+                status.update(label="Tiny model ready", state="complete")
+                st.session_state["models_done"] = f"Tiny model ({size}) ready in {path}."
+                st.rerun()
+
+with convert_tab:
+    st.caption("A Hub repo id (raw nanochat files or transformers format) or a local folder. Raw nanochat "
+               "checkpoints are converted once (latest step) and cached under the app's home folder.")
+    c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
+    src = c1.text_input("Hub repo id or local folder", placeholder="sdobson/nanochat  or  /path/to/nanochat_run",
+                        key="convert_src")
+    stage = c2.selectbox("Stage", ["auto", "sft", "rl", "mid", "base"], key="convert_stage",
+                         help="Which nanochat stage to take when a checkpoint holds several (auto: sft > rl > mid > base)")
+    if c3.button("Convert", type="primary", key="convert", disabled=not src.strip(), width="stretch"):
+        with st.status(f"Preparing {src.strip()}…", expanded=True) as status:
+            try:
+                path = resolve_model(src.strip(), progress=st.write, stage=None if stage == "auto" else stage)
+            except StudioError as e:
+                status.update(label=f"Could not prepare {src.strip()}", state="error")
+                st.error(str(e))
+            else:
+                status.update(label="Model ready", state="complete")
+                st.session_state["models_done"] = f"{src.strip()} is ready: {path}"
+                st.rerun()
+
+# --- memory calculator ----------------------------------------------------------------------------
+st.subheader("Memory estimate")
+st.caption("Before launching a run: weights, gradients, optimizer state, activations and logits for a "
+           "batch. An estimate from the model's shape (within ~10% of what autograd keeps), not a measurement.")
+shapes = {e.name: s for e in entries if (s := model_shape(e)) is not None}
+if not shapes:
+    st.info("No model with a known shape yet: create the tiny model above.")
+else:
+    names = list(shapes)
+    c1, c2, c3, c4 = st.columns(4)
+    pick = c1.selectbox("Model", names, key="mem_model")
+    batch = c2.number_input("Batch size", min_value=1, max_value=1024, value=8, step=1, key="mem_batch")
+    seq_len = c3.select_slider("Sequence length", [128, 256, 512, 1024, 2048, 4096], value=512, key="mem_seq")
+    dtype = c4.selectbox("Precision", ["bfloat16", "float16", "float32"], key="mem_dtype")
+    c1, c2, c3, c4 = st.columns(4)
+    optimizer = c1.selectbox("Optimizer", list(OPTIMIZERS), key="mem_opt",
+                             format_func={"adamw": "AdamW", "muon": "Muon (+AdamW for embeddings)", "sgd": "SGD"}.get)
+    ckpt = c2.toggle("Gradient checkpointing", key="mem_ckpt")
+    lora = c3.toggle("LoRA", key="mem_lora")
+    rank = c4.number_input("LoRA rank", min_value=1, max_value=256, value=16, step=1, key="mem_rank", disabled=not lora)
+    shape = shapes[pick]
+    setup = TrainSetup(batch=int(batch), seq_len=int(seq_len), dtype=dtype, optimizer=optimizer,
+                       grad_checkpointing=ckpt, lora=lora, lora_rank=int(rank))
+    device_name, free = available_memory()
+    cuda = "GPU" in device_name
+    train = estimate_training(shape, setup, cuda=cuda)
+    infer = estimate_inference(shape, batch=int(batch), seq_len=int(seq_len), dtype=dtype, cuda=cuda)
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Training needs", fmt_mem(train.total))
+    m2.metric("Inference needs", fmt_mem(infer.total))
+    m3.metric("Trainable parameters", fmt_params(train.trainable))
+    m4.metric(f"Free on {device_name}", "unknown" if free is None else f"{free / GiB:.1f} GiB")
+    if free is not None and train.total > free:
+        st.warning("This setup will probably not fit here: try gradient checkpointing, LoRA, or a smaller "
+                   "batch or sequence length.", icon=":material/warning:")
+    rows = {k: {"training (GiB)": round(v / GiB, 3)} for k, v in train.parts.items()}
+    for k, v in infer.parts.items():
+        rows.setdefault(k, {})["inference (GiB)"] = round(v / GiB, 3)
+    st.dataframe(pd.DataFrame.from_dict(rows, orient="index").fillna(0.0), width="stretch")

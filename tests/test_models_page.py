@@ -1,0 +1,63 @@
+"""pages/2_Models.py in Streamlit's AppTest: catalogue, tiny creation, conversion errors, memory calculator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import make_questions
+from test_convert import make_raw_checkpoint
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_Models.py")
+
+
+@pytest.fixture(autouse=True)
+def toy_tiny_source(tmp_path, monkeypatch):
+    import core.catalogue as catalogue
+
+    path = tmp_path / "toy.jsonl"
+    path.write_text("".join(json.dumps(q.to_dict()) + "\n" for q in make_questions(60)))
+    monkeypatch.setattr(catalogue, "TINY_SOURCE", str(path))
+
+
+def table_text(at: AppTest) -> str:
+    return at.table[0].value.to_string()
+
+
+def test_page_lists_the_catalogue_offline():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    text = table_text(at)
+    assert "sdobson/nanochat" in text and "needs internet" in text and "561.0 M" in text
+    assert "not created" in text
+    assert any("Working offline" in i.value for i in at.info)
+
+
+def test_create_tiny_then_estimate_memory():
+    at = AppTest.from_file(PAGE, default_timeout=90).run()
+    at.segmented_control(key="tiny_size").set_value("xs")
+    at.button(key="create_tiny").click().run()
+    assert not at.exception
+    assert "🟢 ready" in table_text(at) and any("Tiny model (xs) ready" in s.value for s in at.success)
+    at.selectbox(key="mem_model").set_value("tiny")
+    at.number_input(key="mem_batch").set_value(4)
+    at.run()
+    before = at.metric[0].value
+    at.toggle(key="mem_ckpt").set_value(True).run()
+    assert not at.exception and at.metric[0].value != before
+    assert at.dataframe[0].value.loc["weights", "training (GiB)"] >= 0
+
+
+def test_convert_shows_errors_and_converts_a_local_folder(tmp_path):
+    at = AppTest.from_file(PAGE, default_timeout=90).run()
+    at.text_input(key="convert_src").input("sdobson/nanochat").run()
+    at.button(key="convert").click().run()
+    assert not at.exception and any("HF_HUB_OFFLINE" in e.value for e in at.error)
+    make_raw_checkpoint(tmp_path / "raw")
+    at.text_input(key="convert_src").input(str(tmp_path / "raw")).run()
+    at.button(key="convert").click().run()
+    assert not at.exception and not at.error
+    assert str(tmp_path / "raw") in table_text(at)
