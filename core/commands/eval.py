@@ -1,0 +1,85 @@
+"""`python -m core eval`: score a model on a data source, write the results JSON, print a summary.
+
+    python -m core eval --model tiny --data sample --split test --method categorical --out results.json
+    python -m core eval --model run:20260101-120000 --data ../shared/scienceqa/test_qcm.jsonl --format paper
+    python -m core eval --model tiny --data sample --split test --method plan     # the invalid metric, labelled
+
+Results are cached per (model, data, format, method): a second identical call returns at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from core.prompts import DEFAULT_FORMAT, FORMATS
+
+    p = subparsers.add_parser("eval", help="evaluate a model on ScienceQA questions")
+    p.add_argument("--model", required=True, help="tiny | a Hub repo id | a model folder | run:<id>")
+    p.add_argument("--data", required=True, help="sample | hub | a folder | a .jsonl/.json/.csv file | subset:NAME")
+    p.add_argument("--split", default=None, help="train | val | test (default: every row)")
+    p.add_argument("--method", default="categorical", choices=["categorical", "generative", "plan"],
+                   help="categorical (default, deterministic), generative (the paper's extraction), "
+                        "plan (the original plan's INVALID metric, for demonstration)")
+    p.add_argument("--format", dest="fmt", default=DEFAULT_FORMAT, choices=list(FORMATS), help="prompt format")
+    p.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--max-new-tokens", type=int, default=48, help="generative: token cap per answer")
+    p.add_argument("--seed", type=int, default=0, help="generative: seed of the paper's random fallback")
+    p.add_argument("--device", default=None, help="cuda | mps | cpu (default: best available)")
+    p.add_argument("--no-cache", action="store_true", help="evaluate even if a cached result exists")
+    p.add_argument("--out", default=None, help="write the results JSON here (summary + every prediction)")
+    p.add_argument("--csv", default=None, help="also write one CSV row per question here")
+    p.add_argument("--markdown", default=None, help="also write a model-card section here")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from core.eval_jobs import EvalRequest, load_results, run_eval
+    from core.files import write_text_atomic
+    from core.reports import to_csv, to_json, to_markdown
+
+    req = EvalRequest(model=args.model, data=args.data, split=args.split, method=args.method, fmt=args.fmt,
+                      limit=args.limit, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
+                      seed=args.seed, device=args.device)
+    run_dir, cached = run_eval(req, use_cache=not args.no_cache)
+    result, summary = load_results(run_dir)
+    if args.out:
+        write_text_atomic(Path(args.out), to_json(result, req.split) + "\n")
+    if args.csv:
+        write_text_atomic(Path(args.csv), to_csv(result))
+    if args.markdown:
+        write_text_atomic(Path(args.markdown), to_markdown(summary))
+    print(format_summary(summary, cached, run_dir))
+    return 0
+
+
+def format_summary(summary: dict, cached: bool, run_dir) -> str:
+    from core.records import LEADERBOARD_COLUMNS
+
+    lo, hi = summary["ci"]
+    lines = []
+    if not summary["valid"]:
+        lines.append(f"WARNING: {summary['warning']}")
+    lines.append(f"{summary['method']} accuracy: {100 * summary['accuracy']:.2f}% "
+                 f"(95% CI {100 * lo:.2f}-{100 * hi:.2f}, n={summary['n']}); "
+                 f"chance on these questions {100 * summary['chance']:.2f}%")
+    if summary.get("format_failures") is not None:
+        lines.append(f"no valid answer: {summary['format_failures']} of {summary['n']}; paper's accuracy with a "
+                     f"random fallback: {100 * summary['fallback_accuracy']:.2f}%")
+    cols = summary["columns"]
+    lines.append("  ".join(f"{c} {100 * cols[c]['accuracy']:.1f}" if cols[c]["accuracy"] is not None else f"{c} -"
+                           for c in LEADERBOARD_COLUMNS))
+    if summary.get("reference"):
+        lines.append("published (official test): " + ", ".join(
+            f"{r['name']} {100 * r['accuracy']:.2f}" for r in summary["reference"]))
+    lines.append(f"{'cached result' if cached else 'evaluated in'} {summary['seconds']:.1f} s: {run_dir}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit("run as: python -m core eval ...")
