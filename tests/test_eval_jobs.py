@@ -1,0 +1,72 @@
+"""Evaluation jobs: the cache, a real background worker, failures recorded in the job folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import make_questions
+from core import runs
+from core.eval_jobs import EvalRequest, find_cached, load_results, run_eval, run_job, start_eval
+from core.errors import StudioError
+from core.home import area
+
+
+def write_jsonl(path: Path, n: int = 8) -> Path:
+    path.write_text("".join(json.dumps(q.to_dict()) + "\n" for q in make_questions(n)))
+    return path
+
+
+def test_second_identical_evaluation_is_a_cache_hit(tiny_model_dir, tmp_path):
+    req = EvalRequest(model=str(tiny_model_dir), data=str(write_jsonl(tmp_path / "q.jsonl")), fmt="paper")
+    first, cached = run_eval(req)
+    assert not cached and runs.read_status(first).state == "done"
+    again, cached = run_eval(req)
+    assert cached and again == first
+    result, summary = load_results(again)
+    assert result.n == 8 and summary["n"] == 8
+    # Another method, or changed weights, is another result.
+    assert find_cached(EvalRequest(**{**req.__dict__, "method": "plan"})) is None
+    weights = tiny_model_dir / "model.safetensors"
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
+    assert find_cached(req) is None
+
+
+def test_background_job_reports_progress_and_results(tiny_model_dir, tmp_path):
+    req = EvalRequest(model=str(tiny_model_dir), data=str(write_jsonl(tmp_path / "q.jsonl", 6)), fmt="nanochat",
+                      batch_size=2)
+    job = start_eval(req)
+    assert not job.cached
+    deadline = time.time() + 90
+    while runs.read_status(job.run_dir).active and time.time() < deadline:
+        time.sleep(0.5)
+    status = runs.read_status(job.run_dir)
+    assert status.state == "done", runs.log_tail(job.run_dir)
+    assert (status.step, status.total) == (6, 6)
+    assert start_eval(req).cached and start_eval(req).run_dir == job.run_dir
+
+
+def test_a_failing_job_records_a_clear_error(tmp_path):
+    run_dir = runs.create_run(area("evals"), {"request": {"model": str(tmp_path / "nowhere"),
+                                                          "data": str(write_jsonl(tmp_path / "q.jsonl"))}})
+    assert run_job(run_dir) == 1
+    status = runs.read_status(run_dir)
+    assert status.state == "failed" and "nowhere" in status.error
+
+
+def test_an_empty_selection_is_refused_before_launch(tiny_model_dir, tmp_path):
+    data = str(write_jsonl(tmp_path / "q.jsonl"))
+    with pytest.raises(StudioError, match="nosuch"):
+        start_eval(EvalRequest(model=str(tiny_model_dir), data=data, split="nosuch"))
+    assert runs.list_runs(area("evals")) == []
+
+
+def test_the_worker_does_not_import_streamlit():
+    code = "import sys, core.eval_jobs, core.reports; assert 'streamlit' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
