@@ -1,3 +1,244 @@
+"""Compare page: two models on the same questions (default: the latest training run's base model and the
+run's own model). Evaluations run as background jobs (core.eval_jobs) and are cached; the page shows
+their progress live, then accuracies with intervals, McNemar's test, the leaderboard's columns, the
+flips, and one question answered by both models side by side. Logic lives in core.evaluation,
+core.eval_jobs and core.reports; this file lays out widgets."""
+
+from __future__ import annotations
+
+from itertools import zip_longest
+
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
-st.title('Compare')
-st.info('This page is being built.')
+
+from core import runs
+from core.catalogue import list_models, resolve_model
+from core.errors import StudioError
+from core.eval_jobs import EvalRequest, find_cached, load_results, model_identity, start_eval
+from core.home import area
+from core.prompts import DEFAULT_FORMAT, FORMATS, to_messages
+from core.records import LEADERBOARD_COLUMNS, LETTERS, Question
+from core.reports import compare, summarize, to_csv, to_json, to_markdown
+from core.sources import load_source, source_splits
+from core.subsets import list_subsets
+
+st.set_page_config(page_title="Compare · ScienceQA Tutor Studio", page_icon=":material/compare:", layout="wide")
+METHODS = {"categorical": "Categorical (letter logits, deterministic)", "generative": "Generative (paper's extraction)",
+           "plan": "The plan's metric (INVALID, for demonstration)"}
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading model…")
+def load(path: str, identity: str):
+    from core.loading import load_model
+
+    return load_model(path)
+
+
+@st.cache_data(show_spinner=False)
+def results(run_dir: str, mtime: float):
+    return load_results(run_dir)
+
+
+def default_pair(names: list[str]) -> tuple[str, str]:
+    """The latest finished training run's base model and the run's model; else the first two models."""
+    for run in runs.list_runs(area("runs")):
+        if run.model_path is not None and run.config.get("model"):
+            return str(run.config["model"]), f"run:{run.name}"
+    return names[0], names[1] if len(names) > 1 else names[0]
+
+
+def model_picker(label: str, names: list[str], default: str, key: str) -> str:
+    options = names + ([default] if default not in names else []) + ["other…"]
+    choice = st.selectbox(label, options, index=options.index(default), key=key)
+    if choice == "other…":
+        return st.text_input(f"{label}: Hub id or folder", key=f"{key}_other").strip()
+    return choice
+
+
+st.title(":material/compare: Compare")
+names = [m.name for m in list_models(check_hub=False) if m.availability in ("ready", "cached") or m.kind == "tiny"]
+base_default, tuned_default = default_pair(names)
+with st.sidebar:
+    st.header("Models")
+    model_a = model_picker("Base model", names, base_default, "model_a")
+    model_b = model_picker("Fine-tuned model", names, tuned_default, "model_b")
+    st.header("Questions")
+    sources = ["sample"] + [f"subset:{s.name}" for s in list_subsets()] + ["local…"]
+    data = st.selectbox("Source", sources, key="data")
+    if data == "local…":
+        data = st.text_input("File or folder", key="data_path").strip()
+    try:
+        splits = source_splits(data) if data else []
+    except StudioError as e:
+        st.error(str(e))
+        st.stop()
+    split = st.selectbox("Split", splits or ["(all)"], index=splits.index("test") if "test" in splits else 0,
+                         key="split")
+    limit = st.number_input("At most this many questions (0 = all)", 0, 100_000, 200, step=50, key="limit")
+    method = st.radio("Method", list(METHODS), format_func=METHODS.get, key="method")
+    fmt = st.selectbox("Prompt format", list(FORMATS), index=list(FORMATS).index(DEFAULT_FORMAT),
+                       format_func=lambda f: FORMATS[f].label, key="fmt")
+
+if not (model_a and model_b and data):
+    st.info("Pick two models and a data source in the sidebar.")
+    st.stop()
+try:
+    reqs = [EvalRequest(model=m, data=data, split=None if split == "(all)" else split, method=method, fmt=fmt,
+                        limit=int(limit) or None) for m in (model_a, model_b)]
+    questions = load_source(data, reqs[0].split)[: reqs[0].limit]
+    if not questions:
+        raise StudioError("The selection is empty: pick another split or source.")
+    done = [find_cached(r, questions) for r in reqs]
+except (StudioError, ValueError) as e:
+    st.error(str(e))
+    st.stop()
+by_pid = {q.pid: q for q in questions}
+if method == "plan":
+    st.warning("The plan's metric is **invalid**: it scores the decoded prompt, whose 'A.'/'B.' lines contain "
+               "every answer letter within the first 100 characters. It is here to show why it misleads.",
+               icon=":material/warning:")
+
+jobs = st.session_state.setdefault("jobs", {})
+if all(done):
+    st.caption(f":material/bolt: Cached results for {len(questions):,} questions.")
+elif st.button("Evaluate both", type="primary", icon=":material/play_arrow:"):
+    try:
+        for r, hit in zip(reqs, done):
+            if hit is None:
+                jobs[r.model] = str(start_eval(r, questions).run_dir)
+    except StudioError as e:
+        st.error(str(e))
+
+
+@st.fragment(run_every=2 if any(runs.read_status(d).active for d in jobs.values()) else None)
+def progress() -> None:
+    for req, hit in zip(reqs, done):
+        run_dir = jobs.get(req.model)
+        if hit is not None or run_dir is None:
+            continue
+        status = runs.read_status(run_dir)
+        if status.state == "done":
+            st.rerun()  # the whole page: the results are ready
+        elif status.state in ("failed", "crashed", "stopped"):
+            st.error(f"{req.model}: evaluation {status.state}. {status.error}")
+        else:
+            frac = status.step / status.total if status.total else 0.0
+            st.progress(frac, text=f"{req.model}: {status.extra.get('message') or status.state}")
+
+
+progress()
+if not all(done):
+    st.stop()
+
+# --- results --------------------------------------------------------------------------------------
+(res_a, _), (res_b, _) = (results(str(d), (d / "results.json").stat().st_mtime) for d in done)
+try:
+    cmp = compare(res_a, res_b)
+except StudioError as e:
+    st.error(str(e))
+    st.stop()
+sa, sb = summarize(res_a, reqs[0].split), summarize(res_b, reqs[0].split)
+c = st.columns(5)
+for col, label, s in ((c[0], model_a, sa), (c[1], model_b, sb)):
+    col.metric(f"{label}", f"{100 * s['accuracy']:.1f}%",
+               help=f"95% CI {100 * s['ci'][0]:.1f}–{100 * s['ci'][1]:.1f}%, n = {s['n']}")
+    col.caption(f"95% CI {100 * s['ci'][0]:.1f}–{100 * s['ci'][1]:.1f}% · n = {s['n']}")
+lo, hi = cmp["difference_ci"]
+c[2].metric("Difference", f"{100 * cmp['difference']:+.1f} pts", help="fine-tuned minus base, paired")
+c[2].caption(f"95% CI {100 * lo:+.1f} to {100 * hi:+.1f} pts")
+c[3].metric("McNemar p", f"{cmp['mcnemar_p']:.3g}", help=f"{cmp['mcnemar_test']} test on the discordant pairs")
+c[3].caption(f"{len(cmp['gained'])} gained · {len(cmp['lost'])} lost")
+c[4].metric("Chance", f"{100 * sa['chance']:.1f}%", help="mean of 1 / number of choices on these questions")
+
+fig = go.Figure([go.Bar(name=name, x=LEADERBOARD_COLUMNS,
+                        y=[100 * (s["columns"][k]["accuracy"] or 0) for k in LEADERBOARD_COLUMNS],
+                        text=[f"n={s['columns'][k]['n']}" for k in LEADERBOARD_COLUMNS])
+                 for name, s in ((model_a, sa), (model_b, sb))])
+fig.update_layout(barmode="group", height=320, margin=dict(l=10, r=10, t=30, b=10), yaxis_title="accuracy %",
+                  title="The leaderboard's columns", legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
+st.plotly_chart(fig, width="stretch")
+if sa.get("reference"):
+    st.caption("Published on the full official test split: " + " · ".join(
+        f"{r['name']} {100 * r['accuracy']:.2f}%" for r in sa["reference"]))
+
+tabs = st.tabs([":material/swap_vert: Flips", ":material/topic: By topic", ":material/download: Export"])
+with tabs[0]:
+    pred_a = {p.pid: p for p in res_a.predictions}
+    pred_b = {p.pid: p for p in res_b.predictions}
+    flips = pd.DataFrame([{"pid": pid, "change": kind, "gold": LETTERS[by_pid[pid].answer] if pid in by_pid else "",
+                           "base": LETTERS[pred_a[pid].pred] if pred_a[pid].pred is not None else "–",
+                           "tuned": LETTERS[pred_b[pid].pred] if pred_b[pid].pred is not None else "–",
+                           "question": by_pid[pid].question if pid in by_pid else ""}
+                          for kind, pids in (("gained", cmp["gained"]), ("lost", cmp["lost"])) for pid in pids],
+                         columns=["pid", "change", "gold", "base", "tuned", "question"])
+    st.caption("gained: base wrong → fine-tuned right; lost: base right → fine-tuned wrong. Pick a row to open it.")
+    event = st.dataframe(flips, hide_index=True, on_select="rerun", selection_mode="single-row", key="flips",
+                         height=240)
+    if event.selection.rows:
+        st.session_state["pick"] = flips.iloc[event.selection.rows[0]]["pid"]
+with tabs[1]:
+    topics = sorted(set(sa["topics"]) | set(sb["topics"]))
+    st.dataframe(pd.DataFrame([{"topic": t, "n": sa["topics"][t]["n"],
+                                model_a: sa["topics"][t]["accuracy"], model_b: sb["topics"].get(t, {}).get("accuracy")}
+                               for t in topics]), hide_index=True)
+with tabs[2]:
+    for col, name, res, s in zip(st.columns(2), (model_a, model_b), (res_a, res_b), (sa, sb)):
+        col.markdown(f"**{name}**")
+        col.download_button("JSON", to_json(res, reqs[0].split), f"eval-{res.method}.json", key=f"j{name}")
+        col.download_button("CSV", to_csv(res), f"eval-{res.method}.csv", key=f"c{name}")
+        col.download_button("Model-card section", to_markdown(s), "eval.md", key=f"m{name}")
+
+# --- one question, both models --------------------------------------------------------------------
+st.subheader("One question, both models")
+mode = st.radio("Question", ["from the data", "typed in"], horizontal=True, key="q_mode")
+if mode == "from the data":
+    pids = list(by_pid)
+    pick = st.session_state.get("pick")
+    pid = st.selectbox("Question id", pids, index=pids.index(pick) if pick in by_pid else 0, key="q_pid")
+    q = by_pid[pid]
+else:
+    text = st.text_input("Question", "Which of these is a mammal?", key="q_text")
+    choices = [c.strip() for c in st.text_area("Choices (one a line)", "whale\nshark\ntrout", key="q_choices")
+               .splitlines() if c.strip()]
+    if len(choices) < 2 or len(choices) > len(LETTERS):
+        st.error(f"Give between 2 and {len(LETTERS)} choices, one a line.")
+        st.stop()
+    answer = st.selectbox("Correct choice", range(len(choices)), format_func=lambda i: choices[i], key="q_answer")
+    q = Question(pid="typed", question=text, choices=choices, answer=answer)
+st.markdown(f"**{q.question}**")
+if q.hint.strip():
+    st.info(q.hint)
+st.markdown("  \n".join(f"{':green[**✓**]' if i == q.answer else '◦'} ({LETTERS[i]}) {c}"
+                        for i, c in enumerate(q.choices)))
+if q.lecture or q.solution:
+    with st.expander("Explanation"):
+        st.markdown(f"{q.lecture}\n\n{q.solution}".strip())
+try:
+    paths = [resolve_model(m) for m in (model_a, model_b)]
+    loaded = [load(str(p), model_identity(p)) for p in paths]
+    from core.evaluation import choice_probabilities, stream_answer
+
+    probs = [choice_probabilities(lm, q, fmt) for lm in loaded]
+except StudioError as e:
+    st.error(str(e))
+    st.stop()
+bars = go.Figure([go.Bar(name=name, x=[f"({LETTERS[i]}) {c[:30]}" for i, c in enumerate(q.choices)],
+                         y=p) for name, p in zip((model_a, model_b), probs)])
+bars.update_layout(barmode="group", height=260, margin=dict(l=10, r=10, t=30, b=10), yaxis_title="probability",
+                   title=f"Each model's probability of each choice (gold: {q.answer_letter})")
+st.plotly_chart(bars, width="stretch")
+cols = st.columns(2)
+for col, name in zip(cols, (model_a, model_b)):
+    col.markdown(f"**{name}**")
+if st.button("Ask both", icon=":material/forum:", key="ask"):
+    slots = [col.empty() for col in cols]
+    texts = ["", ""]
+    messages = to_messages(q, fmt, with_answer=False)
+    try:
+        for deltas in zip_longest(*(stream_answer(lm, messages) for lm in loaded), fillvalue=""):
+            for i, d in enumerate(deltas):
+                texts[i] += d
+                slots[i].markdown(texts[i] or "…")
+    except StudioError as e:
+        st.error(str(e))

@@ -1,0 +1,61 @@
+"""The Compare page under Streamlit's AppTest: two tiny models with results cached beforehand."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import make_questions
+from core import runs
+from core.eval_jobs import EvalRequest, load_results, run_eval
+from core.home import area
+from core.reports import compare
+from core.tiny import create_tiny
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "4_Compare.py")
+
+
+@pytest.fixture
+def two_models(tiny_model_dir, studio_home, tmp_path):
+    """`tiny` (the xs fixture) and a finished run `r1` whose model has other weights, same tokenizer."""
+    shutil.copytree(tiny_model_dir, studio_home / "models" / "tiny")
+    run_dir = runs.create_run(area("runs"), {"model": "tiny"}, name="r1")
+    create_tiny(make_questions(120), run_dir / "model", size="xs", seed=1)
+    runs.write_status(run_dir, state="done")
+    return "tiny", "run:r1"
+
+
+def cached_pair(names, limit=12):
+    out = []
+    for name in names:
+        run_dir, _ = run_eval(EvalRequest(model=name, data="sample", split="test", limit=limit))
+        out.append(load_results(run_dir)[0])
+    return out
+
+
+def test_compare_page_shows_cached_results_of_the_latest_run_and_its_base(two_models):
+    base, tuned = cached_pair(two_models)
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception
+    assert at.selectbox(key="model_a").value == "tiny" and at.selectbox(key="model_b").value == "run:r1"
+    at.number_input(key="limit").set_value(12).run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["tiny"] == f"{100 * base.accuracy:.1f}%"
+    assert metrics["run:r1"] == f"{100 * tuned.accuracy:.1f}%"
+    expected = compare(base, tuned)
+    assert metrics["Difference"] == f"{100 * expected['difference']:+.1f} pts"
+    assert any("Cached results for 12 questions" in c.value for c in at.caption)
+    at.button(key="ask").click().run()
+    assert not at.exception
+
+
+def test_compare_page_explains_bad_input_instead_of_crashing(two_models):
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.selectbox(key="data").set_value("local…").run()
+    at.text_input(key="data_path").input("/no/such/file.jsonl").run()
+    assert not at.exception
+    assert at.error and "/no/such/file.jsonl" in at.error[0].value
