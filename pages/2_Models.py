@@ -14,8 +14,12 @@ from core.memory import (GiB, OPTIMIZERS, TrainSetup, available_memory, estimate
                          estimate_training)
 
 st.set_page_config(page_title="Models · ScienceQA Tutor Studio", page_icon=":material/neurology:", layout="wide")
-BADGES = {"ready": "🟢 ready", "cached": "🟢 cached", "downloadable": "☁️ downloadable",
-          "offline": "⚪ needs internet", "missing": "⚫ not created"}
+BADGES = {"ready": "ready", "cached": "cached", "downloadable": "downloadable", "offline": "needs internet",
+          "missing": "not created"}
+COLORS = {"ready": "#d3f0dc", "cached": "#d3f0dc", "downloadable": "#dbe9fb", "offline": "#eeeeee",
+          "missing": "#f6f0d8"}
+KIND_LABELS = {"hub-raw": "Hub · nanochat", "hub-hf": "Hub · transformers", "local": "local folder",
+               "run": "training run", "tiny": "tiny preset"}
 
 
 def fmt_params(n: int | None) -> str:
@@ -42,9 +46,12 @@ if msg := st.session_state.pop("models_done", None):
 # --- catalogue ------------------------------------------------------------------------------------
 entries = list_models()
 st.subheader("Catalogue")
-st.table(pd.DataFrame([{
-    "name": e.name, "kind": e.kind, "parameters": fmt_params(e.parameters), "availability": BADGES[e.availability],
-    "size on disk": fmt_size(e.size_bytes), "source": e.source, "note": e.note} for e in entries]).set_index("name"))
+frame = pd.DataFrame([{
+    "name": e.name, "kind": KIND_LABELS[e.kind], "parameters": fmt_params(e.parameters),
+    "availability": BADGES[e.availability], "size on disk": fmt_size(e.size_bytes),
+    "source": e.source.removeprefix("https://"), "note": e.note} for e in entries]).set_index("name")
+color_of = {BADGES[k]: c for k, c in COLORS.items()}
+st.table(frame.style.map(lambda v: f"background-color: {color_of.get(v, '')}", subset=["availability"]))
 
 # --- add a model ----------------------------------------------------------------------------------
 st.subheader("Add a model")
@@ -123,7 +130,10 @@ else:
     if free is not None and train.total > free:
         st.warning("This setup will probably not fit here: try gradient checkpointing, LoRA, or a smaller "
                    "batch or sequence length.", icon=":material/warning:")
-    rows = {k: {"training (GiB)": round(v / GiB, 3)} for k, v in train.parts.items()}
+    rows = {k: {"training": fmt_mem(v), "inference": "–"} for k, v in train.parts.items()}
     for k, v in infer.parts.items():
-        rows.setdefault(k, {})["inference (GiB)"] = round(v / GiB, 3)
-    st.dataframe(pd.DataFrame.from_dict(rows, orient="index").fillna(0.0), width="stretch")
+        rows.setdefault(k, {"training": "–"})["inference"] = fmt_mem(v)
+    rows["total"] = {"training": fmt_mem(train.total), "inference": fmt_mem(infer.total)}
+    st.table(pd.DataFrame.from_dict(rows, orient="index"))
+    if train.notes:
+        st.caption(" · ".join(train.notes))
