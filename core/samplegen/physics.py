@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from core.samplegen.common import NAMES, Draft, Template, cap
+from core.samplegen.common import NAMES, Draft, Template, cap, number
 
 # (object with its mass, Celsius range)
 THERMAL_OBJECTS = [
@@ -68,12 +68,13 @@ def make_speed(rng: random.Random) -> Draft:
     higher = rng.random() < 0.6
     target, other = (max(a, b), min(a, b)) if higher else (min(a, b), max(a, b))
     d1, d2 = rng.sample(DIRECTIONS, 2)
-    text = lambda d, where: f"a {thing} that moved {d} {unit} {where} in {time}"  # noqa: E731
+    article = "an" if thing[0] in "aeiou" else "a"
+    text = lambda d, where: f"{article} {thing} that moved {number(d)} {unit} {where} in {time}"  # noqa: E731
     word = "higher" if higher else "lower"
     farther = "farther" if higher else "a shorter distance"
     solution = (f"Look at the distance each {thing} moved and the time it took to move that distance. The "
                 f"direction each {thing} moved does not affect its speed.\nNotice that each {thing} moved for "
-                f"{time}. The {thing} that moved {target} {unit} moved {farther} in that time. So, that "
+                f"{time}. The {thing} that moved {number(target)} {unit} moved {farther} in that time. So, that "
                 f"{thing} must have moved at the {word} speed.")
     return Draft(f"Compare the motion of two {plural}. Which {thing} was moving at a {word} speed?",
                  text(target, d1), [text(other, d2)], solution)

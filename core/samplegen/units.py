@@ -105,7 +105,7 @@ ITEMS = {
          "how long it takes to drive across a large state", 8, 10, 2),
         ("How long does it take to clap your hands twice?", "how long it takes to clap your hands twice",
          1, 2, 0),
-        ("How long does it take to take a shower?", "how long it takes to take a shower", 5, 15, 1),
+        ("How long does a shower take?", "how long a shower takes", 5, 15, 1),
         ("How long is a night of sleep for a child?", "how long a child sleeps at night", 9, 11, 2),
         ("How long does it take to walk around a city block?",
          "how long it takes to walk around a city block", 5, 10, 1),
