@@ -75,6 +75,8 @@ class Estimate:
     seconds: float
     memory_bytes: int
     device: str
+    fits: bool = True
+    memory_note: str = ""
 
     def describe(self) -> str:
         gib = self.memory_bytes / 2**30
@@ -82,7 +84,7 @@ class Estimate:
         steps = f"{self.steps} optimizer steps, " if self.steps else ""
         return (f"{self.parameters / 1e6:.1f}M parameters, {self.examples} training examples "
                 f"(~{self.tokens_per_epoch:,} tokens/epoch); {steps}about {mins:.0f} min on {self.device}; "
-                f"peak memory about {gib:.1f} GiB (rough)")
+                f"peak memory about {gib:.2f} GiB (rough)")
 
 
 # Effective training throughput in FLOP/s, rough: 2 CPU cores measured on the tiny preset; a GPU at
@@ -97,6 +99,7 @@ def estimate(cfg: TrainConfig, model_dir: Path | None = None) -> Estimate:
     from core.sources import load_source
     from core.train_setup import resolve_model_path, split_questions
     from core.batching import encode
+    from core.memory import TrainSetup, check_training_fits
 
     r = cfg.recipe
     model_dir = Path(model_dir) if model_dir else resolve_model_path(cfg.model)
@@ -111,12 +114,12 @@ def estimate(cfg: TrainConfig, model_dir: Path | None = None) -> Estimate:
     mean_len = sum(lengths) / max(1, len(lengths))
     tokens = int(mean_len * len(train_q))
     device = pick_device(cfg.device).type
-    trainable = params if not r.lora else int(params * 0.02)
     flops_per_token = 6 * params + (2 * params if r.grad_checkpointing else 0)
     steps = None if cfg.minutes else math.ceil(r.epochs * len(train_q) / r.effective_batch)
     seconds = cfg.minutes * 60 if cfg.minutes else r.epochs * tokens * flops_per_token / FLOPS.get(device, 4e9)
     width = min(r.max_seq_len, max(lengths or [64]))
-    act_per_token = layers * h * (4 if r.grad_checkpointing else 34) + vocab * 12  # logits, their grad, softmax
-    memory = 4 * params + 12 * trainable + int(r.batch_size * width * act_per_token)
+    setup = TrainSetup(batch=r.batch_size, seq_len=width, dtype="float32", optimizer=r.optimizer,
+                       grad_checkpointing=r.grad_checkpointing, lora=r.lora, lora_rank=r.lora_r)
+    fits, memory_note, mem = check_training_fits(model_dir, setup, cfg.device)
     return Estimate(parameters=params, examples=len(train_q), tokens_per_epoch=tokens, steps=steps,
-                    seconds=seconds, memory_bytes=memory, device=device)
+                    seconds=seconds, memory_bytes=mem.total, device=device, fits=fits, memory_note=memory_note)

@@ -1,0 +1,67 @@
+"""AppTest of the Train page over run folders written directly: one running, one finished."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core import runs
+from core.home import area
+from core.recipes import build_config
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "3_Train.py")
+
+
+def write_run(name: str, state: str, steps: int = 6) -> os.PathLike:
+    d = runs.create_run(area("runs"), build_config("tiny", "sample", recipe="tiny", lr=1e-3 if state == "done"
+                                                   else 4e-3).to_dict(), name=name)
+    for s in range(1, steps + 1):
+        rec = {"step": s, "epoch": s / 3, "loss": 5.0 / s, "lr": 1e-3, "grad_norm": 1.0, "tokens_per_s": 900.0,
+               "samples_per_s": 9.0, "peak_memory": 2**28, "elapsed": float(s), "eta": float(steps - s)}
+        if s % 3 == 0:
+            rec.update(eval_loss=4.0 / s, eval_accuracy=0.4 + s / 100)
+        runs.append_metrics(d, rec)
+    extra = {"best_eval_loss": 0.66, "best_eval_accuracy": 0.46, "progress": 0.5, "eta": 12.0}
+    # a running run's pid must be alive: this test process is
+    runs.write_status(d, state=state, pid=os.getpid(), step=steps, total=12, started=1.0e9, **extra)
+    return d
+
+
+def test_train_page_shows_running_and_finished_runs():
+    done = write_run("finished-run", "done")
+    running = write_run("live-run", "running")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    md = " ".join(m.value for m in at.markdown)
+    assert "live-run" in md and "running" in md  # the active run is shown first
+    assert [b.label for b in at.button if b.label == "Stop"]
+    frame = at.dataframe[0].value
+    assert set(frame["run"]) == {"finished-run", "live-run"}
+    assert "recipe.recipe" not in str(at.dataframe)
+    # Stop writes the request file the worker polls
+    next(b for b in at.button if b.label == "Stop").click().run()
+    assert not at.exception
+    assert runs.stop_requested(running) and not runs.stop_requested(done)
+    # the finished run: a resume is refused for done runs, so no Resume button; charts and the diff render
+    at.selectbox(key="train_run_pick").set_value("finished-run").run()
+    assert not at.exception
+    assert not [b for b in at.button if b.label == "Resume"]
+    assert any("recipe.lr" in str(df.value.index.tolist()) for df in at.dataframe)
+
+
+def test_train_page_without_runs_offers_the_launch_form():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert any(b.label == "Launch" for b in at.button)
+    assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_train_page_refuses_an_invalid_launch():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.selectbox(key="tr_data").set_value("(a file or folder)").run()
+    at.text_input(key="tr_data_path").input("/nonexistent/questions.jsonl").run()
+    next(b for b in at.button if b.label == "Launch").click().run()
+    assert not at.exception
+    assert at.error and runs.list_runs(area("runs")) == []

@@ -1,0 +1,191 @@
+"""The training worker as a real subprocess on the 'xs' tiny model and a toy task: it trains, it
+survives kill -9 (crashed, then resume from the last checkpoint), stop, out-of-memory and bad configs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import make_questions
+from core import runs
+from core.batching import IGNORE, encode, length_grouped_batches, padding_fraction, random_batches
+from core.errors import StudioError
+from core.home import area
+from core.recipes import TrainConfig, build_config, config_diff, get_recipe
+from core.train_jobs import resume_training, start_training
+
+
+@pytest.fixture
+def toy_source(tmp_path) -> Path:
+    path = tmp_path / "toy.jsonl"
+    path.write_text("".join(json.dumps(q.to_dict()) + "\n" for q in make_questions(150)))
+    return path
+
+
+def wait_for(pred, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def wait_terminal(run_dir: Path, timeout: float = 90.0) -> runs.Status:
+    st = wait_for(lambda: (s := runs.read_status(run_dir)).terminal and s, timeout, "a terminal state")
+    return st
+
+
+def cfg(model: Path, data: Path, **over) -> TrainConfig:
+    base = dict(recipe="tiny", batch_size=8, eval_every=4, save_every=4, eval_examples=20, epochs=2)
+    base.update(over)
+    return build_config(str(model), str(data), **base)
+
+
+def test_worker_trains_writes_metrics_and_a_loadable_model(tiny_model_dir, toy_source):
+    from core.loading import load_model
+
+    run_dir = start_training(cfg(tiny_model_dir, toy_source, epochs=3))
+    st = wait_terminal(run_dir)
+    assert st.state == "done", runs.log_tail(run_dir)
+    hist = runs.read_metrics(run_dir)
+    losses = [r["loss"] for r in hist if "loss" in r]
+    assert len(losses) == st.step and all(math.isfinite(x) for x in losses)
+    assert losses[-1] < losses[0]
+    assert any("eval_accuracy" in r and "eval_loss" in r for r in hist)
+    assert all(k in hist[0] for k in ("epoch", "lr", "grad_norm", "tokens_per_s", "samples_per_s", "peak_memory",
+                                      "elapsed", "eta"))
+    assert st.extra["best_eval_loss"] is not None
+    base = load_model(tiny_model_dir, device="cpu")
+    tuned = load_model(run_dir / "model", device="cpu")
+    changed = [n for (n, a), (_, b) in zip(base.model.named_parameters(), tuned.model.named_parameters())
+               if not torch.equal(a, b)]
+    assert len(changed) == len(list(base.model.parameters()))  # every tensor learned
+    ck = sorted((run_dir / "checkpoints").glob("step_*"))
+    assert 1 <= len(ck) <= 2  # keep_checkpoints=2
+    reloaded = load_model(ck[-1], device="cpu")
+    assert reloaded.model.config.hidden_size == base.model.config.hidden_size
+
+
+def test_kill_9_reads_as_crashed_and_resume_continues_from_the_last_checkpoint(tiny_model_dir, toy_source):
+    run_dir = start_training(cfg(tiny_model_dir, toy_source, batch_size=2, epochs=20, save_every=3, eval_every=50))
+    wait_for(lambda: runs.read_status(run_dir).step >= 8 and (run_dir / "checkpoints").exists()
+             and any((run_dir / "checkpoints").glob("step_*")), 90, "a checkpoint")
+    pid = runs.read_status(run_dir).pid
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not runs.pid_alive(pid), 10, "the worker to die")
+    with open(run_dir / runs.METRICS, "a") as f:
+        f.write('{"step": 999, "lo')  # the kill can tear the last line
+    st = runs.read_status(run_dir)
+    assert st.state == "crashed" and st.extra["log_tail"]
+    killed_at = max(r["step"] for r in runs.read_metrics(run_dir) if "loss" in r)
+    last_ck = max(int(p.name[5:]) for p in (run_dir / "checkpoints").glob("step_*"))
+    assert killed_at - last_ck <= 3 + 1  # at most one checkpoint interval lost
+    with open(run_dir / "config.json") as f:
+        total = json.load(f)
+    resume_training(run_dir)
+    wait_for(lambda: runs.read_status(run_dir).step > last_ck + 1, 60, "resumed steps")
+    runs.request_stop(run_dir, cancel=True)
+    assert wait_terminal(run_dir).state == "stopped"
+    reader = runs.MetricsReader(run_dir)
+    reader.read_new()
+    steps = [r["step"] for r in reader.history if "loss" in r]
+    assert steps == list(range(1, steps[-1] + 1))  # no gap, no duplicate: continued at last_ck + 1
+    assert reader.skipped == 1 and total["recipe"]["name"] == "tiny"
+    assert "resumed from checkpoint step" in (run_dir / "log.txt").read_text()
+
+
+def test_stop_saves_a_checkpoint_and_ends_stopped(tiny_model_dir, toy_source):
+    run_dir = start_training(cfg(tiny_model_dir, toy_source, batch_size=2, epochs=20, save_every=1000,
+                                 eval_every=1000))
+    wait_for(lambda: runs.read_status(run_dir).step >= 3, 60, "training steps")
+    runs.request_stop(run_dir)
+    st = wait_terminal(run_dir)
+    assert st.state == "stopped"
+    cks = list((run_dir / "checkpoints").glob("step_*"))
+    assert len(cks) == 1 and (cks[0] / "trainer_state.json").exists()
+    assert json.loads((cks[0] / "trainer_state.json").read_text())["step"] == st.step
+
+
+def test_out_of_memory_fails_with_a_hint(tiny_model_dir, toy_source):
+    run_dir = start_training(cfg(tiny_model_dir, toy_source), env={"SQA_TEST_OOM_AT_STEP": "2"})
+    st = wait_terminal(run_dir)
+    assert st.state == "failed"
+    assert "Out of memory" in st.error and "gradient checkpointing" in st.error and "LoRA" in st.error
+
+
+def test_second_run_waits_queued_for_the_device(tiny_model_dir, toy_source):
+    holder = runs.create_run(area("runs"), {}, name="holder")
+    with runs.device_slot(holder):
+        run_dir = start_training(cfg(tiny_model_dir, toy_source, epochs=1))
+        wait_for(lambda: "waiting for the device" in runs.read_status(run_dir).extra.get("message", ""), 60,
+                 "the queued state")
+        assert runs.read_status(run_dir).state == "queued"
+    assert wait_terminal(run_dir).state == "done"
+
+
+def test_invalid_config_is_refused_before_launch(tiny_model_dir, toy_source):
+    with pytest.raises(ValueError, match="batch_size"):
+        build_config(str(tiny_model_dir), str(toy_source), batch_size=0)
+    with pytest.raises(ValueError, match="unknown recipe"):
+        build_config(str(tiny_model_dir), str(toy_source), recipe="fastest")
+    with pytest.raises(StudioError):
+        start_training(build_config(str(tiny_model_dir), str(toy_source.with_name("missing.jsonl"))))
+    d = runs.create_run(area("runs"), {**cfg(tiny_model_dir, toy_source).to_dict()})
+    runs.write_status(d, state="stopped")
+    bad = json.loads((d / "config.json").read_text())
+    bad["recipe"]["lr"] = -1
+    (d / "config.json").write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match="lr must be"):
+        resume_training(d)
+    assert runs.read_status(d).state == "stopped"  # nothing was launched
+
+
+def test_labels_cover_only_the_assistant_turn(tiny_model_dir):
+    from core.loading import load_tokenizer
+
+    tok = load_tokenizer(tiny_model_dir)
+    q = make_questions(3)[0]
+    ex = encode(tok, q, "paper")
+    target = tok.decode([t for t in ex.labels if t != IGNORE])
+    assert target.startswith("The answer is ") and "Which is heavier" not in target
+    assert ex.labels[0] == IGNORE and len(ex.labels) == len(ex.input_ids)
+
+
+def test_length_grouping_pads_far_less_than_random_batches():
+    import random
+
+    rng = random.Random(0)
+    lengths = [rng.randint(20, 400) for _ in range(2000)]
+    grouped = length_grouped_batches(lengths, 16, seed=0)
+    assert sorted(i for b in grouped for i in b) == list(range(2000))
+    assert padding_fraction(grouped, lengths) < 0.05 < 0.3 < padding_fraction(random_batches(2000, 16, 0), lengths)
+
+
+def test_recipes_validate_and_diff():
+    assert get_recipe("plan").lr == 5e-5 and get_recipe("plan").effective_batch == 16
+    assert get_recipe("plan").grad_checkpointing and not get_recipe("plan").group_by_length
+    with pytest.raises(ValueError, match="optimizer"):
+        get_recipe("default", optimizer="sgd")
+    a = build_config("m", "sample").to_dict()
+    b = build_config("m", "sample", lr=1e-3).to_dict()
+    assert config_diff({"a": a, "b": b}) == {"recipe.lr": {"a": 8e-5, "b": 1e-3}}
+    assert TrainConfig.from_dict(b) == build_config("m", "sample", lr=1e-3)
+
+
+def test_worker_import_does_not_load_streamlit():
+    import subprocess
+
+    code = "import sys, core.training, core.runs; print('streamlit' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
