@@ -42,11 +42,12 @@ def tokenizer_folders() -> dict[str, Path]:
         if e.name != "core.catalogue":
             raise
         list_models = None
-    found: dict[str, Path] = {}
+    found: dict[Path, str] = {}  # folder -> label
     if list_models is not None:
-        for m in list_models():
+        for m in list_models(check_hub=False):
             if m.path is not None and (Path(m.path) / "tokenizer.json").exists():
-                found[m.label or m.name] = Path(m.path)
-    for tok in sorted(area("models").glob("*/tokenizer.json")) + sorted(area("models").glob("*/*/tokenizer.json")):
-        found.setdefault(str(tok.parent.relative_to(area("models"))), tok.parent)
-    return found
+                found.setdefault(Path(m.path).resolve(), m.label or m.name)
+    models = area("models")
+    for tok in sorted(models.glob("*/tokenizer.json")) + sorted(models.glob("*/*/tokenizer.json")):
+        found.setdefault(tok.parent.resolve(), str(tok.parent.relative_to(models)))
+    return {label: path for path, label in found.items()}

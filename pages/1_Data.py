@@ -10,6 +10,7 @@ import plotly.express as px
 import streamlit as st
 
 from core.errors import StudioError
+from core.home import area
 from core.hub import OFFLINE_HELP, hub_reachable
 from core.prompts import DEFAULT_FORMAT, FORMATS, to_messages
 from core.sources import load_source, source_stamp
@@ -26,6 +27,13 @@ LABELS = {"sample": "Embedded sample (offline)", "hub": "Hugging Face Hub: derek
 def load(spec: str, meta: str, stamp: float):
     questions = load_source(spec, meta=meta or None)
     return questions, build_frame(questions)
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def tokenizer_folders(models_dir: str, stamp: float) -> dict:
+    from core.preview import tokenizer_folders as find
+
+    return find()
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading tokenizer…")
@@ -146,9 +154,11 @@ with overview:
 
 # --- browse ---------------------------------------------------------------------------------------
 with browse:
+    st.caption("Tick a row to see that question and the conversation it becomes.")
     table = sel[["pid", "split", "subject", "grade", "topic", "context", "n_choices", "question"]]
     event = st.dataframe(table, hide_index=True, height=260, on_select="rerun", selection_mode="single-row",
-                         key="table", column_config={"question": st.column_config.TextColumn(width="large")})
+                         key="table", column_config={"question": st.column_config.TextColumn(width="large"),
+                                                "n_choices": st.column_config.NumberColumn("choices")})
     if not sel.empty:
         picked = event.selection.rows[0] if event.selection.rows else 0
         q = questions[sel.index[picked]]
@@ -160,7 +170,7 @@ with browse:
                 st.image(q.image, width=360, caption=q.caption or None)
             elif q.has_image:
                 st.caption(f":material/image: image not in this source; caption: {q.caption or '—'}")
-            st.markdown(f"**{q.question}**")
+            st.markdown("  \n".join(f"**{line}**" for line in q.question.splitlines() if line.strip()))
             if q.hint.strip():
                 st.info(q.hint)
             for i, c in enumerate(q.choices):
@@ -180,9 +190,10 @@ with browse:
             for m in messages:
                 st.caption(m["role"])
                 st.code(m["content"], language=None, wrap_lines=True)
-            from core.preview import tokenize_conversation, tokenizer_folders
+            from core.preview import tokenize_conversation
 
-            folders = tokenizer_folders()
+            models = area("models")
+            folders = tokenizer_folders(str(models), models.stat().st_mtime)
             if not folders:
                 st.caption("Token view: no tokenizer yet. Create the tiny model on the Models page to count tokens.")
             else:
@@ -195,7 +206,7 @@ with browse:
                     st.caption(f"**{view.total}** tokens; **{view.loss_tokens}** carry the training loss (highlighted).")
                     spans = "".join(
                         f"<span style='background:{'#c7f0d2' if loss else '#eef0f4'};border-radius:3px;"
-                        f"margin:1px;padding:0 2px;white-space:pre-wrap'>{html.escape(text)}</span>"
+                        f"margin-right:1px;padding:0 1px;white-space:pre-wrap'>{html.escape(text)}</span>"
                         for text, loss in view.pieces)
                     st.html(f"<div style='font-family:monospace;font-size:0.85rem;line-height:1.9'>{spans}</div>")
 

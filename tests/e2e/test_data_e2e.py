@@ -1,11 +1,14 @@
-"""Data page in a real browser: load the real ScienceQA files, filter, save a subset, take the README screenshot."""
+"""Data page in a real browser: the sample by default, then the real ScienceQA files; filter, save a subset,
+and take the README screenshot (assets/screenshot-data.png)."""
 
 from __future__ import annotations
 
 import json
+
 import pytest
 from playwright.sync_api import expect
 
+from core.sources import load_source
 from tests.e2e.conftest import ROOT, wait_streamlit_idle
 
 pytestmark = pytest.mark.e2e
@@ -13,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 def choose(page, label: str, option: str) -> None:
     """Pick `option` in the Streamlit selectbox / multiselect labelled `label`."""
-    page.get_by_label(label).click()
+    page.get_by_label(label, exact=True).click()
     page.get_by_role("option", name=option, exact=True).click()
     page.keyboard.press("Escape")  # a multiselect keeps its list open
     wait_streamlit_idle(page)
@@ -23,6 +26,7 @@ def test_filter_and_save_a_subset_in_the_browser(app_server, page, studio_home, 
     base = app_server()
     page.goto(f"{base}/Data")
     wait_streamlit_idle(page)
+    page.get_by_text(f"of {len(load_source('sample')):,}").wait_for()  # the embedded sample is the default
     choose(page, "Questions from", "Local file or folder…")
     page.get_by_label("File or folder").fill(str(shared_scienceqa / "original"))
     page.get_by_label("File or folder").press("Enter")
