@@ -183,7 +183,10 @@ def load_hub(meta: str | Path | None = None) -> list[Question]:
         ds = datasets.load_dataset(HUB_DATASET, token=get_token())
     except (OSError, ValueError, ConnectionError) as e:
         raise StudioError(f"Could not load {HUB_DATASET} from the Hub: {str(e).splitlines()[0]}") from e
-    return hf_rows_to_questions({name: ds[name] for name in ds}, meta)
+    # keep images as PNG/JPEG bytes: decoding ~10k images to PIL up front would take gigabytes
+    undecoded = {name: ds[name].cast_column("image", datasets.Image(decode=False))
+                 if "image" in ds[name].column_names else ds[name] for name in ds}
+    return hf_rows_to_questions(undecoded, meta)
 
 
 def load_parquet(files: list[Path], meta: str | Path | None = None) -> list[Question]:

@@ -60,6 +60,7 @@ def bar(frame, x: str, title: str, order: list[str] | None = None, horizontal: b
 
 
 st.title(":material/dataset: Data")
+st.caption("Browse, filter and subset ScienceQA; see the exact conversation (and tokens) each question becomes.")
 
 # --- source ---------------------------------------------------------------------------------------
 saved = list_subsets()

@@ -105,21 +105,27 @@ def test_parquet_without_split_file_names_rows_by_position(parquet_folder):
 
 
 def test_hub_rows_recover_pids_and_captions_from_the_official_files(original, monkeypatch):
-    import io
-
+    """A real in-memory `datasets.DatasetDict` (Image feature, no pid) stands in for the Hub download."""
     import datasets
-    from PIL import Image
 
-    def as_pil(row):
-        img = row["image"]
-        return {**row, "image": Image.open(io.BytesIO(img["bytes"])) if img else None}
-
-    fake = {name: [as_pil(r) for r in rows] for name, rows in hf_rows(original).items()}
+    fake = datasets.DatasetDict({name: datasets.Dataset.from_list(rows).cast_column("image", datasets.Image())
+                                 for name, rows in hf_rows(original).items()})
     monkeypatch.setattr("core.hub.hub_reachable", lambda *a, **k: True)
     monkeypatch.setattr(datasets, "load_dataset", lambda name, **kw: fake if name == "derek-thomas/ScienceQA" else None)
     qs = load_source("hub", meta=original)
     assert by_pid(qs) == by_pid(load_source(str(original)))
-    assert sum(q.image is not None for q in qs) == 67 and load_source("hub", "val", meta=original)[0].split == "val"
+    assert sum(isinstance(q.image, bytes) for q in qs) == 67 and load_source("hub", "val", meta=original)[0].split == "val"
+
+
+def test_hf_rows_accept_pil_images(original):
+    import io
+
+    from PIL import Image
+
+    rows = {name: [{**r, "image": Image.open(io.BytesIO(r["image"]["bytes"])) if r["image"] else None} for r in rs]
+            for name, rs in hf_rows(original).items()}
+    qs = sources.hf_rows_to_questions(rows, original)
+    assert by_pid(qs) == by_pid(load_source(str(original))) and sum(q.image is not None for q in qs) == 67
 
 
 def test_hub_fails_fast_and_clearly_offline(monkeypatch):

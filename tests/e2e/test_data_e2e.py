@@ -30,6 +30,7 @@ def test_filter_and_save_a_subset_in_the_browser(app_server, page, studio_home, 
     choose(page, "Questions from", "Local file or folder…")
     page.get_by_label("File or folder").fill(str(shared_scienceqa / "original"))
     page.get_by_label("File or folder").press("Enter")
+    page.get_by_label("File or folder").blur()
     wait_streamlit_idle(page)
     page.get_by_text("of 150").wait_for()
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot .plot-container').length >= 5")
