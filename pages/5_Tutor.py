@@ -1,3 +1,203 @@
+"""Tutor page: chat with any model of the catalogue (default: the latest fine-tuned run's model), the
+answer streamed token by token through the model's own chat template; share the chat with a class
+through a link (a separate Gradio app that serves only the chat: classroom.py). Logic lives in
+core.chat, core.access and classroom; this file lays out widgets."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
 import streamlit as st
-st.title('Tutor')
-st.info('This page is being built.')
+
+import classroom
+from core import access, runs
+from core.catalogue import list_models, resolve_model
+from core.chat import (MAX_SYSTEM_CHARS, ChatSettings, RateLimiter, ReplyStats, build_messages, clean_input,
+                       example_questions, get_model, stream_reply)
+from core.errors import StudioError
+from core.home import area
+from core.prompts import DEFAULT_SYSTEM_PROMPT
+
+st.set_page_config(page_title="Tutor · ScienceQA Tutor Studio", page_icon=":material/school:", layout="wide")
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading model…")
+def load(path: str):
+    return get_model(path)  # one copy per process, shared by every session
+
+
+@st.cache_resource
+def limiter() -> RateLimiter:
+    return RateLimiter(max_requests=10, window=60.0)
+
+
+@st.cache_data(show_spinner=False)
+def examples() -> list[tuple[str, str]]:
+    return example_questions(3)
+
+
+def default_model(names: list[str]) -> str:
+    """The latest training run's model, else the tiny preset."""
+    for run in runs.list_runs(area("runs")):
+        if run.model_path is not None and f"run:{run.name}" in names:
+            return f"run:{run.name}"
+    return "tiny"
+
+
+state = st.session_state
+state.setdefault("sid", uuid.uuid4().hex)
+state.setdefault("history", [])
+if state.pop("streaming", None) is not None:  # the last reply was interrupted (Stop, or another click)
+    partial = state.pop("partial", "")
+    state.history.append({"role": "assistant", "content": (partial + " …").strip(), "stopped": True})
+
+names = [m.name for m in list_models(check_hub=False) if m.availability in ("ready", "cached") or m.kind == "tiny"]
+with st.sidebar:
+    st.header("Tutor")
+    default = default_model(names)
+    options = names + ([default] if default not in names else [])
+    model_name = st.selectbox("Model", options, index=options.index(default), key="model",
+                              help="Fine-tuned runs appear as run:<id>. Download or convert others on the Models page.")
+    system = st.text_area("System prompt", DEFAULT_SYSTEM_PROMPT, key="system", height=90)
+    temperature = st.slider("Temperature", 0.0, 1.5, 0.7, 0.05, key="temperature", help="0 = always the most likely token")
+    top_p = st.slider("Top-p", 0.05, 1.0, 0.9, 0.05, key="top_p")
+    max_new = st.number_input("Max new tokens", 8, 1024, 256, step=32, key="max_new")
+    if st.button("Clear conversation", icon=":material/delete_sweep:", key="clear"):
+        state.history = []
+        state.pop("partial", None)
+
+st.title(":material/school: Tutor")
+try:
+    settings = ChatSettings(temperature=float(temperature), top_p=float(top_p), max_new_tokens=int(max_new))
+    system_prompt = clean_input(system, MAX_SYSTEM_CHARS, "The system prompt") if system.strip() else ""
+    loaded = load(str(resolve_model(model_name)))
+except (StudioError, ValueError) as e:
+    st.error(str(e))
+    st.stop()
+st.caption(f"`{model_name}` · context window {loaded.context_length:,} tokens · on {loaded.device} · "
+           "replies end at the model's end-of-turn token")
+
+pending = None
+if not state.history:
+    st.markdown("**Try a question** (in the format the tutor was trained on, so it answers with the letter and why):")
+    for i, (label, text) in enumerate(examples()):
+        if st.button(label.splitlines()[0], key=f"example_{i}", icon=":material/quiz:"):
+            pending = text
+
+for m in state.history:
+    with st.chat_message(m["role"]):
+        st.markdown(m["content"])
+        if m.get("stopped"):
+            st.caption("Stopped before the end.")
+        if m.get("note"):
+            st.caption(m["note"])
+
+prompt = st.chat_input("Ask a science question", key="ask") or pending
+if prompt:
+    try:
+        question = clean_input(prompt)
+        limiter().check(state.sid)
+    except StudioError as e:
+        st.error(str(e))
+        st.stop()
+    messages = build_messages(system_prompt, state.history, question)
+    state.history.append({"role": "user", "content": question})
+    with st.chat_message("user"):
+        st.markdown(question)
+    with st.chat_message("assistant"):
+        waiting = st.empty()
+        st.button("Stop", icon=":material/stop_circle:", key="stop")  # a click reruns the page, ending the stream
+        stats, stop = ReplyStats(), threading.Event()
+
+        def on_wait(ahead: int) -> None:
+            if ahead:
+                waiting.info(f"Waiting for your turn: {ahead} request{'s' if ahead > 1 else ''} ahead of you…",
+                             icon=":material/hourglass_top:")
+            else:
+                waiting.empty()
+
+        def deltas():
+            state.streaming, state.partial = True, ""
+            for d in stream_reply(loaded, messages, settings, on_wait=on_wait, stop=stop, stats=stats):
+                state.partial += d
+                yield d
+
+        try:
+            answer = st.write_stream(deltas())
+        except StudioError as e:
+            state.pop("streaming", None)
+            state.history.pop()
+            st.error(str(e))
+            st.stop()
+        state.pop("streaming", None)
+        state.pop("partial", None)
+    text = answer if isinstance(answer, str) else "".join(map(str, answer))
+    rate = stats.new_tokens / stats.seconds if stats.seconds else 0.0
+    dropped = f" · {stats.dropped_messages} oldest messages left out to fit the context" if stats.dropped_messages else ""
+    state.history.append({
+        "role": "assistant", "content": text or "(no answer: the model ended its turn at once)",
+        "note": f"{stats.new_tokens} tokens in {stats.seconds:.1f} s ({rate:.0f} tokens/s) · waited "
+                f"{stats.waited:.1f} s · ended by {stats.stopped}{dropped}"})
+    st.rerun()
+
+# ---- the class link ----------------------------------------------------------------------------------
+st.divider()
+st.subheader(":material/share: Share with a class")
+space_link = classroom.space_class_link()
+if space_link:
+    st.info("This app runs on a Hugging Face Space, where Gradio's share links are disabled: the class link "
+            "is this Space's Tutor page.")
+    st.code(space_link, language=None)
+    st.stop()
+st.caption("A separate app that serves **only** this chat (no training, data or files), with one answer "
+           "generated at a time and each student told their place in line.")
+cols = st.columns([2, 2, 1])
+class_password = cols[0].text_input("Class password (optional)", type="password", key="class_password")
+share = cols[1].toggle("Public link (gradio.live)", value=True, key="share")
+admin = cols[0].text_input("Admin password", type="password", key="admin") if access.is_public_mode() else None
+if cols[2].button("Start class link", type="primary", icon=":material/play_arrow:", key="start_class"):
+    try:
+        access.require_admin(admin, "Starting a class link", key=state.sid)
+        classroom.start(model_name, share=share, password=class_password or None,
+                        system_prompt=system_prompt or None, max_new_tokens=int(max_new))
+    except StudioError as e:
+        st.error(str(e))
+
+link = classroom.status()
+
+
+@st.fragment(run_every=1.0 if link is not None and link.state == "starting" else None)
+def class_link_status() -> None:
+    current = classroom.status()
+    if current is None:
+        st.caption("No class link running.")
+        return
+    if current.state == "starting":
+        st.info(f"Starting the class link with `{current.model}`…", icon=":material/hourglass_top:")
+        return
+    if link is not None and link.state == "starting":
+        st.rerun()  # stop polling: the whole page redraws once with the addresses
+    if current.state == "failed":
+        st.error("The class link stopped. Its log:")
+        st.code(current.log_tail or "(empty)", language=None)
+        return
+    if current.share_url:
+        st.success("Class link (public, lasts up to a week):", icon=":material/link:")
+        st.code(current.share_url, language=None)
+    else:
+        if current.share_error:
+            st.warning(current.share_error, icon=":material/cloud_off:")
+        st.markdown("Local address (this machine only):")
+        st.code(current.local_url, language=None)
+    st.caption(f"Model `{current.model}`" + (" · password protected" if current.password else " · no password"))
+    if st.button("Stop class link", icon=":material/stop:", key="stop_class"):
+        try:
+            access.require_admin(admin, "Stopping the class link", key=state.sid)
+            classroom.stop()
+        except StudioError as e:
+            st.error(str(e))
+        st.rerun()
+
+
+class_link_status()

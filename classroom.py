@@ -1,0 +1,255 @@
+"""The class link: a Gradio app that serves ONLY the tutor chat, for a teacher to share with students.
+
+It has one chat box (no file upload, no training, no data, no files served: no `allowed_paths`, the
+project and the app home blocked, no flagging, no run history, no monitoring, no MCP), one API
+endpoint (`/chat`), a per-session rate limit, an input length limit, and one generation at a time
+(Gradio's queue shows each student their place in line). An optional password comes from the
+environment (`SQA_CLASS_PASSWORD`), never the command line. `--share` asks Gradio for a public
+https link; without internet it says so and serves the local address only. On a Hugging Face Space
+Gradio has no share links: the Space's own Tutor page is the class link (`space_class_link`).
+
+    python classroom.py --model tiny --port 7860 --share
+
+The Tutor page starts it with `start()` (a subprocess: argv list, log file, its own session) and
+reads `status()`; this module imports gradio only inside `build_app`/`main`.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import StudioError
+from core.files import read_json, write_json_atomic
+from core.home import PROJECT_ROOT, area, home
+
+PASSWORD_ENV = "SQA_CLASS_PASSWORD"
+STATE, LOG = "server.json", "log.txt"
+TITLE = "Science tutor"
+
+
+# ---- the app ---------------------------------------------------------------------------------------
+
+def build_app(loaded, system_prompt: str, settings, rate=None, examples: list[str] | None = None):
+    """A gr.ChatInterface over `core.chat.stream_reply` (history is Gradio's openai-style messages)."""
+    import gradio as gr
+
+    from core.chat import RateLimiter, build_messages, clean_input, stream_reply
+    from core.errors import StudioError
+
+    limiter = rate or RateLimiter()
+
+    # gr.Request is found by its (real, not stringified) annotation: no `from __future__ import annotations` here.
+    def respond(message: str, history: list[dict], request: gr.Request):
+        try:
+            limiter.check(getattr(request, "session_hash", None) or "anonymous")
+            question = clean_input(message)
+            past = [{"role": m["role"], "content": m["content"]} for m in history or []
+                    if isinstance(m.get("content"), str)]
+            text = ""
+            for delta in stream_reply(loaded, build_messages(system_prompt, past, question), settings):
+                text += delta
+                yield text
+            if not text.strip():
+                yield "(no answer: the model ended its turn at once; try asking differently)"
+        except StudioError as e:
+            raise gr.Error(str(e)) from e
+
+    return gr.ChatInterface(
+        respond, title=TITLE, description="Ask a science question. Answers can be wrong: check them.",
+        examples=examples or None, cache_examples=False, flagging_mode="never", save_history=False,
+        editable=False, multimodal=False, api_name="chat", api_description="Ask the tutor", fill_height=True,
+        textbox=gr.Textbox(placeholder="Type a science question…", max_length=None, submit_btn=True),
+    )
+
+
+def launch_kwargs(share: bool, port: int | None, host: str, password: str | None) -> dict:
+    """launch() arguments that keep the app to its one chat endpoint."""
+    kwargs = dict(share=share, server_name=host, server_port=port, prevent_thread_lock=True, quiet=False,
+                  footer_links=[], run_history=False, enable_monitoring=False, mcp_server=False, pwa=False,
+                  ssr_mode=False, allowed_paths=[], max_file_size="1kb", show_error=True,
+                  blocked_paths=[str(PROJECT_ROOT), str(home())])
+    if password:
+        import hmac
+
+        kwargs["auth"] = lambda _user, typed: hmac.compare_digest(typed.encode(), password.encode())
+        kwargs["auth_message"] = "Type the class password (any name)."
+    return kwargs
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="tiny", help="tiny | a Hub repo id | a model folder | run:<id>")
+    p.add_argument("--port", type=int, default=None, help="default: the first free port from 7860")
+    p.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve the local network")
+    p.add_argument("--share", action="store_true", help="ask Gradio for a public https link")
+    p.add_argument("--system", default=None, help="system prompt (default: the tutor's)")
+    p.add_argument("--temperature", type=float, default=0.7)
+    p.add_argument("--top-p", type=float, default=0.9)
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--rate", type=int, default=10, help="questions per minute per student")
+    p.add_argument("--state", default=None, help="write the addresses here as JSON once serving")
+    args = p.parse_args(argv)
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+    from core.catalogue import resolve_model
+    from core.chat import ChatSettings, RateLimiter, clean_input, example_questions, get_model
+    from core.prompts import DEFAULT_SYSTEM_PROMPT
+
+    password = os.environ.pop(PASSWORD_ENV, "") or None
+    settings = ChatSettings(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens)
+    system = clean_input(args.system, 2000, "The system prompt") if args.system else DEFAULT_SYSTEM_PROMPT
+    model_dir = resolve_model(args.model)
+    loaded = get_model(model_dir)
+    demo = build_app(loaded, system, settings, RateLimiter(args.rate, 60.0),
+                     [text for _, text in example_questions()])
+    demo.queue(default_concurrency_limit=1, max_size=200)
+    share = args.share and not os.environ.get("SPACE_ID")
+    _, local_url, share_url = demo.launch(**launch_kwargs(share, args.port, args.host, password))
+    state = {"pid": os.getpid(), "model": args.model, "local_url": local_url, "share_url": share_url,
+             "share_requested": args.share, "password": bool(password), "started": time.time()}
+    if args.share and not share_url:
+        state["share_error"] = ("No public link: the internet (Gradio's share server) cannot be reached from "
+                                "this machine. Students on the same network can use the local address if the "
+                                "server listens on it (--host 0.0.0.0).")
+    if args.state:
+        write_json_atomic(Path(args.state), state)
+    print(f"class link: {share_url or local_url}", flush=True)
+    demo.block_thread()
+    return 0
+
+
+# ---- the launcher the Tutor page uses (no gradio import) ----------------------------------------------
+
+@dataclass
+class ClassLink:
+    state: str  # 'starting' | 'running' | 'failed'
+    pid: int | None
+    local_url: str | None = None
+    share_url: str | None = None
+    share_error: str | None = None
+    model: str = ""
+    password: bool = False
+    log_tail: str = ""
+
+    @property
+    def url(self) -> str | None:
+        return self.share_url or self.local_url
+
+
+def _folder() -> Path:
+    return area("classroom")
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of this process still answers kill(0); reap it if it has exited.
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+def start(model: str, share: bool = True, password: str | None = None, port: int | None = None,
+          host: str = "127.0.0.1", system_prompt: str | None = None, max_new_tokens: int = 256) -> ClassLink:
+    """Start the class-link server in the background (stopping one already running)."""
+    stop()
+    folder = _folder()
+    (folder / STATE).unlink(missing_ok=True)
+    argv = [sys.executable, str(PROJECT_ROOT / "classroom.py"), "--model", model, "--host", host,
+            "--state", str(folder / STATE), "--max-new-tokens", str(max_new_tokens)]
+    argv += ["--share"] if share else []
+    argv += ["--port", str(port)] if port else []
+    argv += ["--system", system_prompt] if system_prompt else []
+    # The server needs no Hub token: it serves a model already here.
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
+    env.update(GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", PYTHONPATH=str(PROJECT_ROOT),
+               GRADIO_TEMP_DIR=str(folder / "tmp"), HF_HUB_DISABLE_TELEMETRY="1")
+    env.pop(PASSWORD_ENV, None)
+    if password:
+        env[PASSWORD_ENV] = password
+    with open(folder / LOG, "wb") as log:
+        proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    write_json_atomic(folder / "launcher.json", {"pid": proc.pid, "model": model, "started": time.time(),
+                                                 "password": bool(password)})
+    return ClassLink("starting", proc.pid, model=model, password=bool(password))
+
+
+def status() -> ClassLink | None:
+    """The class link's state, or None when none was started."""
+    folder = _folder()
+    if not (folder / "launcher.json").exists():
+        return None
+    launcher = read_json(folder / "launcher.json")
+    pid = launcher.get("pid")
+    if not _alive(pid):
+        return ClassLink("failed", pid, model=launcher.get("model", ""), log_tail=_tail(folder / LOG))
+    if not (folder / STATE).exists():
+        return ClassLink("starting", pid, model=launcher.get("model", ""), password=launcher.get("password", False))
+    s = read_json(folder / STATE)
+    return ClassLink("running", pid, s.get("local_url"), s.get("share_url"), s.get("share_error"),
+                     s.get("model", ""), bool(s.get("password")))
+
+
+def wait_until_serving(timeout: float = 90.0) -> ClassLink:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        link = status()
+        if link is None or link.state != "starting":
+            if link is None or link.state == "failed":
+                raise StudioError("The class link did not start:\n" + (link.log_tail if link else ""))
+            return link
+        time.sleep(0.3)
+    raise StudioError(f"The class link did not start within {timeout:.0f} s; see {_folder() / LOG}.")
+
+
+def stop() -> None:
+    """Stop the class-link server (its whole process group)."""
+    folder = _folder()
+    if not (folder / "launcher.json").exists():
+        return
+    pid = read_json(folder / "launcher.json").get("pid")
+    if _alive(pid):
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        for _ in range(50):
+            if not _alive(pid):
+                break
+            time.sleep(0.1)
+        else:
+            os.killpg(pid, signal.SIGKILL)
+    (folder / "launcher.json").unlink(missing_ok=True)
+    (folder / STATE).unlink(missing_ok=True)
+
+
+def space_class_link() -> str | None:
+    """On a Hugging Face Space: the Space's own Tutor page (share links are disabled there)."""
+    if not os.environ.get("SPACE_ID"):
+        return None
+    host = os.environ.get("SPACE_HOST") or f"{os.environ['SPACE_ID'].replace('/', '-').lower()}.hf.space"
+    return f"https://{host}/Tutor"
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

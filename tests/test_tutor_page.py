@@ -1,0 +1,92 @@
+"""The Tutor page under Streamlit's AppTest, with the xs tiny model as the app's `tiny` and a run."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import make_questions
+from core import runs
+from core.home import area
+from core.tiny import create_tiny
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "5_Tutor.py")
+
+
+@pytest.fixture
+def tiny_here(tiny_model_dir, studio_home):
+    shutil.copytree(tiny_model_dir, studio_home / "models" / "tiny")
+    return "tiny"
+
+
+def assistant_texts(at) -> list[str]:
+    return [m.markdown[0].value for m in at.chat_message if m.name == "assistant"]
+
+
+def test_tutor_page_streams_a_reply_and_keeps_the_conversation(tiny_here):
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception
+    assert at.selectbox(key="model").value == "tiny"
+    assert at.text_area(key="system").value.startswith("You are a friendly science tutor")
+    at.number_input(key="max_new").set_value(16).run()
+    at.chat_input(key="ask").set_value("Which is heavier, 3 kg or 5 kg?").run()
+    assert not at.exception
+    users = [m.markdown[0].value for m in at.chat_message if m.name == "user"]
+    assert users == ["Which is heavier, 3 kg or 5 kg?"]
+    assert len(assistant_texts(at)) == 1
+    assert any("tokens in" in c.value and "ended by" in c.value for c in at.caption)
+    at.chat_input(key="ask").set_value("And why?").run()  # second turn: the history goes with it
+    assert not at.exception
+    assert len(assistant_texts(at)) == 2
+    at.button(key="clear").click().run()
+    assert not at.exception
+    assert not at.chat_message
+
+
+def test_tutor_page_example_question_uses_the_training_format(tiny_here):
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.number_input(key="max_new").set_value(8).run()
+    at.button(key="example_0").click().run()
+    assert not at.exception
+    user = [m.markdown[0].value for m in at.chat_message if m.name == "user"][0]
+    assert user.startswith("Question: ") and "\nOptions: (A) " in user
+
+
+def test_tutor_page_defaults_to_the_latest_runs_model(tiny_here):
+    run_dir = runs.create_run(area("runs"), {"model": "tiny"}, name="r1")
+    create_tiny(make_questions(120), run_dir / "model", size="xs", seed=1)
+    runs.write_status(run_dir, state="done")
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception
+    assert at.selectbox(key="model").value == "run:r1"
+
+
+def test_tutor_page_refuses_overlong_input_and_empty_system_is_fine(tiny_here):
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.text_area(key="system").set_value("").run()
+    at.chat_input(key="ask").set_value("x" * 5000).run()
+    assert not at.exception
+    assert any("limit is 4,000" in e.value for e in at.error)
+    assert not at.chat_message
+
+
+def test_tutor_page_in_public_mode_asks_for_the_admin_password_to_start_a_class_link(tiny_here, monkeypatch):
+    monkeypatch.setenv("SQA_ADMIN_PASSWORD", "s3cret")
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.text_input(key="admin").input("wrong").run()
+    at.button(key="start_class").click().run()
+    assert not at.exception
+    assert any("admin password" in e.value for e in at.error)
+    assert not (area("classroom") / "launcher.json").exists()
+
+
+def test_tutor_page_on_a_space_shows_the_spaces_own_address(tiny_here, monkeypatch):
+    monkeypatch.setenv("SPACE_ID", "teacher/tutor")
+    monkeypatch.setenv("SPACE_HOST", "teacher-tutor.hf.space")
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception
+    assert any(c.value == "https://teacher-tutor.hf.space/Tutor" for c in at.code)
+    assert not [b for b in at.button if b.key == "start_class"]
