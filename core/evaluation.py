@@ -43,6 +43,7 @@ Progress = Callable[[int, int], None]
 @dataclass
 class EvalSettings:
     batch_size: int = 16
+    max_batch_tokens: int = 8192  # categorical: rows x padded width per forward pass (bounds memory and padding)
     max_new_tokens: int = 48  # generative: enough for "The answer is X." and the start of the why
     plan_max_new_tokens: int = 200  # as the plan generated
     seed: int = 0  # generative: the paper's random fallback choice
@@ -260,10 +261,9 @@ def _run_categorical(loaded, questions, fmt, settings, progress):
             row.ids = row.ids[:1] + row.ids[1 + cut:]
             row.reads = [[(pos - cut, t) for pos, t in r] for r in row.reads]
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i].ids))  # similar lengths share a batch
     probs: dict[int, list[float]] = {}
-    for start in range(0, len(order), settings.batch_size):
-        batch = order[start:start + settings.batch_size]
+    done = 0
+    for batch in _token_batches([len(r.ids) for r in rows], settings.batch_size, settings.max_batch_tokens):
         width = max(len(rows[i].ids) for i in batch)
         # Right padding: causal attention never looks ahead, so pads cannot change the kept positions.
         ids = torch.tensor([rows[i].ids + [pad] * (width - len(rows[i].ids)) for i in batch])
@@ -278,12 +278,26 @@ def _run_categorical(loaded, questions, fmt, settings, progress):
             top = max(scores)
             weights = [math.exp(s - top) for s in scores]
             probs[i] = [w / sum(weights) for w in weights]
-        progress(min(start + settings.batch_size, len(order)), len(order))
+        done += len(batch)
+        progress(done, len(rows))
     preds = []
     for i, q in enumerate(questions):
         p = probs[i]
         preds.append(_prediction(q, max(range(len(p)), key=p.__getitem__), probs=p))
     return preds, truncated
+
+
+def _token_batches(lengths: list[int], max_rows: int, max_tokens: int) -> list[list[int]]:
+    """Indices grouped by length (shortest first) so that rows x longest length <= max_tokens."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    batches: list[list[int]] = []
+    for i in order:
+        # lengths ascend, so the newcomer is the batch's longest row
+        if batches and len(batches[-1]) < max_rows and (len(batches[-1]) + 1) * lengths[i] <= max_tokens:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
 
 
 # ---- generative and the plan's method ---------------------------------------------------------------

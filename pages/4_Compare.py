@@ -150,6 +150,12 @@ c[2].caption(f"95% CI {100 * lo:+.1f} to {100 * hi:+.1f} pts")
 c[3].metric("McNemar p", f"{cmp['mcnemar_p']:.3g}", help=f"{cmp['mcnemar_test']} test on the discordant pairs")
 c[3].caption(f"{len(cmp['gained'])} gained · {len(cmp['lost'])} lost")
 c[4].metric("Chance", f"{100 * sa['chance']:.1f}%", help="mean of 1 / number of choices on these questions")
+if method == "generative":
+    st.caption(" · ".join(f"{name}: {s['format_failures']} replies without a valid answer; the paper's accuracy "
+                          f"(random valid choice instead) {100 * s['fallback_accuracy']:.1f}%"
+                          for name, s in ((model_a, sa), (model_b, sb))))
+if res_a.truncated or res_b.truncated:
+    st.caption(f"{max(res_a.truncated, res_b.truncated)} prompts were longer than a model's context and were cut.")
 
 fig = go.Figure([go.Bar(name=name, x=LEADERBOARD_COLUMNS,
                         y=[100 * (s["columns"][k]["accuracy"] or 0) for k in LEADERBOARD_COLUMNS],
@@ -175,28 +181,34 @@ with tabs[0]:
     st.caption("gained: base wrong → fine-tuned right; lost: base right → fine-tuned wrong. Pick a row to open it.")
     event = st.dataframe(flips, hide_index=True, on_select="rerun", selection_mode="single-row", key="flips",
                          height=240)
-    if event.selection.rows:
-        st.session_state["pick"] = flips.iloc[event.selection.rows[0]]["pid"]
+    picked = flips.iloc[event.selection.rows[0]]["pid"] if event.selection.rows else None
+    if picked is not None and picked != st.session_state.get("flip_seen"):
+        # open the picked question below (the widgets it drives are created further down this script)
+        st.session_state.update(flip_seen=picked, q_pid=picked, q_mode="from the data")
 with tabs[1]:
     topics = sorted(set(sa["topics"]) | set(sb["topics"]))
     st.dataframe(pd.DataFrame([{"topic": t, "n": sa["topics"][t]["n"],
                                 model_a: sa["topics"][t]["accuracy"], model_b: sb["topics"].get(t, {}).get("accuracy")}
                                for t in topics]), hide_index=True)
 with tabs[2]:
-    for col, name, res, s in zip(st.columns(2), (model_a, model_b), (res_a, res_b), (sa, sb)):
+    for i, (col, name, res, s) in enumerate(zip(st.columns(2), (model_a, model_b), (res_a, res_b), (sa, sb))):
         col.markdown(f"**{name}**")
-        col.download_button("JSON", to_json(res, reqs[0].split), f"eval-{res.method}.json", key=f"j{name}")
-        col.download_button("CSV", to_csv(res), f"eval-{res.method}.csv", key=f"c{name}")
-        col.download_button("Model-card section", to_markdown(s), "eval.md", key=f"m{name}")
+        col.download_button("JSON", to_json(res, reqs[0].split), f"eval-{res.method}.json", key=f"json{i}")
+        col.download_button("CSV", to_csv(res), f"eval-{res.method}.csv", key=f"csv{i}")
+        col.download_button("Model-card section", to_markdown(s), "eval.md", key=f"md{i}")
 
 # --- one question, both models --------------------------------------------------------------------
 st.subheader("One question, both models")
 mode = st.radio("Question", ["from the data", "typed in"], horizontal=True, key="q_mode")
 if mode == "from the data":
-    pids = list(by_pid)
-    pick = st.session_state.get("pick")
-    pid = st.selectbox("Question id", pids, index=pids.index(pick) if pick in by_pid else 0, key="q_pid")
+    if st.session_state.get("q_pid") not in by_pid:
+        st.session_state.pop("q_pid", None)  # the data changed under the widget
+    pid = st.selectbox("Question id", list(by_pid), key="q_pid")
     q = by_pid[pid]
+    said = [f"**{name}** answered {LETTERS[p.pred] if p.pred is not None else 'nothing valid'} "
+            f"({'right' if p.correct else 'wrong'})"
+            for name, p in ((model_a, pred_a.get(pid)), (model_b, pred_b.get(pid))) if p is not None]
+    st.caption("In the evaluation: " + " · ".join(said))
 else:
     text = st.text_input("Question", "Which of these is a mammal?", key="q_text")
     choices = [c.strip() for c in st.text_area("Choices (one a line)", "whale\nshark\ntrout", key="q_choices")
