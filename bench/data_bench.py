@@ -4,9 +4,10 @@ Builds a full-size copy from the real files: the 150 real problems repeated unde
 pids of full/pid_splits.json (train 12,726 / val 4,241 / test 4,241), written as an HF-layout parquet
 folder (real test images as PNG bytes), a JSON Lines file, and an original-release problems.json.
 Measures a cold load, a cached load, building the filter frame, and a filter change (subject + grade
-range + context + text search), beside the baseline of filtering the Question objects in Python.
+range + context + text search), beside the baseline of filtering the Question objects in Python; then the Data page's script run
+(server side, Streamlit's AppTest) on the same 21,208 rows: first run, rerun, filter changes.
 
-    python -m bench.data_bench            # prints a markdown table
+    python -m bench.data_bench            # prints two markdown tables
 """
 
 from __future__ import annotations
@@ -88,7 +89,32 @@ def main(argv: list[str] | None = None) -> int:
             assert [qs[i] for i in sel.index] == chosen
             print(f"| {name} | {cold:.2f} s | {warm * 1000:.1f} ms | {cold / warm:.0f}x | {t_frame * 1000:.0f} ms "
                   f"| {t_filter * 1000:.1f} ms ({len(sel):,} rows) | {t_base * 1000:.1f} ms | {t_base / t_filter:.1f}x |")
+        page_timings(Path(tmp) / "rows.jsonl")
     return 0
+
+
+def page_timings(rows: Path) -> None:
+    """The Data page on 21,208 rows (the JSON Lines copy stands in for the embedded sample)."""
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ["SQA_STUDIO_HOME"] = str(rows.parent / "home")
+    from streamlit.testing.v1 import AppTest
+
+    from core import sources
+
+    sources.SAMPLE_PATH = rows
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "1_Data.py"), default_timeout=300)
+    steps = [("first run (load + frame + render)", lambda: at.run()), ("rerun, nothing changed", lambda: at.run()),
+             ("filter change: subject", lambda: at.multiselect(key="f_subject").set_value(["natural science"]).run()),
+             ("filter change: text search", lambda: at.text_input(key="f_search").input("which").run()),
+             ("filter change: clear search", lambda: at.text_input(key="f_search").input("").run())]
+    print("\n| Data page, 21,208 rows (AppTest, server side) | seconds | selected |")
+    print("|---|---|---|")
+    for name, step in steps:
+        t, _ = timed(step)
+        assert not at.exception, at.exception
+        print(f"| {name} | {t:.2f} | {at.metric[0].value} |")
 
 
 if __name__ == "__main__":

@@ -71,17 +71,18 @@ class Filters:
 
 def build_frame(questions: list[Question]) -> pd.DataFrame:
     """One row per question (same order) with the columns the filters and the Data page use."""
-    rows = [{
-        "pid": q.pid, "split": q.split, "subject": q.subject, "grade": q.grade,
-        "grade_num": q.grade_number, "topic": q.topic, "category": q.category, "skill": q.skill,
-        "context": "+".join(q.context_groups), "n_choices": len(q.choices),
-        "has_image": q.has_image, "has_lecture": bool(q.lecture.strip()), "has_solution": bool(q.solution.strip()),
-        "question": q.question,
-        "text": "\n".join([q.question, q.hint, *q.choices]).lower(),
-    } for q in questions]
-    frame = pd.DataFrame(rows, columns=["pid", "split", "subject", "grade", "grade_num", "topic", "category", "skill",
-                                        "context", "n_choices", "has_image", "has_lecture", "has_solution",
-                                        "question", "text"])
+    frame = pd.DataFrame({
+        "pid": [q.pid for q in questions], "split": [q.split for q in questions],
+        "subject": [q.subject for q in questions], "grade": [q.grade for q in questions],
+        "grade_num": [q.grade_number for q in questions], "topic": [q.topic for q in questions],
+        "category": [q.category for q in questions], "skill": [q.skill for q in questions],
+        "context": ["+".join(q.context_groups) for q in questions],
+        "n_choices": [len(q.choices) for q in questions], "has_image": [q.has_image for q in questions],
+        "has_lecture": [bool(q.lecture.strip()) for q in questions],
+        "has_solution": [bool(q.solution.strip()) for q in questions],
+        "question": [q.question for q in questions],
+        "text": ["\n".join([q.question, q.hint, *q.choices]).lower() for q in questions],
+    })
     frame["grade_num"] = frame["grade_num"].astype("Float64")
     return frame
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 
-import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import StudioError
@@ -44,18 +44,18 @@ def tokenizer(path: str):
 
 
 def bar(frame, x: str, title: str, order: list[str] | None = None, horizontal: bool = False) -> None:
-    """A bar chart of counts of column `x`, stacked by split."""
+    """Counts of column `x`, stacked by split (graph_objects on the counts: a few ms, even for 21k rows)."""
     st.markdown(f"**{title}**")
-    fig = px.histogram(frame, x=None if horizontal else x, y=x if horizontal else None, color="split",
-                       color_discrete_map=SPLIT_COLORS, orientation="h" if horizontal else "v",
-                       category_orders={"split": list(SPLIT_COLORS), **({x: order} if order else {})})
-    fig.update_layout(height=270, margin=dict(l=10, r=10, t=10, b=10), bargap=0.15, legend_title_text="",
-                      xaxis_title=None, yaxis_title=None,
+    counts = frame.groupby([x, "split"]).size().unstack(fill_value=0)  # (categories, splits)
+    cats = order or list(counts.sum(axis=1).sort_values(ascending=horizontal).index)
+    counts = counts.reindex([c for c in cats if c in counts.index])
+    fig = go.Figure([go.Bar(x=counts[s] if horizontal else counts.index, y=counts.index if horizontal else counts[s],
+                            name=s or "(none)", marker_color=SPLIT_COLORS.get(s, "#9D9D9D"),
+                            orientation="h" if horizontal else "v")
+                     for s in sorted(counts.columns, key=lambda s: list(SPLIT_COLORS).index(s) if s in SPLIT_COLORS else 9)])
+    fig.update_layout(barmode="stack", height=270, margin=dict(l=10, r=10, t=10, b=10), bargap=0.15,
                       legend=dict(orientation="h", x=1, xanchor="right", y=1.0, yanchor="bottom"))
-    if horizontal:
-        fig.update_yaxes(categoryorder="total ascending")
-    else:
-        fig.update_xaxes(type="category")
+    (fig.update_yaxes if horizontal else fig.update_xaxes)(type="category")
     st.plotly_chart(fig, width="stretch")
 
 
