@@ -54,7 +54,7 @@ def bar(frame, x: str, title: str, order: list[str] | None = None, horizontal: b
                             orientation="h" if horizontal else "v")
                      for s in sorted(counts.columns, key=lambda s: list(SPLIT_COLORS).index(s) if s in SPLIT_COLORS else 9)])
     fig.update_layout(barmode="stack", height=270, margin=dict(l=10, r=10, t=10, b=10), bargap=0.15,
-                      legend=dict(orientation="h", x=1, xanchor="right", y=1.0, yanchor="bottom"))
+                      legend=dict(orientation="h", x=1, xanchor="right", y=1.0, yanchor="bottom", traceorder="normal"))
     (fig.update_yaxes if horizontal else fig.update_xaxes)(type="category")
     st.plotly_chart(fig, width="stretch")
 
