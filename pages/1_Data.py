@@ -72,7 +72,10 @@ with st.sidebar:
     spec, meta = choice, ""
     if choice == "local":
         spec = st.text_input("File or folder", key="path", placeholder="/data/ScienceQA or rows.jsonl").strip()
-        meta = st.text_input("Folder with pid_splits.json / captions.json (optional)", key="meta").strip()
+    if choice in ("local", "hub"):
+        meta = st.text_input("Folder with pid_splits.json / captions.json (optional)", key="meta",
+                             help="The official split and caption files: they give Hub/parquet rows their "
+                                  "ScienceQA pids and image captions.").strip()
 if not hub_reachable():
     st.caption(f":material/cloud_off: {OFFLINE_HELP}")
 if not spec:
