@@ -174,3 +174,43 @@ def test_hub_download_fetches_only_the_chosen_step_and_never_stores_the_token(tm
     for p in Path(area("models")).rglob("*"):
         if p.is_file():
             assert secret.encode() not in p.read_bytes(), p
+
+
+def test_hub_repo_in_transformers_format_is_adopted_with_the_chat_template(tiny_model_dir, tmp_path, monkeypatch):
+    import huggingface_hub
+
+    import core.hub
+    from core.chat_template import CHAT_TEMPLATE
+    from core.loading import load_model
+    from core.catalogue import resolve_model
+
+    tok_cfg = tiny_model_dir / "tokenizer_config.json"
+    cfg = json.loads(tok_cfg.read_text())
+    cfg.pop("chat_template", None)
+    tok_cfg.write_text(json.dumps(cfg))
+    (tiny_model_dir / "chat_template.jinja").unlink(missing_ok=True)  # a Hub repo with its own (or no) template
+    monkeypatch.setattr(core.hub, "hub_reachable", lambda *a, **k: True)
+    monkeypatch.setattr(huggingface_hub.HfApi, "list_repo_files",
+                        lambda self, repo_id, token=None, **kw: [p.name for p in tiny_model_dir.iterdir()])
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda repo_id, **kw: str(tiny_model_dir))
+    out = resolve_model("someone/nanochat-hf")
+    assert (out / "model.safetensors").is_symlink()  # weights are linked, not copied
+    loaded = load_model(out, device="cpu", dtype=torch.float32)
+    assert loaded.tokenizer.chat_template == CHAT_TEMPLATE
+    assert json.loads((out / "studio.json").read_text())["catalogue_kind"] == "hub-hf"
+
+
+def test_model_cli_convert_list_and_estimate(tmp_path, capsys):
+    from core.__main__ import main
+
+    make_raw_checkpoint(tmp_path / "raw")
+    assert main(["model", "convert", str(tmp_path / "raw"), str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "config.json").exists()
+    assert main(["model", "convert", "sdobson/nanochat"]) == 2
+    assert "HF_HUB_OFFLINE" in capsys.readouterr().err
+    assert main(["model", "list", "--no-hub"]) == 0
+    assert "SoumilR/nanochat-rl" in capsys.readouterr().out
+    assert main(["model", "estimate", "--model", str(tmp_path / "out"), "--batch", "2", "--seq-len", "64",
+                 "--lora", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "| **total** |" in out and "trainable" in out
