@@ -361,38 +361,3 @@ def _fit(prompts: list[list[int]], room: int) -> tuple[list[list[int]], int]:
     cut = [p if len(p) <= room else p[:1] + p[len(p) - room + 1:] for p in prompts]
     return cut, sum(len(p) > room for p in prompts)
 
-
-def stream_answer(loaded, messages: list[dict[str, str]], max_new_tokens: int = 96):
-    """Stream a greedy reply to `messages` as text deltas (deterministic, so two models get identical
-    decoding settings). Generation runs in a thread; the caller iterates the deltas."""
-    import threading
-
-    import torch
-    from transformers import TextIteratorStreamer
-
-    tok = loaded.tokenizer
-    text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    ids = tok.encode(text, add_special_tokens=False)[-(loaded.context_length - max_new_tokens):]
-    streamer = TextIteratorStreamer(tok, skip_prompt=True, skip_special_tokens=True, timeout=120)
-    kwargs = dict(input_ids=torch.tensor([ids], device=loaded.device), max_new_tokens=max_new_tokens,
-                  do_sample=False, streamer=streamer, eos_token_id=tok.eos_token_id,
-                  pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
-
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with torch.inference_mode():
-                loaded.model.generate(**kwargs)
-        except BaseException as e:  # handed to the caller below; end the stream so it does not wait
-            failed.append(e)
-            streamer.end()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    yield from streamer
-    thread.join()
-    if failed and isinstance(failed[0], torch.OutOfMemoryError):
-        raise StudioError(f"Out of memory while generating with {loaded.path}; pick a smaller model.") from failed[0]
-    if failed:
-        raise failed[0]

@@ -6,8 +6,6 @@ core.eval_jobs and core.reports; this file lays out widgets."""
 
 from __future__ import annotations
 
-from itertools import zip_longest
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -229,7 +227,7 @@ if q.lecture or q.solution:
 try:
     paths = [resolve_model(m) for m in (model_a, model_b)]
     loaded = [load(str(p), model_identity(p)) for p in paths]
-    from core.evaluation import choice_probabilities, stream_answer
+    from core.evaluation import choice_probabilities
 
     probs = [choice_probabilities(lm, q, fmt) for lm in loaded]
 except StudioError as e:
@@ -240,17 +238,24 @@ bars = go.Figure([go.Bar(name=name, x=[f"({LETTERS[i]}) {c[:30]}" for i, c in en
 bars.update_layout(barmode="group", height=260, margin=dict(l=10, r=10, t=30, b=10), yaxis_title="probability",
                    title=f"Each model's probability of each choice (gold: {q.answer_letter})")
 st.plotly_chart(bars, width="stretch")
-cols = st.columns(2)
+left, right = st.columns([1, 3])
+temperature = left.slider("Temperature (0 = greedy)", 0.0, 1.5, 0.0, 0.1, key="temperature")
+seed = left.number_input("Seed", 0, 2**31 - 1, 0, key="seed", help="the same for both models")
+asked = left.button("Ask both", icon=":material/forum:", key="ask")
+cols = right.columns(2)
 for col, name in zip(cols, (model_a, model_b)):
     col.markdown(f"**{name}**")
-if st.button("Ask both", icon=":material/forum:", key="ask"):
-    slots = [col.empty() for col in cols]
-    texts = ["", ""]
+if asked:
+    import torch
+
+    from core.chat import ChatSettings, stream_reply
+
+    settings = ChatSettings(temperature=temperature, max_new_tokens=128)
     messages = to_messages(q, fmt, with_answer=False)
     try:
-        for deltas in zip_longest(*(stream_answer(lm, messages) for lm in loaded), fillvalue=""):
-            for i, d in enumerate(deltas):
-                texts[i] += d
-                slots[i].markdown(texts[i] or "…")
+        for col, lm in zip(cols, loaded):  # one after the other: the device serves one generation at a time
+            torch.manual_seed(int(seed))
+            with col:
+                st.write_stream(stream_reply(lm, messages, settings))
     except StudioError as e:
         st.error(str(e))
