@@ -4,8 +4,8 @@ Builds a full-size copy from the real files: the 150 real problems repeated unde
 pids of full/pid_splits.json (train 12,726 / val 4,241 / test 4,241), written as an HF-layout parquet
 folder (real test images as PNG bytes), a JSON Lines file, and an original-release problems.json.
 Measures a cold load, a cached load, building the filter frame, and a filter change (subject + grade
-range + context + text search), beside the baseline of filtering the Question objects in Python; then the Data page's script run
-(server side, Streamlit's AppTest) on the same 21,208 rows: first run, rerun, filter changes.
+range + context + text search), beside the baseline of filtering the Question objects in Python;
+then the Data page's script run (server side, Streamlit's AppTest) on the same 21,208 rows.
 
     python -m bench.data_bench            # prints two markdown tables
 """
@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                 and 3 <= q.grade_number <= 8 and "TXT" in q.context_groups
                 and "which" in "\n".join([q.question, q.hint, *q.choices]).lower()]
 
-    print("| source (21,208 rows) | cold load | cached load | ratio | build frame | filter (frame) | filter (Python baseline) | ratio |")
+    print("| source (21,208 rows) | cold load | cached load | ratio | build frame | filter (frame) "
+          "| filter (Python baseline) | ratio |")
     print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for name, spec in build(Path(tmp)).items():

@@ -48,7 +48,10 @@ def load_source(spec: str, split: str | None = None, meta: str | Path | None = N
         raise StudioError("No data source given: use 'sample', 'hub', a folder, a file, or subset:NAME.")
     key = (spec, str(meta or ""), source_stamp(spec, meta))
     if key not in _cache:
-        _cache[key] = _load(spec, meta)
+        questions = _load(spec, meta)
+        for old in [k for k in _cache if k[:2] == key[:2]]:  # an older version of the same files
+            del _cache[old]
+        _cache[key] = questions
     questions = _cache[key]
     if split is None:
         return list(questions)
@@ -56,7 +59,8 @@ def load_source(spec: str, split: str | None = None, meta: str | Path | None = N
     chosen = [q for q in questions if q.split == want]
     if not chosen:
         have = _splits_of(questions)
-        raise StudioError(f"Split '{split}' is not in {spec}; available splits: {', '.join(have) or 'none (rows have no split)'}.")
+        raise StudioError(f"Split '{split}' is not in {spec}; "
+                          f"available splits: {', '.join(have) or 'none (rows have no split)'}.")
     return chosen
 
 
@@ -82,13 +86,18 @@ def resolve_path(spec: str) -> Path | None:
         return SAMPLE_PATH
     if spec.startswith("subset:"):
         name = spec.split(":", 1)[1]
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            raise StudioError(f"Invalid subset name {name!r} in {spec!r}.")
         return area("subsets") / name
     return Path(spec).expanduser()
 
 
+def split_rank(split: str) -> tuple[int, str]:
+    return (SPLIT_ORDER.index(split) if split in SPLIT_ORDER else len(SPLIT_ORDER), split)
+
+
 def _splits_of(questions: Iterable[Question]) -> list[str]:
-    have = {q.split for q in questions if q.split}
-    return sorted(have, key=lambda s: (SPLIT_ORDER.index(s) if s in SPLIT_ORDER else 99, s))
+    return sorted({q.split for q in questions if q.split}, key=split_rank)
 
 
 def source_stamp(spec: str, meta: str | Path | None = None) -> float:
@@ -113,7 +122,8 @@ def _load(spec: str, meta: str | Path | None) -> list[Question]:
     if spec.startswith("subset:") and not path.exists():
         raise StudioError(f"No saved subset named '{spec.split(':', 1)[1]}' (looked in {path.parent}).")
     if not path.exists():
-        raise StudioError(f"{path} does not exist: give 'sample', 'hub', a folder, a .jsonl/.json/.csv/.parquet file, or subset:NAME.")
+        raise StudioError(f"{path} does not exist: give 'sample', 'hub', a folder, "
+                          "a .jsonl/.json/.csv/.parquet file, or subset:NAME.")
     if path.is_file():
         return load_file(path, meta)
     if (path / "problems.json").exists():
@@ -142,8 +152,10 @@ def load_original(folder: Path) -> list[Question]:
     for pid, row in problems.items():
         split = normalize_split(row.get("split") or split_of.get(pid, ""))
         image = folder / "images" / split / pid / str(row.get("image") or "image.png")
-        row = {**row, "pid": pid, "split": split, "has_image": bool(row.get("image")),
-               "caption": captions.get(pid, "") if row.get("image") else "", "image": image if row.get("image") and image.exists() else None}
+        has_image = bool(row.get("image"))
+        row = {**row, "pid": pid, "split": split, "has_image": has_image,
+               "caption": captions.get(pid, "") if has_image else "",
+               "image": image if has_image and image.exists() else None}
         out.append(_question(row, folder / "problems.json", f"pid {pid}"))
     return out
 
@@ -210,7 +222,7 @@ def hf_rows_to_questions(splits: dict[str, Iterable[dict]], meta: str | Path | N
     pid_lists = _read_meta(meta / "pid_splits.json") if meta and (meta / "pid_splits.json").exists() else {}
     captions = _captions(meta / "captions.json") if meta else {}
     out = []
-    for hf_name in sorted(splits, key=lambda s: SPLIT_ORDER.index(normalize_split(s)) if normalize_split(s) in SPLIT_ORDER else 99):
+    for hf_name in sorted(splits, key=lambda s: split_rank(normalize_split(s))):
         split = normalize_split(hf_name)
         rows = list(splits[hf_name])
         pids = pid_lists.get(split)

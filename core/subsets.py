@@ -28,6 +28,7 @@ from core.errors import StudioError
 from core.files import atomic_dir, read_json, write_json_atomic
 from core.home import area
 from core.records import Question, content_hash
+from core.sources import split_rank
 
 CONTEXTS = ("TXT", "IMG", "NO")
 TEXT_ONLY = ("", "caption", "drop")
@@ -137,7 +138,8 @@ def stratified_sample(questions: list[Question], n: int | None, per: str = "", s
         total = len(questions)
         exact = {s: n * len(ix) / total for s, ix in strata.items()} if total else {}
         quota = {s: min(int(v), len(strata[s])) for s, v in exact.items()}
-        for s in sorted(exact, key=lambda s: (exact[s] - int(exact[s]), s), reverse=True)[: max(0, min(n, total) - sum(quota.values()))]:
+        left = max(0, min(n, total) - sum(quota.values()))
+        for s in sorted(exact, key=lambda s: (exact[s] - int(exact[s]), s), reverse=True)[:left]:
             quota[s] += 1
     chosen = []
     for s in sorted(strata):
@@ -153,18 +155,14 @@ def summarize(questions: list[Question]) -> dict[str, Any]:
 
     return {
         "total": len(questions),
-        "by_split": dict(sorted(Counter(q.split or "(none)" for q in questions).items(), key=lambda kv: _split_rank(kv[0]))),
+        "by_split": dict(sorted(Counter(q.split or "(none)" for q in questions).items(),
+                                key=lambda kv: split_rank(kv[0]))),
         "by_subject": count(q.subject or "(unknown)" for q in questions),
         "by_context": {g: sum(g in q.context_groups for q in questions) for g in CONTEXTS},
         "by_choices": {str(k): v for k, v in sorted(Counter(len(q.choices) for q in questions).items())},
         "by_grade_band": count(q.grade_band or "(unknown)" for q in questions),
         "with_image": sum(q.has_image for q in questions),
     }
-
-
-def _split_rank(split: str) -> tuple[int, str]:
-    order = ["train", "val", "test"]
-    return (order.index(split) if split in order else len(order), split)
 
 
 # --- saved subsets ------------------------------------------------------------------------------
