@@ -15,10 +15,12 @@ Every folder this module writes carries `studio.json` (what it is, from where, h
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,6 +139,33 @@ def local_cache_dir(folder: Path) -> Path:
     return area("models") / "local" / f"{folder.name}-{digest}"
 
 
+def registry_path() -> Path:
+    """Local transformers-format folders the user pointed at (used in place, listed in the catalogue)."""
+    return area("models") / "local_folders.json"
+
+
+def _register_local(folder: Path) -> None:
+    folder = folder.resolve()
+    inside = (area("models").resolve(), area("runs").resolve())
+    if any(folder.is_relative_to(root) for root in inside):
+        return
+    known = read_json(registry_path()) if registry_path().exists() else []
+    if str(folder) not in known:
+        write_json_atomic(registry_path(), [*known, str(folder)])
+
+
+@contextlib.contextmanager
+def _build_lock(target: Path) -> Iterator[None]:
+    """One builder per cached folder across processes (a page and a training worker may both ask)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # released by the OS if this process dies
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 # ---- listing -------------------------------------------------------------------------------------
 
 def list_models(check_hub: bool = True) -> list[ModelEntry]:
@@ -167,6 +196,12 @@ def list_models(check_hub: bool = True) -> list[ModelEntry]:
                 kind=manifest.get("catalogue_kind", kind), source=source,
                 parameters=parameters_of(path), availability="cached" if sub == "hub" else "ready", path=path,
                 note=_manifest_note(manifest), size_bytes=size_on_disk(path)))
+    for folder in read_json(registry_path()) if registry_path().exists() else []:
+        path = Path(folder)
+        entries.append(ModelEntry(str(path), path.name, "local", str(path), parameters_of(path) if _ready(path) else None,
+                                  "ready" if _ready(path) else "missing", path if _ready(path) else None,
+                                  note="local folder (used in place)" if _ready(path) else "folder no longer exists",
+                                  size_bytes=size_on_disk(path) if _ready(path) else None))
     entries.extend(_run_entries())
     return entries
 
@@ -242,9 +277,12 @@ def ensure_tiny(size: str = "small", seed: int = 0, progress: Progress | None = 
     path = tiny_dir()
     if _ready(path) and not overwrite:
         return path
-    (progress or (lambda _m: None))(f"Creating the tiny model ({size}) from the {TINY_SOURCE} train split...")
-    questions = load_source(TINY_SOURCE, split="train")
-    return create_tiny(questions, path, size=size, seed=seed, source=f"{TINY_SOURCE}:train", overwrite=True)
+    with _build_lock(path):
+        if _ready(path) and not overwrite:
+            return path  # another process created it while we waited
+        (progress or (lambda _m: None))(f"Creating the tiny model ({size}) from the {TINY_SOURCE} train split...")
+        questions = load_source(TINY_SOURCE, split="train")
+        return create_tiny(questions, path, size=size, seed=seed, source=f"{TINY_SOURCE}:train", overwrite=True)
 
 
 def _cached(folder: Path, stage: str | None) -> bool:
@@ -261,30 +299,41 @@ def resolve_local(folder: Path, progress: Progress | None = None, stage: str | N
 
     folder = Path(folder).expanduser()
     if _ready(folder):
+        _register_local(folder)
         return folder
     if not is_raw_nanochat(folder):
         raise StudioError(f"{folder} is neither a transformers model folder (config.json) nor a raw nanochat "
                           "checkpoint (model_<step>.pt + meta_<step>.json + tokenizer.pkl).")
     cached = local_cache_dir(folder)
-    if _cached(cached, stage):
-        return cached
-    (progress or (lambda _m: None))(f"Converting the nanochat checkpoint in {folder}...")
-    return convert_checkpoint(folder, cached, stage=stage, source=str(folder.resolve()), overwrite=True)
+    with _build_lock(cached):
+        if _cached(cached, stage):
+            return cached
+        (progress or (lambda _m: None))(f"Converting the nanochat checkpoint in {folder}...")
+        return convert_checkpoint(folder, cached, stage=stage, source=str(folder.resolve()), overwrite=True)
 
 
 def fetch_hub_model(repo: str, stage: str | None = None, step: int | None = None,
                     progress: Progress | None = None) -> Path:
     """Download (only the chosen step's files) and convert a Hub model once; later calls use the cache."""
-    from core.convert import convert_checkpoint, select_checkpoint
-    from core.hub import get_token, require_hub
+    from core.hub import require_hub
 
     cached = hub_cache_dir(repo)
     if _cached(cached, stage):
         return cached
     say = progress or (lambda _m: None)
     require_hub(f"download {repo}")
+    with _build_lock(cached):
+        if _cached(cached, stage):
+            return cached
+        return _download_and_convert(repo, cached, stage, step, say)
+
+
+def _download_and_convert(repo: str, cached: Path, stage: str | None, step: int | None, say: Progress) -> Path:
     from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    from core.convert import convert_checkpoint, select_checkpoint
+    from core.hub import get_token
 
     token = get_token()  # passed to the hub client only; never printed, logged or stored
     prefer = next((m.stage for m in KNOWN_HUB if m.repo == repo), None)

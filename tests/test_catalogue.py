@@ -214,3 +214,13 @@ def test_model_cli_convert_list_and_estimate(tmp_path, capsys):
                  "--lora", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "| **total** |" in out and "trainable" in out
+
+
+def test_local_transformers_folder_is_used_in_place_and_listed(tiny_model_dir):
+    from core.catalogue import list_models, resolve_model
+
+    assert resolve_model(str(tiny_model_dir)) == tiny_model_dir
+    entry = by_name(list_models(check_hub=False))[str(tiny_model_dir.resolve())]
+    assert (entry.kind, entry.availability) == ("local", "ready") and entry.parameters > 0
+    shutil.rmtree(tiny_model_dir)
+    assert by_name(list_models(check_hub=False))[str(tiny_model_dir.resolve())].availability == "missing"
