@@ -19,7 +19,7 @@ import sys
 
 from core.errors import StudioError
 
-GROUPS = ["data", "model", "train", "eval", "chat", "runs"]
+GROUPS = ["data", "model", "train", "eval", "chat", "runs", "publish"]
 
 
 def build_parser() -> argparse.ArgumentParser:
