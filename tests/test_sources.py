@@ -215,6 +215,8 @@ def test_missing_paths_wrong_folders_and_missing_splits(original, tmp_path, parq
         load_source(str(tmp_path))
     with pytest.raises(StudioError, match="No saved subset named 'gone'"):
         load_source("subset:gone")
+    with pytest.raises(StudioError, match="Invalid subset name"):
+        load_source("subset:../escape")
     with pytest.raises(StudioError, match="available splits: train, val, test"):
         load_source(str(original), split="minitest")
     with pytest.raises(StudioError, match="lists 12726 'train' pids but"):
