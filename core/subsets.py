@@ -57,6 +57,7 @@ class Filters:
     def __post_init__(self) -> None:
         for name in ("splits", "subjects", "topics", "categories", "skills", "contexts", "n_choices"):
             setattr(self, name, tuple(getattr(self, name) or ()))
+        self.n_choices = tuple(int(n) for n in self.n_choices)  # numpy ints from a frame would not serialize
         bad = set(self.contexts) - set(CONTEXTS)
         if bad:
             raise ValueError(f"unknown context group(s) {sorted(bad)}; use {', '.join(CONTEXTS)}")
