@@ -6,7 +6,8 @@ vocabulary: 256 bytes + 65,271 merges + nanochat's 9 special tokens), then measu
 - the converted model's logits vs nanochat's forward pass computed from the raw weights
   (tests/test_convert.py's reference), fp32, max |difference|;
 - the converted fast tokenizer vs tiktoken on the embedded sample (identical ids? speed ratio);
-- the memory estimate vs the bytes autograd saves, for three small shapes.
+- the memory estimate vs the bytes autograd saves, for three small shapes;
+- creating the tiny preset from the sample's train split vs its one-minute budget.
 
     python -m bench.models_bench            # prints a markdown table (about a minute on 2 cores)
 """
@@ -98,6 +99,20 @@ def memory_rows() -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def tiny_row() -> tuple[str, str, str, str]:
+    """The offline preset must be created in under a minute on 2 CPU cores."""
+    from core.sources import load_source
+    from core.tiny import create_tiny
+
+    questions = load_source("sample", split="train")
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        create_tiny(questions, Path(tmp) / "tiny", size="small")
+        took = time.perf_counter() - t0
+    return (f"create tiny 'small' from the sample train split ({len(questions):,} questions, "
+            f"{torch.get_num_threads()} threads)", f"{took:.1f} s", "60 s budget", f"{took / 60:.2f}")
+
+
 def main() -> None:
     from tests.test_convert import reference_logits
     from transformers import NanoChatForCausalLM, PreTrainedTokenizerFast  # noqa: F401 - imported before timing
@@ -140,6 +155,7 @@ def main() -> None:
         t_tt = time.perf_counter() - t0
         rows.append((f"tokenize {len(text):,} chars of the sample", f"{t_hf * 1000:.0f} ms (fast tokenizer)",
                      f"{t_tt * 1000:.0f} ms (tiktoken)", f"{t_hf / t_tt:.1f}x, ids {'identical' if ids_hf == ids_tt else 'DIFFER'}"))
+    rows.append(tiny_row())
     rows += memory_rows()
     print("| measure | this app | baseline | ratio |\n|---|---|---|---|")
     for r in rows:
