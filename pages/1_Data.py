@@ -44,18 +44,23 @@ def tokenizer(path: str):
 
 
 def bar(frame, x: str, title: str, order: list[str] | None = None, horizontal: bool = False) -> None:
-    """Counts of column `x`, stacked by split (graph_objects on the counts: a few ms, even for 21k rows)."""
+    """Counts of column `x`, stacked by split (the counts are plotted, never the raw rows)."""
     st.markdown(f"**{title}**")
     counts = frame.groupby([x, "split"]).size().unstack(fill_value=0)  # (categories, splits)
     cats = order or list(counts.sum(axis=1).sort_values(ascending=horizontal).index)
     counts = counts.reindex([c for c in cats if c in counts.index])
-    fig = go.Figure([go.Bar(x=counts[s] if horizontal else counts.index, y=counts.index if horizontal else counts[s],
-                            name=s or "(none)", marker_color=SPLIT_COLORS.get(s, "#9D9D9D"),
-                            orientation="h" if horizontal else "v")
-                     for s in sorted(counts.columns, key=lambda s: list(SPLIT_COLORS).index(s) if s in SPLIT_COLORS else 9)])
-    fig.update_layout(barmode="stack", height=270, margin=dict(l=10, r=10, t=10, b=10), bargap=0.15,
-                      legend=dict(orientation="h", x=1, xanchor="right", y=1.0, yanchor="bottom", traceorder="normal"))
-    (fig.update_yaxes if horizontal else fig.update_xaxes)(type="category")
+    splits = sorted(counts.columns, key=lambda s: list(SPLIT_COLORS).index(s) if s in SPLIT_COLORS else 9)
+    bars = [{"type": "bar", "name": s or "(none)", "marker": {"color": SPLIT_COLORS.get(s, "#9D9D9D")},
+             "orientation": "h" if horizontal else "v",
+             "x": counts[s].tolist() if horizontal else list(counts.index),
+             "y": list(counts.index) if horizontal else counts[s].tolist()} for s in splits]
+    axis = {"type": "category"}
+    layout = {"barmode": "stack", "height": 270, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "bargap": 0.15,
+              "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom",
+                         "traceorder": "normal"},
+              "yaxis" if horizontal else "xaxis": axis}
+    # a plain spec without plotly's per-property validation: 1 ms instead of ~100 ms per chart on each rerun
+    fig = go.Figure({"data": bars, "layout": layout}, _validate=False)
     st.plotly_chart(fig, width="stretch")
 
 
