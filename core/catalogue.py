@@ -181,7 +181,8 @@ def list_models(check_hub: bool = True) -> list[ModelEntry]:
         entries.append(ModelEntry(
             name=m.repo, label=m.repo, kind=m.kind, source=f"https://huggingface.co/{m.repo}",
             parameters=parameters_of(path) if _ready(path) else m.parameters, availability=avail,
-            path=path if _ready(path) else None, note=m.note, size_bytes=size_on_disk(path) if _ready(path) else None))
+            path=path if _ready(path) else None, note=_cached_note(path) or m.note,
+            size_bytes=size_on_disk(path) if _ready(path) else None))
     for sub, kind in (("hub", "hub-raw"), ("local", "local")):
         root = area("models") / sub
         for path in sorted(root.glob("*")) if root.exists() else []:
@@ -204,6 +205,10 @@ def list_models(check_hub: bool = True) -> list[ModelEntry]:
                                   size_bytes=size_on_disk(path) if _ready(path) else None))
     entries.extend(_run_entries())
     return entries
+
+
+def _cached_note(path: Path) -> str:
+    return _manifest_note(read_json(path / "studio.json")) if _ready(path) and (path / "studio.json").exists() else ""
 
 
 def _manifest_note(manifest: dict) -> str:
