@@ -70,3 +70,19 @@ def test_an_empty_selection_is_refused_before_launch(tiny_model_dir, tmp_path):
 def test_the_worker_does_not_import_streamlit():
     code = "import sys, core.eval_jobs, core.reports; assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+
+
+def test_eval_command_writes_results_and_prints_a_summary(tiny_model_dir, tmp_path, capsys):
+    from core.__main__ import main
+
+    data, out = write_jsonl(tmp_path / "q.jsonl", 5), tmp_path / "results.json"
+    argv = ["eval", "--model", str(tiny_model_dir), "--data", str(data), "--format", "nanochat", "--out", str(out),
+            "--csv", str(tmp_path / "r.csv"), "--markdown", str(tmp_path / "card.md")]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    saved = json.loads(out.read_text())
+    assert saved["summary"]["n"] == 5 and len(saved["result"]["predictions"]) == 5
+    assert f"categorical accuracy: {100 * saved['summary']['accuracy']:.2f}%" in printed
+    assert (tmp_path / "r.csv").read_text().count("\n") == 6 and "## ScienceQA" in (tmp_path / "card.md").read_text()
+    assert main(argv) == 0 and "cached result" in capsys.readouterr().out
+    assert main(["eval", "--model", str(tiny_model_dir), "--data", str(tmp_path / "missing.jsonl")]) == 2

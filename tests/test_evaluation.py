@@ -174,3 +174,11 @@ def test_the_plan_metric_passes_a_random_model_and_is_labelled_invalid(loaded):
     assert plan.accuracy >= 0.9 > chance + 0.4
     assert not plan.valid and "INVALID" in plan.warning
     assert plan.predictions[0].output.startswith("Question: ")  # the prompt is part of what is scored
+
+
+def test_batches_group_similar_lengths_within_the_token_budget():
+    from core.evaluation import _token_batches
+
+    batches = _token_batches([50, 10, 400, 12, 11, 300], max_rows=3, max_tokens=700)
+    assert batches == [[1, 4, 3], [0, 5], [2]]  # 3 rows at most; 2 x 300 <= 700 but 3 x 400 is not
+    assert sorted(i for b in batches for i in b) == list(range(6))

@@ -36,6 +36,8 @@ def test_compare_two_tiny_models_in_the_browser(app_server, page, studio_home, t
     wait_streamlit_idle(page)
     expect(page.get_by_test_id("stMetric").first).to_contain_text("%")
     assert len(list((studio_home / "evals").iterdir())) == 2
+    page.screenshot(path=str(tmp_path / "compare-results.png"))
+    page.get_by_role("button", name="Ask both").click()
+    wait_streamlit_idle(page, timeout=60_000)
     page.get_by_text("One question, both models").scroll_into_view_if_needed()
-    page.screenshot(path=str(tmp_path / "compare-page.png"), full_page=True)
-    shutil.copy(tmp_path / "compare-page.png", "/tmp/evalh/compare-page.png")
+    page.screenshot(path=str(tmp_path / "compare-question.png"))
