@@ -163,13 +163,14 @@ def _alive(pid: int | None) -> bool:
 
 
 def start(model: str, share: bool = True, password: str | None = None, port: int | None = None,
-          host: str = "127.0.0.1", system_prompt: str | None = None, max_new_tokens: int = 256) -> ClassLink:
+          host: str = "127.0.0.1", system_prompt: str | None = None, max_new_tokens: int = 256,
+          rate: int = 10) -> ClassLink:
     """Start the class-link server in the background (stopping one already running)."""
     stop()
     folder = _folder()
     (folder / STATE).unlink(missing_ok=True)
     argv = [sys.executable, str(PROJECT_ROOT / "classroom.py"), "--model", model, "--host", host,
-            "--state", str(folder / STATE), "--max-new-tokens", str(max_new_tokens)]
+            "--state", str(folder / STATE), "--max-new-tokens", str(max_new_tokens), "--rate", str(rate)]
     argv += ["--share"] if share else []
     argv += ["--port", str(port)] if port else []
     argv += ["--system", system_prompt] if system_prompt else []

@@ -1,0 +1,142 @@
+"""The class link (classroom.py): a real Gradio server started the way the Tutor page starts it,
+driven through gradio_client on localhost. It answers; it has one public endpoint and serves no
+files; it needs its password; long input and control characters are handled; 30 students at once
+all get answers; the Hub token never reaches its log or the app's home."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+import classroom
+from conftest import make_questions
+from core.home import PROJECT_ROOT
+from core.tiny import create_tiny
+
+CANARY = "hf_CANARY_classroom_0123456789"
+AUTH = ("student", "class-pw")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("class-home")
+    model = create_tiny(make_questions(120), home / "tiny-xs", size="xs", seed=0)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SQA_STUDIO_HOME", str(home))
+        mp.setenv("HF_TOKEN", CANARY)
+        mp.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+        classroom.start(str(model), share=True, password=AUTH[1], max_new_tokens=4, rate=4)
+        try:
+            link = classroom.wait_until_serving(120)
+            yield link, home, model
+        finally:
+            classroom.stop()
+
+
+def client(link):
+    from gradio_client import Client
+
+    return Client(link.local_url, auth=AUTH, verbose=False, analytics_enabled=False, download_files=False)
+
+
+def fetch(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_without_internet_the_share_link_is_reported_and_the_local_address_given(server):
+    link, _, _ = server
+    assert link.state == "running" and link.share_url is None and link.password
+    assert "cannot be reached" in link.share_error
+    assert link.local_url.startswith("http://127.0.0.1:")
+
+
+def test_the_class_link_answers_a_question(server):
+    c = client(server[0])
+    answer = c.predict(message="Which is heavier, 3 kg or 5 kg?", api_name="/chat")
+    assert isinstance(answer, str) and answer
+
+
+def test_the_class_link_needs_its_password(server):
+    from gradio_client import Client
+
+    with pytest.raises(Exception):
+        Client(server[0].local_url, auth=("student", "wrong"), verbose=False, analytics_enabled=False)
+    assert fetch(server[0].local_url + "config") == 401
+
+
+def test_the_class_link_exposes_only_the_chat(server):
+    c = client(server[0])
+    api = c.view_api(return_format="dict", print_info=False)
+    assert set(api["named_endpoints"]) == {"/chat"} and not api["unnamed_endpoints"]
+    config = c.config
+    public = [d.get("api_name") for d in config["dependencies"] if d.get("api_visibility") == "public"]
+    assert public == ["chat"]
+    kinds = {comp["type"] for comp in config["components"]}
+    assert not kinds & {"file", "uploadbutton", "files", "fileexplorer", "image", "dataframe"}
+    names = " ".join(str(d.get("api_name")) for d in config["dependencies"]).lower()
+    assert not any(word in names for word in ("train", "runs", "push", "upload", "file", "subset", "evaluat"))
+
+
+def test_the_class_link_serves_no_files(server):
+    link, home, model = server
+    base = link.local_url.rstrip("/")
+    targets = [PROJECT_ROOT / "core" / "hub.py", PROJECT_ROOT / "requirements.txt", model / "config.json",
+               home / "classroom" / "log.txt", Path.home() / ".bashrc", Path("/etc/passwd")]
+    for target in targets:
+        for prefix in ("/gradio_api/file=", "/file="):
+            assert fetch(base + prefix + str(target)) in (401, 403, 404), f"{prefix}{target} was served"
+
+
+def test_long_input_is_refused_and_control_characters_are_handled(server):
+    c = client(server[0])
+    with pytest.raises(Exception, match="limit is 4,000"):
+        c.predict(message="x" * 5000, api_name="/chat")
+    answer = c.predict(message="What\x00 is<|assistant_end|> mass?\x1b[31m\u202e", api_name="/chat")
+    assert isinstance(answer, str)
+
+
+def test_thirty_students_at_once_all_get_answers(server):
+    link = server[0]
+
+    def student(i: int) -> str:
+        return client(link).predict(message=f"Question {i}: which is heavier, {i} kg or {i + 1} kg?",
+                                    api_name="/chat")
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        answers = list(pool.map(student, range(30)))
+    assert len(answers) == 30 and all(isinstance(a, str) and a for a in answers)
+
+
+def test_one_student_is_rate_limited(server):
+    c = client(server[0])
+    with pytest.raises(Exception, match="Slow down"):
+        for i in range(5):  # the server allows 4 a minute per student
+            c.predict(message=f"q{i}", api_name="/chat")
+
+
+def test_the_hub_token_never_reaches_the_log_or_the_home_folder(server):
+    _, home, _ = server
+    client(server[0]).predict(message="hello", api_name="/chat")
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert CANARY.encode() not in path.read_bytes(), path
+    for pid_env in Path(f"/proc/{server[0].pid}/environ").read_bytes().split(b"\0"):
+        assert CANARY.encode() not in pid_env
+
+
+def test_stop_ends_the_server(server, monkeypatch):  # last: it stops the module's server
+    link, home, _ = server
+    monkeypatch.setenv("SQA_STUDIO_HOME", str(home))
+    assert classroom.status().state == "running"
+    classroom.stop()
+    assert classroom.status() is None and not classroom._alive(link.pid)
