@@ -27,6 +27,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; ours are ordinary, readable files
         os.replace(tmp, path)
     except OSError as e:
         with contextlib.suppress(OSError):
@@ -65,6 +66,7 @@ def atomic_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
     if target.exists() and not overwrite:
         raise StudioError(f"{target} already exists.")
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial"))
+    os.chmod(tmp, 0o755)  # mkdtemp makes 0700 folders
     try:
         yield tmp
         if target.exists():

@@ -132,3 +132,12 @@ def test_core_never_imports_ui_frameworks():
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_atomic_writes_make_ordinary_permissions(tmp_path):
+    """Regression: mkstemp/mkdtemp made 0600 files and 0700 folders (the sample asset was unreadable to others)."""
+    write_json_atomic(tmp_path / "f.json", {})
+    assert (tmp_path / "f.json").stat().st_mode & 0o777 == 0o644
+    with atomic_dir(tmp_path / "d") as tmp:
+        (tmp / "x").write_text("x")
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755
