@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
-from core.prompts import DEFAULT_SYSTEM_PROMPT, get_format, to_messages
-from core.records import LETTERS, Question
+from core.prompts import DEFAULT_SYSTEM_PROMPT, to_messages
+from core.records import Question
 
 IGNORE = -100
 
@@ -104,29 +104,3 @@ def padding_fraction(batches: list[list[int]], lengths: list[int]) -> float:
     real = sum(lengths[i] for b in batches for i in b)
     total = sum(len(b) * max(lengths[i] for i in b) for b in batches)
     return 1 - real / total if total else 0.0
-
-
-@dataclass
-class ChoicePrompt:
-    """Where a question's answer letter starts: the shared prefix ids and each letter's token there."""
-    prefix: list[int]
-    letter_ids: list[int]  # one token id per choice, in choice order
-    answer: int
-
-
-def choice_prompt(tokenizer, q: Question, fmt: str, system_prompt: str | None = DEFAULT_SYSTEM_PROMPT) -> ChoicePrompt:
-    """Render the conversation with each letter as the answer; they agree up to the letter, where they
-    first differ. The model's logits at the last prefix position, over those tokens, pick the answer."""
-    base = to_messages(q, fmt, system_prompt, with_answer=False)
-    prefix_text = get_format(fmt).answer_prefix
-    seqs = []
-    for letter in LETTERS[: len(q.choices)]:
-        msgs = base + [{"role": "assistant", "content": prefix_text + letter}]
-        seqs.append(list(tokenizer.apply_chat_template(msgs, tokenize=True, return_dict=True)["input_ids"]))
-    d = 0
-    while all(d < len(s) for s in seqs) and len({s[d] for s in seqs}) == 1:
-        d += 1
-    letter_ids = [s[d] for s in seqs]
-    if len(set(letter_ids)) != len(letter_ids):
-        raise ValueError(f"question {q.pid}: answer letters do not tokenize to distinct tokens")
-    return ChoicePrompt(prefix=seqs[0][:d], letter_ids=letter_ids, answer=q.answer)

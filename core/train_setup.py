@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from core.batching import ChoicePrompt, Example, choice_prompt, encode_all
+from core.batching import Example, encode_all
 from core.devices import pick_device
 from core.errors import StudioError
 from core.files import atomic_dir, read_json, write_json_atomic
@@ -83,7 +83,7 @@ def load_for_training(cfg: TrainConfig, world: int = 1, rank: int = 0,
 class Data:
     train: list[Example]
     val: list[Example]
-    val_prompts: list[ChoicePrompt]
+    val_questions: list[Question]  # the eval slice, for categorical accuracy
     pad_id: int
     notes: list[str] = field(default_factory=list)
 
@@ -112,14 +112,12 @@ def load_data(cfg: TrainConfig, tokenizer) -> Data:
     random.Random(r.seed + 1).shuffle(eval_q)
     eval_q = eval_q[: r.eval_examples]
     val, _ = encode_all(tokenizer, eval_q, cfg.format, cfg.system_prompt, r.max_seq_len)
-    prompts = [choice_prompt(tokenizer, q, cfg.format, cfg.system_prompt) for q in eval_q]
-    prompts = [p for p in prompts if len(p.prefix) < r.max_seq_len]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     notes = [f"data {cfg.data}: {len(questions)} questions; training on {how}: {len(train)} train examples, "
              f"{len(eval_q)} eval questions"]
     if dropped:
         notes.append(f"{dropped} examples dropped: longer than max_seq_len={r.max_seq_len} before the answer")
-    return Data(train=train, val=val, val_prompts=prompts, pad_id=int(pad), notes=notes)
+    return Data(train=train, val=val, val_questions=eval_q, pad_id=int(pad), notes=notes)
 
 
 def build_optimizers(model: torch.nn.Module, r: Recipe) -> list[torch.optim.Optimizer]:

@@ -171,7 +171,7 @@ class Trainer:
         if not self.main or not self.data.val:
             return {}
         self.model.eval()
-        res = evaluate_slice(self.model, self.data, self.device, self.amp_dtype, self.r.batch_size)
+        res = evaluate_slice(self.model, self.tok, self.data, self.cfg, self.device, self.amp_dtype)
         self.model.train()
         for k, better in (("eval_loss", min), ("eval_accuracy", max)):
             if res.get(k) is not None:
@@ -298,11 +298,12 @@ def run_worker(run_dir: Path, resume: bool = False) -> int:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     try:
         if rank == 0:
-            runs.write_status(run_dir, state="queued", pid=os.getpid(), error="", message="waiting for the device")
+            runs.write_status(run_dir, state="queued", pid=os.getpid(), error="", message="starting")
             with runs.device_slot(run_dir) as got:
                 if not got:
                     runs.write_status(run_dir, state="stopped", ended=time.time(), message="cancelled while queued")
                     return 0
+                runs.write_status(run_dir, state="running", message="loading the model and data")
                 trainer.started = time.time()
                 trainer.run()
         else:

@@ -139,7 +139,7 @@ with st.expander("Launch a new run", expanded=not any(r.status.active for r in a
             st.error(str(e))
 
 # ------------------------------------------------------------------------------------------- queue
-queued = [x for x in all_runs if x.status.state == "queued" and x.status.pid]
+queued = [x for x in all_runs if x.status.state == "queued" and "waiting" in x.status.extra.get("message", "")]
 if queued:
     st.info("Queue: " + ", ".join(f"**{x.name}** ({x.status.extra.get('message', 'waiting')})" for x in queued),
             icon=":material/hourglass_top:")

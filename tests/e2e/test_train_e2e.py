@@ -1,0 +1,86 @@
+"""Train page in real headless Chromium: launch a tiny run, watch the chart grow, stop it, resume it."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+
+from core import runs
+from core.home import area
+from tests.e2e.conftest import wait_streamlit_idle
+
+pytestmark = pytest.mark.e2e
+
+
+def progress_step(page) -> int:
+    text = page.locator("[data-testid='stProgress']").first.inner_text(timeout=30_000)
+    m = re.search(r"step (\d+)", text)
+    return int(m.group(1)) if m else -1
+
+
+def wait_step_above(page, n: int, timeout: float = 90) -> int:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            s = progress_step(page)
+        except PlaywrightError:  # the fragment re-rendered under us: read again
+            s = -1
+        if s > n:
+            return s
+        time.sleep(0.5)
+    raise AssertionError(f"the step shown never went above {n}")
+
+
+def only_run() -> Path:
+    found = runs.list_runs(area("runs"))
+    assert len(found) == 1
+    return found[0].run_dir
+
+
+def test_launch_watch_stop_resume(app_server, page, tmp_path):
+    import json
+
+    from conftest import make_questions
+    from core.tiny import create_tiny
+
+    # the app's "tiny" model, pre-created small ('xs'), and a toy data file, so the test trains fast
+    create_tiny(make_questions(120), area("models") / "tiny", size="xs", seed=0)
+    data = tmp_path / "toy.jsonl"
+    data.write_text("".join(json.dumps(q.to_dict()) + "\n" for q in make_questions(90)))
+    shots = Path(os.environ.get("E2E_SCREENSHOTS", tmp_path))  # set it to keep the pictures
+    base = app_server()
+    page.goto(f"{base}/Train")
+    wait_streamlit_idle(page)
+    page.get_by_text("No runs yet").wait_for()
+    page.get_by_label("Data", exact=True).click()
+    page.get_by_role("option", name="(a file or folder)").click()
+    page.get_by_label("Data path").fill(str(data))
+    page.get_by_label("Data path").press("Enter")
+    wait_streamlit_idle(page)
+    page.get_by_role("button", name="Launch").click()
+    first = wait_step_above(page, 0, timeout=120)
+    later = wait_step_above(page, first + 1)  # the chart grows without reloading
+    assert later > first
+    page.screenshot(path=str(shots / "train-running.png"), full_page=True)
+
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("stopped at step").first.wait_for(timeout=60_000)
+    run_dir = only_run()
+    assert runs.read_status(run_dir).state == "stopped"
+    stopped_at = runs.read_status(run_dir).step
+    assert (run_dir / "checkpoints" / f"step_{stopped_at}" / "trainer_state.json").exists()
+
+    page.get_by_role("button", name="Resume").click()
+    wait_step_above(page, stopped_at, timeout=120)
+    assert "resumed from checkpoint step" in (run_dir / "log.txt").read_text()
+    page.screenshot(path=str(shots / "train-resumed.png"), full_page=True)
+    page.get_by_role("button", name="Cancel").first.click()
+    deadline = time.time() + 60
+    while not runs.read_status(run_dir).terminal and time.time() < deadline:
+        time.sleep(0.3)
+    assert runs.read_status(run_dir).state == "stopped"
