@@ -46,3 +46,49 @@ def test_access_does_not_import_streamlit():
 
     code = "import core.access, core.chat, core.publish, sys; assert 'streamlit' not in sys.modules and 'gradio' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_the_dockerfiles_command_starts_the_app_and_its_health_check_answers(studio_home, tmp_path):
+    """No Docker engine here: run the image's CMD with this venv's streamlit and probe the health URL."""
+    import json
+    import os
+    import re
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from core.home import PROJECT_ROOT
+
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, re.M).group(1))
+    assert cmd[:3] == ["streamlit", "run", "app.py"] and "--server.port=8501" in cmd
+    assert "--server.address=0.0.0.0" in cmd and "EXPOSE 8501" in dockerfile
+    assert "/_stcore/health" in dockerfile and "--uid 1000" in dockerfile and "USER user" in dockerfile
+    assert "HF_HOME=" in dockerfile and "download.pytorch.org/whl/cpu" in dockerfile
+    assert "sdk: docker" in (PROJECT_ROOT / "space" / "README.md").read_text()
+    with socket.socket() as s:  # 8501 may be taken by a running app: then the same command on a free port
+        free = s.connect_ex(("127.0.0.1", 8501)) != 0
+    port = 8501
+    if not free:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cmd = [a if a != "--server.port=8501" else f"--server.port={port}" for a in cmd]
+    log = open(tmp_path / "docker-cmd.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", *cmd], cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"}, start_new_session=True)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    assert r.status == 200 and r.read() == b"ok"
+                    break
+            except OSError:
+                assert proc.poll() is None and time.time() < deadline, (tmp_path / "docker-cmd.log").read_text()
+                time.sleep(0.5)
+    finally:
+        proc.terminate()
+        proc.wait(10)
