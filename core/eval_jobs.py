@@ -136,6 +136,35 @@ def _lookup(key: str) -> Path | None:
     return run_dir if (run_dir / "results.json").exists() else None
 
 
+def find_running(req: EvalRequest, questions: list[Question] | None = None) -> Path | None:
+    """The job folder of the same evaluation still queued or running (to re-attach after a page reload)."""
+    folder = local_model_folder(req.model)
+    if folder is None:
+        return None
+    return _find_active(cache_key(model_identity(folder), content_hash(questions or select_questions(req)), req))
+
+
+def _find_active(key: str) -> Path | None:
+    for job in runs.list_runs(area("evals")):
+        if job.config.get("key") == key and job.status.active:
+            return job.run_dir
+    return None
+
+
+def load_for_eval(name: str, device: str | None = None):
+    """Resolve a catalogue name and load it; running out of memory becomes a StudioError with a hint."""
+    import torch
+
+    from core.catalogue import resolve_model
+    from core.loading import load_model
+
+    try:
+        return load_model(resolve_model(name), device=device)
+    except torch.OutOfMemoryError as e:
+        raise StudioError(f"{name} does not fit in memory on this device ({e}). Pick a smaller model or free "
+                          "the device (stop a training run).") from e
+
+
 def load_results(run_dir: Path) -> tuple[EvalResult, dict[str, Any]]:
     """(result, summary) of a finished job."""
     data = read_json(Path(run_dir) / "results.json")
@@ -152,9 +181,8 @@ def start_eval(req: EvalRequest, questions: list[Question] | None = None) -> Eva
         key = cache_key(model_identity(folder), content_hash(questions or select_questions(req)), req)
         if (hit := _lookup(key)) is not None:
             return EvalJob(hit, key, cached=True)
-        for job in runs.list_runs(area("evals")):
-            if job.config.get("key") == key and job.status.active:
-                return EvalJob(job.run_dir, key, cached=False)
+        if (running := _find_active(key)) is not None:
+            return EvalJob(running, key, cached=False)
     run_dir = runs.create_run(area("evals"), {"kind": "eval", "request": asdict(req), "key": key},
                               name=time.strftime("%Y%m%d-%H%M%S") + f"-{req.method}")
     runs.launch(run_dir, [sys.executable, "-m", "core.eval_jobs", str(run_dir)],

@@ -13,7 +13,7 @@ import streamlit as st
 from core import runs
 from core.catalogue import list_models, resolve_model
 from core.errors import StudioError
-from core.eval_jobs import EvalRequest, find_cached, load_results, model_identity, start_eval
+from core.eval_jobs import EvalRequest, find_cached, find_running, load_results, model_identity, start_eval
 from core.home import area
 from core.prompts import DEFAULT_FORMAT, FORMATS, to_messages
 from core.records import LEADERBOARD_COLUMNS, LETTERS, Question
@@ -27,10 +27,10 @@ METHODS = {"categorical": "Categorical (letter logits, deterministic)", "generat
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading model…")
-def load(path: str, identity: str):
-    from core.loading import load_model
+def load(name: str, identity: str):
+    from core.eval_jobs import load_for_eval
 
-    return load_model(path)
+    return load_for_eval(name)
 
 
 @st.cache_data(show_spinner=False)
@@ -98,6 +98,9 @@ if method == "plan":
                icon=":material/warning:")
 
 jobs = st.session_state.setdefault("jobs", {})
+for r, hit in zip(reqs, done):
+    if hit is None and r.model not in jobs and (running := find_running(r, questions)) is not None:
+        jobs[r.model] = str(running)  # re-attach after a reload
 if all(done):
     st.caption(f":material/bolt: Cached results for {len(questions):,} questions.")
 elif st.button("Evaluate both", type="primary", icon=":material/play_arrow:"):
@@ -122,7 +125,10 @@ def progress() -> None:
             st.error(f"{req.model}: evaluation {status.state}. {status.error}")
         else:
             frac = status.step / status.total if status.total else 0.0
-            st.progress(frac, text=f"{req.model}: {status.extra.get('message') or status.state}")
+            bar, stop = st.columns([6, 1])
+            bar.progress(frac, text=f"{req.model}: {status.extra.get('message') or status.state}")
+            if stop.button("Stop", key=f"stop_{run_dir}", icon=":material/stop:"):
+                runs.request_stop(run_dir)
 
 
 progress()
@@ -225,8 +231,7 @@ if q.lecture or q.solution:
     with st.expander("Explanation"):
         st.markdown(f"{q.lecture}\n\n{q.solution}".strip())
 try:
-    paths = [resolve_model(m) for m in (model_a, model_b)]
-    loaded = [load(str(p), model_identity(p)) for p in paths]
+    loaded = [load(m, model_identity(resolve_model(m))) for m in (model_a, model_b)]
     from core.evaluation import choice_probabilities
 
     probs = [choice_probabilities(lm, q, fmt) for lm in loaded]
