@@ -6,6 +6,9 @@ core.eval_jobs and core.reports; this file lays out widgets."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -97,30 +100,33 @@ if method == "plan":
                "every answer letter within the first 100 characters. It is here to show why it misleads.",
                icon=":material/warning:")
 
-jobs = st.session_state.setdefault("jobs", {})
-for r, hit in zip(reqs, done):
-    if hit is None and r.model not in jobs and (running := find_running(r, questions)) is not None:
-        jobs[r.model] = str(running)  # re-attach after a reload
+jobs = st.session_state.setdefault("jobs", {})  # request (as JSON) -> job folder
+keys = [json.dumps(asdict(r), sort_keys=True) for r in reqs]
+for r, k, hit in zip(reqs, keys, done):
+    if hit is None and k not in jobs and (running := find_running(r, questions)) is not None:
+        jobs[k] = str(running)  # re-attach after a reload
 if all(done):
     st.caption(f":material/bolt: Cached results for {len(questions):,} questions.")
 elif st.button("Evaluate both", type="primary", icon=":material/play_arrow:"):
     try:
-        for r, hit in zip(reqs, done):
+        for r, k, hit in zip(reqs, keys, done):
             if hit is None:
-                jobs[r.model] = str(start_eval(r, questions).run_dir)
+                jobs[k] = str(start_eval(r, questions).run_dir)
     except StudioError as e:
         st.error(str(e))
 
 
-@st.fragment(run_every=2 if any(runs.read_status(d).active for d in jobs.values()) else None)
+@st.fragment(run_every=2 if any(runs.read_status(jobs[k]).active for k in keys if k in jobs) else None)
 def progress() -> None:
-    for req, hit in zip(reqs, done):
-        run_dir = jobs.get(req.model)
+    for req, k, hit in zip(reqs, keys, done):
+        run_dir = jobs.get(k)
         if hit is not None or run_dir is None:
             continue
         status = runs.read_status(run_dir)
-        if status.state == "done":
+        if status.state == "done" and find_cached(req, questions) is not None:
             st.rerun()  # the whole page: the results are ready
+        elif status.state == "done":
+            st.warning(f"{req.model}: the evaluation finished, but the model or data changed since; evaluate again.")
         elif status.state in ("failed", "crashed", "stopped"):
             st.error(f"{req.model}: evaluation {status.state}. {status.error}")
         else:
