@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from core.evaluation import EvalSettings, evaluate, prompt_text
+    from core.evaluation import EvalSettings, evaluate, plan_prompt_only_accuracy, prompt_text
     from core.loading import load_model
     from core.sources import load_source
     from core.tiny import create_tiny
@@ -79,7 +79,10 @@ def main(argv: list[str] | None = None) -> None:
               f"{100 * full.accuracy:.1f}% | yes |")
     print(f"\nspeed-up, categorical vs the plan's method: **{cat_qps / plan_qps:.0f}x** questions per second "
           f"(target >= 50x). Chance on these questions: {100 * chance:.1f}%; the plan's metric gives a "
-          f"random-init model {100 * plan.accuracy:.1f}%.")
+          f"random-init model {100 * plan.accuracy:.1f}%; with no model at all (the prompt text alone) it gives "
+          f"{100 * plan_prompt_only_accuracy(questions):.1f}% on these {len(questions)} and "
+          f"{100 * plan_prompt_only_accuracy(test):.1f}% on all {len(test):,} test questions (chance "
+          f"{100 * sum(1 / len(q.choices) for q in test) / len(test):.1f}%).")
     print(json.dumps({"cat_qps": cat_qps, "plan_qps": plan_qps, "ratio": cat_qps / plan_qps,
                       "full_seconds": full_s if full is not None else None}))
 

@@ -97,6 +97,7 @@ def summarize(result: EvalResult, split: str | None = None) -> dict[str, Any]:
         "valid": result.valid, "warning": result.warning, "seconds": result.seconds, **overall,
         "chance": sum(1 / p.n_choices for p in preds) / len(preds) if preds else None,
         "columns": columns, "topics": topics, "truncated": result.truncated,
+        "prompt_only_accuracy": result.prompt_only_accuracy,
         "reference": [{"name": n, "accuracy": a / 100} for n, a in REFERENCE_ROWS]
         if is_official_test(result, split) else None,
     }
@@ -147,6 +148,9 @@ def to_markdown(summary: dict[str, Any], title: str = "ScienceQA evaluation") ->
     lines = [f"## {title}", ""]
     if not summary["valid"]:
         lines += [f"> **{summary['warning']}**", ""]
+    if summary.get("prompt_only_accuracy") is not None:
+        lines += [f"> The prompt text alone, before the model writes anything, scores "
+                  f"{_pct(summary['prompt_only_accuracy'])}% under this metric.", ""]
     lines += [f"- Accuracy: **{_pct(summary['accuracy'])}%** (95% CI {_pct(lo)}–{_pct(hi)}, "
               f"n = {summary['n']}; {summary['method']} scoring, prompt format `{summary['format']}`)",
               f"- Chance on the same questions: {_pct(summary['chance'])}%"]

@@ -96,9 +96,12 @@ except (StudioError, ValueError) as e:
     st.stop()
 by_pid = {q.pid: q for q in questions}
 if method == "plan":
-    st.warning("The plan's metric is **invalid**: it scores the decoded prompt, whose 'A.'/'B.' lines contain "
-               "every answer letter within the first 100 characters. It is here to show why it misleads.",
-               icon=":material/warning:")
+    from core.evaluation import plan_prompt_only_accuracy
+
+    st.warning("The plan's metric is **invalid**: it scores the decoded prompt, whose 'A.'/'B.' lines put answer "
+               "letters within the first 100 characters. On these questions the prompt alone, before any model "
+               f"writes a token, scores **{100 * plan_prompt_only_accuracy(questions):.1f}%**. It is here to show "
+               "why it misleads.", icon=":material/warning:")
 
 jobs = st.session_state.setdefault("jobs", {})  # request (as JSON) -> job folder
 keys = [json.dumps(asdict(r), sort_keys=True) for r in reqs]

@@ -182,3 +182,13 @@ def test_batches_group_similar_lengths_within_the_token_budget():
     batches = _token_batches([50, 10, 400, 12, 11, 300], max_rows=3, max_tokens=700)
     assert batches == [[1, 4, 3], [0, 5], [2]]  # 3 rows at most; 2 x 300 <= 700 but 3 x 400 is not
     assert sorted(i for b in batches for i in b) == list(range(6))
+
+
+def test_the_plan_metric_scores_the_prompt_alone_far_above_chance_on_the_official_test(shared_scienceqa):
+    from core.evaluation import plan_prompt_only_accuracy
+    from core.sources import load_source
+
+    test = load_source(str(shared_scienceqa / "test_qcm.jsonl"))
+    chance = sum(1 / len(q.choices) for q in test) / len(test)
+    assert len(test) == 4241 and abs(chance - 0.40) < 0.005
+    assert plan_prompt_only_accuracy(test) > 0.6  # no model involved at all

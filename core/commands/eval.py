@@ -65,6 +65,9 @@ def format_summary(summary: dict, cached: bool, run_dir) -> str:
     lines = []
     if not summary["valid"]:
         lines.append(f"WARNING: {summary['warning']}")
+    if summary.get("prompt_only_accuracy") is not None:
+        lines.append(f"WARNING: the prompt text alone, with no model, scores "
+                     f"{100 * summary['prompt_only_accuracy']:.2f}% under this metric.")
     lines.append(f"{summary['method']} accuracy: {100 * summary['accuracy']:.2f}% "
                  f"(95% CI {100 * lo:.2f}-{100 * hi:.2f}, n={summary['n']}); "
                  f"chance on these questions {100 * summary['chance']:.2f}%")
