@@ -110,17 +110,32 @@ def main(argv: list[str] | None = None) -> int:
     demo.queue(default_concurrency_limit=1, max_size=200)
     share = args.share and not os.environ.get("SPACE_ID")
     _, local_url, share_url = demo.launch(**launch_kwargs(share, args.port, args.host, password))
+    if args.host == "0.0.0.0":  # what students on the same network type
+        local_url = local_url.replace("0.0.0.0", lan_address()).replace("localhost", lan_address())
     state = {"pid": os.getpid(), "model": args.model, "local_url": local_url, "share_url": share_url,
              "share_requested": args.share, "password": bool(password), "started": time.time()}
     if args.share and not share_url:
         state["share_error"] = ("No public link: the internet (Gradio's share server) cannot be reached from "
-                                "this machine. Students on the same network can use the local address if the "
-                                "server listens on it (--host 0.0.0.0).")
+                                "this machine. " + ("Students on the same network can use the address below."
+                                                    if args.host == "0.0.0.0" else "The address below works on this "
+                                                    "machine only; serve on the local network to reach students."))
     if args.state:
         write_json_atomic(Path(args.state), state)
     print(f"class link: {share_url or local_url}", flush=True)
     demo.block_thread()
     return 0
+
+
+def lan_address() -> str:
+    """This machine's address on its local network (no packet is sent); 127.0.0.1 if it has none."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))
+            return s.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
 
 
 # ---- the launcher the Tutor page uses (no gradio import) ----------------------------------------------

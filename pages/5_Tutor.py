@@ -155,11 +155,13 @@ st.caption("A separate app that serves **only** this chat (no training, data or 
 cols = st.columns([2, 2, 1])
 class_password = cols[0].text_input("Class password (optional)", type="password", key="class_password")
 share = cols[1].toggle("Public link (gradio.live)", value=True, key="share")
+lan = cols[1].toggle("Serve on the local network", value=False, key="lan",
+                     help="Students on the same network (school Wi-Fi) can open it even without internet.")
 admin = cols[0].text_input("Admin password", type="password", key="admin") if access.is_public_mode() else None
 if cols[2].button("Start class link", type="primary", icon=":material/play_arrow:", key="start_class"):
     try:
         access.require_admin(admin, "Starting a class link", key=state.sid)
-        classroom.start(model_name, share=share, password=class_password or None,
+        classroom.start(model_name, share=share, password=class_password or None, host="0.0.0.0" if lan else "127.0.0.1",
                         system_prompt=system_prompt or None, max_new_tokens=int(max_new))
     except StudioError as e:
         st.error(str(e))
@@ -188,7 +190,7 @@ def class_link_status() -> None:
     else:
         if current.share_error:
             st.warning(current.share_error, icon=":material/cloud_off:")
-        st.markdown("Local address (this machine only):")
+        st.markdown("Local address:")
         st.code(current.local_url, language=None)
     st.caption(f"Model `{current.model}`" + (" · password protected" if current.password else " · no password"))
     if st.button("Stop class link", icon=":material/stop:", key="stop_class"):

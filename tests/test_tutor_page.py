@@ -90,3 +90,23 @@ def test_tutor_page_on_a_space_shows_the_spaces_own_address(tiny_here, monkeypat
     assert not at.exception
     assert any(c.value == "https://teacher-tutor.hf.space/Tutor" for c in at.code)
     assert not [b for b in at.button if b.key == "start_class"]
+
+
+def test_tutor_page_starts_a_class_link_and_says_plainly_when_there_is_no_internet(tiny_here):
+    import classroom
+
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.text_input(key="class_password").input("pw").run()
+    try:
+        at.button(key="start_class").click().run()
+        assert not at.exception
+        link = classroom.wait_until_serving(120)
+        at.run()
+        assert not at.exception
+        assert any("cannot be reached" in w.value for w in at.warning)
+        assert any(c.value == link.local_url for c in at.code)
+        assert any("password protected" in c.value for c in at.caption)
+        at.button(key="stop_class").click().run()
+        assert classroom.status() is None
+    finally:
+        classroom.stop()
