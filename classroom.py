@@ -34,6 +34,21 @@ TITLE = "Science tutor"
 
 # ---- the app ---------------------------------------------------------------------------------------
 
+def history_messages(history: list[dict] | None) -> list[dict[str, str]]:
+    """Gradio's chat history as plain {role, content} text turns. Gradio 6 gives each message's content
+    as a list of parts ({"type": "text", "text": ...}); older versions as a string."""
+    out = []
+    for m in history or []:
+        content = m.get("content")
+        if isinstance(content, dict):
+            content = [content]
+        if isinstance(content, list):
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type", "text") == "text")
+        if m.get("role") in ("user", "assistant") and isinstance(content, str) and content.strip():
+            out.append({"role": m["role"], "content": content})
+    return out
+
+
 def build_app(loaded, system_prompt: str, settings, rate=None, examples: list[str] | None = None):
     """A gr.ChatInterface over `core.chat.stream_reply` (history is Gradio's openai-style messages)."""
     import gradio as gr
@@ -48,8 +63,7 @@ def build_app(loaded, system_prompt: str, settings, rate=None, examples: list[st
         try:
             limiter.check(getattr(request, "session_hash", None) or "anonymous")
             question = clean_input(message)
-            past = [{"role": m["role"], "content": m["content"]} for m in history or []
-                    if isinstance(m.get("content"), str)]
+            past = history_messages(history)
             text = ""
             for delta in stream_reply(loaded, build_messages(system_prompt, past, question), settings):
                 text += delta

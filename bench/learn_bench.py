@@ -1,6 +1,6 @@
 """Does the tiny preset learn? Train it from scratch for a fixed time on CPU, then score it
 (categorical accuracy, core.evaluation) on its training questions and on held-out questions,
-beside the chance baseline (mean of 1 / number of choices) and the untrained model.
+beside the chance baseline (mean of 1 / number of choices).
 
     # real ScienceQA test split: 3,000 train / 1,241 held out by a seeded shuffle, 10 minutes, 2 cores
     python -m bench.learn_bench --data ../shared/scienceqa/test_qcm.jsonl --held-out 1241 --minutes 10
@@ -88,12 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     epochs = max((r.get("epoch", 0) for r in hist), default=0)
 
     rows = []
-    for label, path in (("untrained", model_dir), ("trained", run_dir / "model")):
-        loaded = load_model(path, device="cpu")
-        for set_name, qs in (("train", train_q), ("held-out", test_q)):
-            res = evaluate(loaded, qs, fmt=a.format, method="categorical", batch_size=32)
-            rows.append({"model": label, "set": set_name, "n": len(qs), "accuracy": res.accuracy,
-                         "chance": chance(qs)})
+    loaded = load_model(run_dir / "model", device="cpu")
+    for set_name, qs in (("train", train_q), ("held-out", test_q)):
+        res = evaluate(loaded, qs, fmt=a.format, method="categorical", batch_size=32)
+        rows.append({"model": "trained", "set": set_name, "n": len(qs), "accuracy": res.accuracy,
+                     "chance": chance(qs)})
     print(f"\n## learn_bench: tiny '{a.size}', recipe {a.recipe}, {a.minutes} min on {a.threads} CPU threads, "
           f"data {a.data}, format {a.format}\n")
     print(f"steps {st.step}, epochs {epochs:.1f}, mean {sum(tps) / max(1, len(tps)):.0f} real tokens/s\n")

@@ -7,7 +7,7 @@
   only to each batch's longest), Muon for the 2-D weight matrices and AdamW for embeddings and the
   head with nanochat's SFT learning rates, short warmup then cosine decay.
 - `tiny`: from-scratch training of the tiny preset (random init): the same optimizer split with
-  nanochat's pretraining learning rates (much higher), batches of 32.
+  nanochat's pretraining learning rates (much higher), batches of 16.
 
 A `TrainConfig` is what `config.json` of a run holds (model, data, prompt format, recipe, budget);
 it is validated on construction, so a bad config is refused before anything launches.
@@ -102,14 +102,14 @@ RECIPES: dict[str, Recipe] = {
                    schedule="linear", batch_size=2, grad_accum=8, group_by_length=False, grad_checkpointing=True,
                    precision="fp16", epochs=2.0, max_seq_len=512, eval_every=200, save_every=500),
     "default": Recipe(name="default"),
-    "tiny": Recipe(name="tiny", optimizer="muon", lr=4e-3, embedding_lr=0.2, matrix_lr=0.02, warmup=30,
-                   schedule="cosine", min_lr_ratio=0.05, batch_size=32, epochs=30.0, eval_every=100,
+    "tiny": Recipe(name="tiny", optimizer="muon", lr=4e-3, embedding_lr=0.2, matrix_lr=0.02, warmup=0.05,
+                   schedule="cosine", min_lr_ratio=0.05, batch_size=16, epochs=30.0, eval_every=100,
                    eval_examples=300, save_every=200),
 }
 RECIPE_HELP = {
     "plan": "The plan's recipe as written (HF-Trainer-like AdamW 5e-5, batch 2 x 8, random batches).",
     "default": "Measured best: length-grouped batches of 16, Muon + AdamW, cosine decay.",
-    "tiny": "From-scratch recipe for the tiny preset: high learning rates, batches of 32.",
+    "tiny": "From-scratch recipe for the tiny preset: high learning rates, batches of 16.",
 }
 
 

@@ -24,7 +24,6 @@ import resource
 import signal
 import sys
 import time
-import traceback
 from pathlib import Path
 
 import torch
@@ -132,26 +131,28 @@ class Trainer:
             self.epoch += 1
             self.cursor = 0
 
-    def train_step(self, group) -> tuple[float, float, int, int]:
+    def train_step(self, group) -> tuple[float, float, int, int, int]:
         pad = self.data.pad_id
         n_target = sum(e.n_target for b in group for e in b)
         if self.world > 1:
             t = torch.tensor([n_target], device=self.device)
             torch.distributed.all_reduce(t)
             n_target = int(t.item()) / self.world  # DDP averages gradients over ranks
-        loss_sum, tokens = 0.0, 0
+        loss_sum, tokens, padded = 0.0, 0, 0
         for i, examples in enumerate(group):
             batch = {k: v.to(self.device) for k, v in collate(examples, pad).items()}
             sync = i == len(group) - 1 or self.world == 1
             ctx = self.train_model.no_sync() if not sync else _nullctx()
             with ctx, torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-                logits = self.train_model(input_ids=batch["input_ids"]).logits  # (B, T, V)
-                loss = torch.nn.functional.cross_entropy(
-                    logits[:, :-1].flatten(0, 1).float(), batch["labels"][:, 1:].flatten(),
-                    ignore_index=-100, reduction="sum") / n_target
+                tgt = batch["labels"][:, 1:]  # (B, T-1): the token each position predicts
+                keep = torch.nn.functional.pad(tgt != -100, (0, 1))  # (B, T): positions that carry loss
+                # Only those positions go through the vocabulary-sized head: most of a prompt carries no loss.
+                logits = self.train_model(input_ids=batch["input_ids"], logits_to_keep=keep).logits  # (N, V)
+                loss = torch.nn.functional.cross_entropy(logits.float(), tgt[tgt != -100], reduction="sum") / n_target
             (self.scaler.scale(loss) if self.scaler else loss).backward()
             loss_sum += loss.item()
             tokens += sum(len(e) for e in examples)
+            padded += batch["input_ids"].numel()
         if self.scaler:
             for opt in self.opts:
                 self.scaler.unscale_(opt)
@@ -165,7 +166,7 @@ class Trainer:
             opt.zero_grad(set_to_none=True)
         if self.scaler:
             self.scaler.update()
-        return loss_sum, float(norm), tokens, sum(len(b) for b in group)
+        return loss_sum, float(norm), tokens, sum(len(b) for b in group), padded
 
     def evaluate(self) -> dict:
         if not self.main or not self.data.val:
@@ -210,7 +211,7 @@ class Trainer:
             lr_f = self.set_lr(p)
             if oom_at and self.step + 1 >= oom_at:
                 raise torch.OutOfMemoryError("simulated out of memory (test hook)")
-            loss, norm, tokens, samples = self.train_step(group)
+            loss, norm, tokens, samples, padded = self.train_step(group)
             self.step += 1
             win_tokens += tokens  # real (non-padding) tokens
             win_samples += samples
@@ -223,6 +224,7 @@ class Trainer:
             dt = max(now - win_t, 1e-6)
             rec = {"step": self.step, "epoch": round(self.epoch + self.cursor / max(1, self.steps_per_epoch * self.r.grad_accum * self.world), 4),
                    "loss": loss, "lr": self.r.lr * lr_f, "lr_factor": lr_f, "grad_norm": norm,
+                   "tokens": tokens, "padding": 1 - tokens / padded,
                    "tokens_per_s": win_tokens * self.world / dt, "samples_per_s": win_samples * self.world / dt,
                    "peak_memory": peak_memory(self.device), "elapsed": elapsed, "eta": eta, "progress": p}
             win_t, win_tokens, win_samples = now, 0, 0
@@ -292,7 +294,14 @@ def run_worker(run_dir: Path, resume: bool = False) -> int:
         print(f"error: invalid config: {e}", file=sys.stderr, flush=True)
         return 1
     trainer = Trainer(run_dir, cfg, resume)
-    signal.signal(signal.SIGTERM, lambda *_: setattr(trainer, "stop_flag", True))
+    previous = signal.signal(signal.SIGTERM, lambda *_: setattr(trainer, "stop_flag", True))  # graceful stop
+    try:
+        return _run(trainer, run_dir, rank)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(trainer: "Trainer", run_dir: Path, rank: int) -> int:
     if int(os.environ.get("WORLD_SIZE", 1)) > 1:
         import torch.distributed as dist
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
@@ -320,11 +329,10 @@ def run_worker(run_dir: Path, resume: bool = False) -> int:
         if rank == 0:
             runs.write_status(run_dir, state="failed", error=str(e), ended=time.time())
         return 1
-    except BaseException as e:  # a bug: record it honestly, then let the traceback reach log.txt
-        traceback.print_exc()
+    except BaseException as e:  # a bug or an interrupt: record it honestly, then let it propagate to log.txt
         if rank == 0:
             runs.write_status(run_dir, state="failed", error=f"{type(e).__name__}: {e}", ended=time.time())
-        return 1
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -140,3 +140,13 @@ def test_stop_ends_the_server(server, monkeypatch):  # last: it stops the module
     assert classroom.status().state == "running"
     classroom.stop()
     assert classroom.status() is None and not classroom._alive(link.pid)
+
+
+def test_gradio_history_parts_become_the_conversation_the_model_sees():
+    history = [{"role": "user", "content": [{"type": "text", "text": "What is mass?"}]},
+               {"role": "assistant", "content": [{"type": "text", "text": "How much matter."}], "metadata": None},
+               {"role": "user", "content": "plain string"},
+               {"role": "assistant", "content": [{"type": "component", "component": "image", "value": {}}]}]
+    assert classroom.history_messages(history) == [
+        {"role": "user", "content": "What is mass?"}, {"role": "assistant", "content": "How much matter."},
+        {"role": "user", "content": "plain string"}]
