@@ -82,14 +82,16 @@ def test_letters_that_need_two_tokens_are_scored_by_their_whole_sequence(loaded)
     row = letter_rows(tok, [prompt], [4], "The answer is ")[0]
     assert any(len(r) == 2 for r in row.reads), "the fixture tokenizer should split some letter in two"
     probs = choice_probabilities(loaded, q, "paper")
-    # Recompute each letter's log-likelihood with one plain forward pass per letter.
+    # Recompute each letter's log-likelihood: one plain forward pass per letter, summing the log-probs of
+    # the tokens that follow "The answer is".
+    base = tok.encode(prompt + "The answer is", add_special_tokens=False)
     scores = []
     for L in LETTERS[:4]:
         ids = tok.encode(prompt + "The answer is " + L, add_special_tokens=False)
-        n_letter = len([p for p in row.reads[LETTERS.index(L)]])
+        assert ids[:len(base)] == base
         with torch.no_grad():
             logp = torch.log_softmax(loaded.model(input_ids=torch.tensor([ids])).logits[0].float(), -1)
-        scores.append(sum(logp[len(ids) - 1 - j - 1, ids[len(ids) - 1 - j]].item() for j in range(n_letter)))
+        scores.append(sum(logp[j - 1, ids[j]].item() for j in range(len(base), len(ids))))
     expected = torch.softmax(torch.tensor(scores), 0).tolist()
     assert probs == pytest.approx(expected, abs=1e-5)
 
