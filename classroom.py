@@ -43,7 +43,8 @@ def history_messages(history: list[dict] | None) -> list[dict[str, str]]:
         if isinstance(content, dict):
             content = [content]
         if isinstance(content, list):
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type", "text") == "text")
+            content = "".join(p.get("text", "") for p in content
+                              if isinstance(p, dict) and p.get("type", "text") == "text")
         if m.get("role") in ("user", "assistant") and isinstance(content, str) and content.strip():
             out.append({"role": m["role"], "content": content})
     return out

@@ -60,7 +60,8 @@ with st.sidebar:
     model_name = st.selectbox("Model", options, index=options.index(default), key="model",
                               help="Fine-tuned runs appear as run:<id>. Download or convert others on the Models page.")
     system = st.text_area("System prompt", DEFAULT_SYSTEM_PROMPT, key="system", height=90)
-    temperature = st.slider("Temperature", 0.0, 1.5, 0.7, 0.05, key="temperature", help="0 = always the most likely token")
+    temperature = st.slider("Temperature", 0.0, 1.5, 0.7, 0.05, key="temperature",
+                            help="0 = always the most likely token")
     top_p = st.slider("Top-p", 0.05, 1.0, 0.9, 0.05, key="top_p")
     max_new = st.number_input("Max new tokens", 8, 1024, 256, step=32, key="max_new")
     if st.button("Clear conversation", icon=":material/delete_sweep:", key="clear"):
@@ -134,7 +135,8 @@ if prompt:
         state.pop("partial", None)
     text = answer if isinstance(answer, str) else "".join(map(str, answer))
     rate = stats.new_tokens / stats.seconds if stats.seconds else 0.0
-    dropped = f" · {stats.dropped_messages} oldest messages left out to fit the context" if stats.dropped_messages else ""
+    dropped = (f" · {stats.dropped_messages} oldest messages left out to fit the context"
+               if stats.dropped_messages else "")
     state.history.append({
         "role": "assistant", "content": text or "(no answer: the model ended its turn at once)",
         "note": f"{stats.new_tokens} tokens in {stats.seconds:.1f} s ({rate:.0f} tokens/s) · waited "
@@ -161,7 +163,8 @@ admin = cols[0].text_input("Admin password", type="password", key="admin") if ac
 if cols[2].button("Start class link", type="primary", icon=":material/play_arrow:", key="start_class"):
     try:
         access.require_admin(admin, "Starting a class link", key=state.sid)
-        classroom.start(model_name, share=share, password=class_password or None, host="0.0.0.0" if lan else "127.0.0.1",
+        classroom.start(model_name, share=share, password=class_password or None,
+                        host="0.0.0.0" if lan else "127.0.0.1",
                         system_prompt=system_prompt or None, max_new_tokens=int(max_new))
     except StudioError as e:
         st.error(str(e))
