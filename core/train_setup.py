@@ -20,6 +20,7 @@ from core.errors import StudioError
 from core.files import atomic_dir, read_json, write_json_atomic
 from core.home import area
 from core.loading import LoadedModel, load_model
+from core.muon import Muon
 from core.recipes import Recipe, TrainConfig
 from core.records import Question
 
@@ -135,7 +136,7 @@ def build_optimizers(model: torch.nn.Module, r: Recipe) -> list[torch.optim.Opti
         adam = [g for g in ({"params": emb, "lr": r.embedding_lr}, {"params": rest, "lr": r.lr}) if g["params"]]
         opts = [torch.optim.AdamW(adam, lr=r.lr, betas=r.betas, weight_decay=0.0)]
         if matrices:
-            opts.append(torch.optim.Muon(matrices, lr=r.matrix_lr, weight_decay=r.weight_decay, momentum=0.95))
+            opts.append(Muon(matrices, lr=r.matrix_lr, weight_decay=r.weight_decay, momentum=0.95))
     for opt in opts:
         for g in opt.param_groups:
             g["base_lr"] = g["lr"]

@@ -184,3 +184,18 @@ def test_worker_import_does_not_load_streamlit():
     code = "import sys, core.training, core.runs; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_muon_matches_torch_muon_up_to_bf16_rounding():
+    from core.muon import Muon
+
+    torch.manual_seed(0)
+    w1 = torch.nn.Parameter(torch.randn(64, 32))
+    w2 = torch.nn.Parameter(w1.detach().clone())
+    ours, theirs = Muon([w2], lr=0.02, weight_decay=0.1), torch.optim.Muon([w1], lr=0.02, weight_decay=0.1)
+    for _ in range(3):
+        g = torch.randn(64, 32)
+        w1.grad, w2.grad = g.clone(), g.clone()
+        theirs.step()
+        ours.step()
+    assert (w1 - w2).abs().max() < 2e-3  # torch runs Newton-Schulz in bf16, ours in fp32 on CPU
