@@ -78,7 +78,9 @@ def build_app(loaded, system_prompt: str, settings, rate=None, examples: list[st
         respond, title=TITLE, description="Ask a science question. Answers can be wrong: check them.",
         examples=examples or None, cache_examples=False, flagging_mode="never", save_history=False,
         editable=False, multimodal=False, api_name="chat", api_description="Ask the tutor", fill_height=True,
-        textbox=gr.Textbox(placeholder="Type a science question…", max_length=None, submit_btn=True),
+        textbox=gr.Textbox(placeholder="Type a science question…", submit_btn=True),
+        # No "share" button: students' conversations are not posted anywhere; HTML stays sanitized.
+        chatbot=gr.Chatbot(buttons=["copy", "copy_all"], sanitize_html=True, show_label=False),
     )
 
 

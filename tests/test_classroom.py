@@ -82,6 +82,8 @@ def test_the_class_link_exposes_only_the_chat(server):
     public = [d.get("api_name") for d in config["dependencies"] if d.get("api_visibility") == "public"]
     assert public == ["chat"]
     kinds = {comp["type"] for comp in config["components"]}
+    chatbot = next(comp for comp in config["components"] if comp["type"] == "chatbot")
+    assert chatbot["props"]["buttons"] == ["copy", "copy_all"]  # Gradio's default adds "share"
     assert not kinds & {"file", "uploadbutton", "files", "fileexplorer", "image", "dataframe"}
     names = " ".join(str(d.get("api_name")) for d in config["dependencies"]).lower()
     assert not any(word in names for word in ("train", "runs", "push", "upload", "file", "subset", "evaluat"))
