@@ -180,6 +180,9 @@ class Trainer:
         self.log(f"eval step {self.step}: " + ", ".join(f"{k} {v:.4f}" for k, v in res.items()))
         return res
 
+    def best_fields(self) -> dict:
+        return {"best_eval_loss": self.best.get("eval_loss"), "best_eval_accuracy": self.best.get("eval_accuracy")}
+
     def checkpoint(self, elapsed: float) -> None:
         if self.main:
             save_checkpoint(self.run_dir, self.model, self.tok, self.opts, {
@@ -195,7 +198,8 @@ class Trainer:
         start_step, start_p = self.step, self.progress(self.prior_elapsed)
         self.model.train()
         self.status(force=True, state="running", pid=os.getpid(), started=self.started, step=self.step,
-                    total=self.max_steps or 0, error="", message="training", resumed_from=self.step if self.resume else None)
+                    total=self.max_steps or 0, error="", message="training",
+                    resumed_from=self.step if self.resume else None)
         self.log(f"training: {len(self.data.train)} examples, {len(self.data.val)} eval examples, "
                  f"{self.steps_per_epoch} steps/epoch, " + (f"{self.cfg.minutes} min budget" if self.budget
                                                           else f"{self.max_steps} steps"))
@@ -222,7 +226,8 @@ class Trainer:
             eta = (1 - p) / rate_p if rate_p > 0 else None
             total = self.max_steps or (int(self.step / p) if p > 0 else 0)
             dt = max(now - win_t, 1e-6)
-            rec = {"step": self.step, "epoch": round(self.epoch + self.cursor / max(1, self.steps_per_epoch * self.r.grad_accum * self.world), 4),
+            micro_per_epoch = max(1, self.steps_per_epoch * self.r.grad_accum * self.world)
+            rec = {"step": self.step, "epoch": round(self.epoch + self.cursor / micro_per_epoch, 4),
                    "loss": loss, "lr": self.r.lr * lr_f, "lr_factor": lr_f, "grad_norm": norm,
                    "tokens": tokens, "padding": 1 - tokens / padded,
                    "tokens_per_s": win_tokens * self.world / dt, "samples_per_s": win_samples * self.world / dt,
@@ -235,7 +240,7 @@ class Trainer:
                 rec.update(self.evaluate())
             self.metrics(rec)
             self.status(force=is_eval, state="running", step=self.step, total=total, eta=eta, progress=p,
-                        best_eval_loss=self.best.get("eval_loss"), best_eval_accuracy=self.best.get("eval_accuracy"))
+                        elapsed=elapsed, **self.best_fields())
             if self.step % self.r.save_every == 0:
                 self.checkpoint(elapsed)
                 saved_at = self.step
@@ -252,8 +257,7 @@ class Trainer:
             self.status(force=True, message="saving the final model")
             save_final_model(self.run_dir, self.model, self.tok, self.cfg)
             self.status(force=True, state="done", step=self.step, total=self.step, ended=time.time(), eta=0,
-                        progress=1.0, message="done", best_eval_loss=self.best.get("eval_loss"),
-                        best_eval_accuracy=self.best.get("eval_accuracy"))
+                        progress=1.0, elapsed=elapsed, message="done", **self.best_fields())
             self.log("done")
         return "done"
 

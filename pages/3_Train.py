@@ -154,8 +154,7 @@ default = st.session_state.get("train_run")
 if default not in names:
     active = [x.name for x in all_runs if x.status.active]
     default = active[0] if active else names[0]
-shown = st.selectbox("Run", names, index=names.index(default), key="train_run_pick",
-                     format_func=lambda n: f"{n} ({next(x.status.state for x in all_runs if x.name == n)})")
+shown = st.selectbox("Run", names, index=names.index(default), key="train_run_pick")
 st.session_state["train_run"] = shown
 run_dir = area("runs") / shown
 
@@ -198,7 +197,7 @@ def live_view(run_dir) -> None:
     frac = s.extra.get("progress") or (s.step / s.total if s.total else 0.0)
     eta = s.extra.get("eta") if s.active else None
     st.progress(min(1.0, float(frac)), text=f"step {s.step}" + (f" of ~{s.total}" if s.total else "") +
-                f" · {100 * frac:.0f}% · elapsed {fmt_time(s.duration)}" + (f" · ETA {fmt_time(eta)}" if eta else ""))
+                f" · {100 * frac:.0f}% · elapsed {fmt_time(s.extra.get('elapsed', s.duration))}" + (f" · ETA {fmt_time(eta)}" if eta else ""))
     if s.state in ("failed", "crashed"):
         st.error(s.error or f"The run {s.state}.")
     hist = reader.history
