@@ -39,6 +39,7 @@ from core.train_eval import evaluate_slice
 OOM_HINT = ("Out of memory. Try a smaller batch size (raise grad_accum to keep the effective batch), a shorter "
             "max_seq_len, gradient checkpointing, or LoRA.")
 TEST_OOM_ENV = "SQA_TEST_OOM_AT_STEP"  # test hook: raise torch.OutOfMemoryError at this step
+GO, STOP, BUDGET_SPENT = 0, 1, 2
 
 
 class Trainer:
@@ -110,6 +111,15 @@ class Trainer:
         if self.budget:
             return min(1.0, elapsed / self.budget)
         return min(1.0, self.step / self.max_steps)
+
+    def decide(self, p: float) -> int:
+        """Go on, stop, or end: rank 0 decides for every rank (their clocks and file reads may differ)."""
+        d = BUDGET_SPENT if p >= 1.0 else STOP if (runs.stop_requested(self.run_dir) or self.stop_flag) else GO
+        if self.world > 1:
+            t = torch.tensor([d], device=self.device)
+            torch.distributed.broadcast(t, 0)
+            d = int(t.item())
+        return d
 
     def set_lr(self, p: float) -> float:
         f = lr_factor(self.r, self.step, p)
@@ -208,9 +218,10 @@ class Trainer:
         for group in self.batches():
             elapsed = self.prior_elapsed + time.time() - t0
             p = self.progress(elapsed)
-            if p >= 1.0:
+            decision = self.decide(p)
+            if decision == BUDGET_SPENT:
                 break
-            if runs.stop_requested(self.run_dir) or self.stop_flag:
+            if decision == STOP:
                 return self.finish_stop(elapsed)
             lr_f = self.set_lr(p)
             if oom_at and self.step + 1 >= oom_at:

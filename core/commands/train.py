@@ -68,23 +68,26 @@ def run_train(a: argparse.Namespace) -> int:
         run_dir = start_training(cfg, name=name, root=root)
         print(f"launched {run_dir} (follow: python -m core runs status {run_dir})")
         return 0
+    from core.errors import StudioError
     from core.training import run_worker
 
+    if int(os.environ.get("WORLD_SIZE", 1)) > 1 and a.out is None:
+        raise StudioError("Under DDP (accelerate launch / torchrun) give --out RUN_DIR so every process finds the run.")
     if int(os.environ.get("RANK", 0)) == 0:
         if a.out and (a.out / "config.json").exists():
-            from core.errors import StudioError
             raise StudioError(f"{a.out} already holds a run; resume it with: python -m core runs resume {a.out}")
         validate_launch(cfg)
         run_dir = runs.create_run(root, cfg.to_dict(), name)
-        (root / ".latest").write_text(str(run_dir)) if a.out is None else None
     else:  # DDP ranks > 0: wait for rank 0 to write the run folder
-        run_dir = a.out or Path((root / ".latest").read_text())
+        run_dir = a.out
         for _ in range(600):
             if (run_dir / "config.json").exists():
                 break
             time.sleep(0.1)
     print(f"run folder: {run_dir}", flush=True)
     rc = run_worker(run_dir)
+    if int(os.environ.get("RANK", 0)) != 0:
+        return rc
     st = runs.read_status(run_dir)
     print(f"{st.state}: step {st.step}" + (f"; error: {st.error}" if st.error else "") +
           (f"; model: {run_dir / 'model'}" if st.state == "done" else ""))
