@@ -135,3 +135,18 @@ def test_corrupt_status_reads_as_crashed():
     (d / runs.STATUS).write_text("{not json")
     assert runs.read_status(d).state == "crashed"
     assert json.loads((d / runs.CONFIG).read_text())
+
+
+def test_runs_cli_lists_shows_and_deletes(capsys):
+    from core.__main__ import main
+
+    d = runs.create_run(area("runs"), {"model": "m", "data": "sample"}, name="cli-run")
+    runs.write_status(d, state="done", step=7, total=7)
+    assert main(["runs", "list"]) == 0
+    assert "cli-run" in capsys.readouterr().out
+    assert main(["runs", "status", "cli-run"]) == 0
+    assert '"state": "done"' in capsys.readouterr().out
+    assert main(["runs", "resume", "cli-run"]) == 2  # a finished run is not resumed
+    assert "has finished" in capsys.readouterr().err
+    assert main(["runs", "delete", "cli-run"]) == 0 and not d.exists()
+    assert main(["runs", "status", "nope"]) == 2
