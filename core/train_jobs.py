@@ -87,9 +87,9 @@ class Estimate:
                 f"peak memory about {gib:.2f} GiB (rough)")
 
 
-# Effective training throughput in FLOP/s, rough: 2 CPU cores measured on the tiny preset; a GPU at
+# Effective training throughput in FLOP/s, rough: 2 shared CPU cores measured on the tiny preset; a GPU at
 # a modest utilisation. Estimates are labelled rough wherever shown.
-FLOPS = {"cpu": 4e9, "cuda": 1e14, "mps": 5e12}
+FLOPS = {"cpu": 1.5e10, "cuda": 1e14, "mps": 5e12}
 
 
 def estimate(cfg: TrainConfig, model_dir: Path | None = None) -> Estimate:
@@ -116,7 +116,7 @@ def estimate(cfg: TrainConfig, model_dir: Path | None = None) -> Estimate:
     device = pick_device(cfg.device).type
     flops_per_token = 6 * params + (2 * params if r.grad_checkpointing else 0)
     steps = None if cfg.minutes else math.ceil(r.epochs * len(train_q) / r.effective_batch)
-    seconds = cfg.minutes * 60 if cfg.minutes else r.epochs * tokens * flops_per_token / FLOPS.get(device, 4e9)
+    seconds = cfg.minutes * 60 if cfg.minutes else r.epochs * tokens * flops_per_token / FLOPS.get(device, FLOPS["cpu"])
     width = min(r.max_seq_len, max(lengths or [64]))
     setup = TrainSetup(batch=r.batch_size, seq_len=width, dtype="float32", optimizer=r.optimizer,
                        grad_checkpointing=r.grad_checkpointing, lora=r.lora, lora_rank=r.lora_r)

@@ -202,16 +202,18 @@ def live_view(run_dir) -> None:
         st.error(s.error or f"The run {s.state}.")
     hist = reader.history
     if hist:
-        smooth = st.slider("Loss smoothing", 0.0, 0.99, 0.6, 0.01, key=f"smooth_{run_dir.name}")
-        cols = st.columns(3)
-        for i, (k, title) in enumerate(CHARTS):
-            x, y = series(hist, k)
-            with cols[i % 3]:
-                if x:
-                    st.plotly_chart(line_chart(title, {k: (x, y)}, smooth if k == "loss" else 0.0),
-                                    key=f"chart_{k}", config={"displayModeBar": False})
-                else:
-                    st.caption(f"{title}: no points yet")
+        smooth = st.columns([1, 3])[0].slider("Loss smoothing", 0.0, 0.99, 0.6, 0.01, key=f"smooth_{run_dir.name}")
+        ready = [(k, title, series(hist, k)) for k, title in CHARTS]
+        waiting = [title for _, title, (x, _) in ready if not x]
+        ready = [c for c in ready if c[2][0]]
+        for row in range(0, len(ready), 3):
+            for col, (k, title, xy) in zip(st.columns(3), ready[row:row + 3]):
+                with col:
+                    st.plotly_chart(line_chart(title, {k: xy}, smooth if k == "loss" else 0.0), key=f"chart_{k}",
+                                    config={"displayModeBar": False})
+        if waiting:
+            st.caption("Not measured yet: " + ", ".join(waiting) + " (evaluation runs every "
+                       f"{cfg.get('recipe', {}).get('eval_every', '?')} steps).")
     else:
         st.caption("No metrics yet: the worker is loading the model and data.")
     with st.expander("Log", expanded=s.state in ("failed", "crashed")):
