@@ -199,3 +199,12 @@ def test_muon_matches_torch_muon_up_to_bf16_rounding():
         theirs.step()
         ours.step()
     assert (w1 - w2).abs().max() < 2e-3  # torch runs Newton-Schulz in bf16, ours in fp32 on CPU
+
+
+def test_estimate_before_launch_gives_time_and_memory(tiny_model_dir, toy_source):
+    from core.train_jobs import estimate
+
+    est = estimate(cfg(tiny_model_dir, toy_source, epochs=2))
+    assert est.examples == 50 and est.steps == math.ceil(2 * 50 / 8)
+    assert est.parameters > 50_000 and est.memory_bytes > 4 * est.parameters and est.seconds > 0
+    assert "GiB" in est.describe() and est.fits
