@@ -52,6 +52,7 @@ def cfg(model: Path, data: Path, **over) -> TrainConfig:
     return build_config(str(model), str(data), **base)
 
 
+@pytest.mark.slow
 def test_worker_trains_writes_metrics_and_a_loadable_model(tiny_model_dir, toy_source):
     from core.loading import load_model
 
@@ -77,6 +78,7 @@ def test_worker_trains_writes_metrics_and_a_loadable_model(tiny_model_dir, toy_s
     assert reloaded.model.config.hidden_size == base.model.config.hidden_size
 
 
+@pytest.mark.slow
 def test_kill_9_reads_as_crashed_and_resume_continues_from_the_last_checkpoint(tiny_model_dir, toy_source):
     run_dir = start_training(cfg(tiny_model_dir, toy_source, batch_size=2, epochs=20, save_every=3, eval_every=50))
     wait_for(lambda: runs.read_status(run_dir).step >= 8 and (run_dir / "checkpoints").exists()
@@ -105,6 +107,7 @@ def test_kill_9_reads_as_crashed_and_resume_continues_from_the_last_checkpoint(t
     assert "resumed from checkpoint step" in (run_dir / "log.txt").read_text()
 
 
+@pytest.mark.slow
 def test_stop_saves_a_checkpoint_and_ends_stopped(tiny_model_dir, toy_source):
     run_dir = start_training(cfg(tiny_model_dir, toy_source, batch_size=2, epochs=20, save_every=1000,
                                  eval_every=1000))
@@ -117,6 +120,7 @@ def test_stop_saves_a_checkpoint_and_ends_stopped(tiny_model_dir, toy_source):
     assert json.loads((cks[0] / "trainer_state.json").read_text())["step"] == st.step
 
 
+@pytest.mark.slow
 def test_a_second_job_waits_queued_for_the_device_and_out_of_memory_fails_with_a_hint(tiny_model_dir, toy_source):
     holder = runs.create_run(area("runs"), {}, name="holder")
     with runs.device_slot(holder):  # another job holds the device
