@@ -336,18 +336,21 @@ def _run(trainer: "Trainer", run_dir: Path, rank: int) -> int:
         return 0
     except torch.OutOfMemoryError as e:
         print(f"out of memory: {e}", file=sys.stderr, flush=True)
-        if rank == 0:
-            runs.write_status(run_dir, state="failed", error=f"{OOM_HINT} ({e})", ended=time.time())
+        _failed(trainer, rank, f"{OOM_HINT} ({e})")
         return 1
     except StudioError as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
-        if rank == 0:
-            runs.write_status(run_dir, state="failed", error=str(e), ended=time.time())
+        _failed(trainer, rank, str(e))
         return 1
     except BaseException as e:  # a bug or an interrupt: record it honestly, then let it propagate to log.txt
-        if rank == 0:
-            runs.write_status(run_dir, state="failed", error=f"{type(e).__name__}: {e}", ended=time.time())
+        _failed(trainer, rank, f"{type(e).__name__}: {e}")
         raise
+
+
+def _failed(trainer: "Trainer", rank: int, error: str) -> None:
+    if rank == 0:  # the step reached so far (status writes are throttled, so it may be newer than status.json's)
+        runs.write_status(trainer.run_dir, state="failed", step=getattr(trainer, "step", 0), error=error,
+                          ended=time.time())
 
 
 def main(argv: list[str] | None = None) -> int:
