@@ -58,6 +58,8 @@ def model_picker(label: str, names: list[str], default: str, key: str) -> str:
 
 
 st.title(":material/compare: Compare")
+st.caption("Two models on the same questions: accuracy with 95% intervals, the leaderboard's columns, a paired "
+           "McNemar test, the questions that flipped, and both models answering one question side by side.")
 names = [m.name for m in list_models(check_hub=False) if m.availability in ("ready", "cached") or m.kind == "tiny"]
 base_default, tuned_default = default_pair(names)
 with st.sidebar:
