@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test install install-dev browser bench clean
+.PHONY: run test install install-dev browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -26,9 +26,6 @@ run: install
 
 test: install-dev browser
 	$(BIN)/python -m pytest -q
-
-bench: install-dev
-	$(BIN)/python -m bench.run_all
 
 clean:
 	rm -rf $(VENV) .pytest_cache
