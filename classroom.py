@@ -15,6 +15,7 @@ reads `status()`; this module imports gradio only inside `build_app`/`main`.
 """
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -26,6 +27,7 @@ from pathlib import Path
 from core.errors import StudioError
 from core.files import read_json, write_json_atomic
 from core.home import PROJECT_ROOT, area, home
+from core.runs import pid_alive
 
 PASSWORD_ENV = "SQA_CLASS_PASSWORD"
 STATE, LOG = "server.json", "log.txt"
@@ -178,20 +180,10 @@ def _folder() -> Path:
 
 
 def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of this process still answers kill(0); reap it if it has exited.
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
+    if pid:
+        with contextlib.suppress(ChildProcessError):  # reap our own exited child, or it stays a zombie
+            os.waitpid(pid, os.WNOHANG)
+    return pid_alive(pid)
 
 
 def start(model: str, share: bool = True, password: str | None = None, port: int | None = None,
