@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from core.records import LETTERS, Question
-from core.samplegen import SAMPLE_PATH, TEMPLATES, generate, main, render_jsonl, template_of
+from core.samplegen import SAMPLE_PATH, TEMPLATES, generate, is_label_question, main, render_jsonl, template_of
 from core.samplegen.social import CAPITALS, OPPOSITE
 from core.samplegen.units import COMPARISONS, ITEMS, SCALES
 
@@ -87,12 +87,35 @@ def test_no_duplicate_questions(sample):
         assert len(set(q.choices)) == len(q.choices), q.pid
 
 
-def test_answer_letters_are_balanced(sample):
+def test_answer_letters_are_balanced_among_shuffled_choices(sample):
+    """Open-ended choices (items, words, measurements) are shuffled so every letter is the answer about
+    equally often; label choices keep their label order and are checked in the next test."""
+    shuffled = [q for q in sample if not is_label_question(q)]
+    assert len(shuffled) >= 0.4 * len(sample)
     for n in (2, 3, 4):
-        letters = Counter(LETTERS[q.answer] for q in sample if len(q.choices) == n)
+        letters = Counter(LETTERS[q.answer] for q in shuffled if len(q.choices) == n)
         total = sum(letters.values())
         assert len(letters) == n
         assert max(letters.values()) / total < (0.6 if n == 2 else 1.5 / n), (n, letters)
+
+
+def test_label_choices_keep_the_label_order(sample):
+    """Choices drawn from a template's fixed labels (solid/liquid/gas, past/present/future, ...) or ranked on
+    a fixed scale (units, smallest first) are shown in that order, so the right letter follows the category
+    and transfers to new questions."""
+    by_name = {t.name: t for t in TEMPLATES}
+    labelled = [q for q in sample if is_label_question(q)]
+    assert len({template_of(q) for q in labelled}) >= 10
+    for q in labelled:
+        t = by_name[template_of(q)]
+        if t.labels and all(c in t.labels for c in q.choices):
+            assert [t.labels.index(c) for c in q.choices] == sorted(t.labels.index(c) for c in q.choices), q.pid
+        else:
+            assert [t.rank(c) for c in q.choices] == sorted(t.rank(c) for c in q.choices), q.pid
+    tense = [q for q in labelled if template_of(q) == "verb_tense"]
+    assert tense and all(q.choices == ["past tense", "present tense", "future tense"] for q in tense)
+    mass = [q for q in sample if template_of(q) == "units_mass"]
+    assert mass and all([c.split()[1].rstrip("s") for c in q.choices] == ["gram", "kilogram"] for q in mass)
 
 
 def _measure(text: str, units: dict[str, int]) -> int:

@@ -3,8 +3,10 @@
 ScienceQA's license (CC BY-NC-SA) does not let the project ship its rows, so the offline sample at
 `assets/sample/scienceqa_sample.jsonl` is generated here: each template (one skill, with ScienceQA's
 subject/topic/category/skill metadata, a lecture, and a per-question solution) draws distinct
-questions from a random generator seeded by (seed, template name). Choice order is shuffled with a
-shuffle bag so the right letter is spread evenly; splits are 80/10/10 within every template.
+questions from a random generator seeded by (seed, template name). Choices that come from a template's
+fixed label set (solid/liquid/gas, past/present/future tense, ...) keep the labels' natural order, and
+unit estimates list their units smallest first, so the right letter follows the category; other choices are shuffled with a shuffle bag so the right
+letter is spread evenly. Splits are 80/10/10 within every template.
 The same seed always gives a byte-identical file.
 
     python -m core.samplegen              # rewrite the asset (seed 0)
@@ -49,9 +51,13 @@ def _draw_unique(t: Template, rng: random.Random) -> list[Draft]:
                      f"add items to it or lower its count")
 
 
-def _place(d: Draft, rng: random.Random, bags: dict[int, list[int]]) -> tuple[list[str], int]:
-    """Shuffle the choices; the answer's position comes from a shuffle bag per choice count, so within a
-    template every letter is the answer equally often (no position bias to learn)."""
+def _place(t: Template, d: Draft, rng: random.Random, bags: dict[int, list[int]]) -> tuple[list[str], int]:
+    """Order the choices. Label choices keep the template's label order; others are shuffled, the answer's
+    position coming from a shuffle bag per choice count, so within a template every letter is the answer
+    equally often among shuffled rows (no position bias to learn)."""
+    fixed = t.fixed_order([d.answer, *d.distractors])
+    if fixed is not None:
+        return fixed, fixed.index(d.answer)
     n = len(d.distractors) + 1
     bag = bags.setdefault(n, [])
     if not bag:
@@ -78,7 +84,7 @@ def _build(t: Template, seed: int) -> list[Question]:
     bags: dict[int, list[int]] = {}
     rows = []
     for d, split in zip(drafts, _split_names(len(drafts), rng)):
-        choices, answer = _place(d, rng, bags)
+        choices, answer = _place(t, d, rng, bags)
         lo, hi = d.grades or t.grades
         rows.append(Question(
             pid="", question=d.question, choices=choices, answer=answer, split=split, hint=d.hint,
@@ -98,12 +104,18 @@ def generate(seed: int = DEFAULT_SEED) -> list[Question]:
     return rows
 
 
+def is_label_question(q: Question) -> bool:
+    """Whether a generated question's choices come from its template's fixed labels (kept in label order)."""
+    return TEMPLATE_BY_SKILL[q.skill].fixed_order(q.choices) is not None
+
+
 def template_of(q: Question) -> str:
     """The name of the template a generated question came from (templates have distinct skills)."""
     return SKILL_TO_TEMPLATE[q.skill]
 
 
 SKILL_TO_TEMPLATE = {t.skill: t.name for t in TEMPLATES}
+TEMPLATE_BY_SKILL = {t.skill: t for t in TEMPLATES}
 if len(SKILL_TO_TEMPLATE) != len(TEMPLATES):
     raise ValueError("every sample template needs its own skill")
 

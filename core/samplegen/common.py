@@ -2,7 +2,7 @@
 
 A template is ScienceQA metadata (subject, topic, category, skill, grade range, lecture) plus a
 `make(rng) -> Draft` function. A draft is one question with its right answer and wrong answers kept
-apart; the engine (`core.samplegen`) shuffles the choices and turns drafts into `Question`s.
+apart; the engine (`core.samplegen`) orders the choices (label order for fixed-label drafts, else shuffled) and turns drafts into `Question`s.
 """
 
 from __future__ import annotations
@@ -51,6 +51,24 @@ class Template:
     lecture: str
     count: int  # how many distinct questions the sample holds
     make: Callable[[random.Random], Draft] = field(repr=False)
+    # A fixed label set, in its natural order ("a solid", "a liquid", "a gas"). A draft whose choices all
+    # come from it is shown in this order, as ScienceQA does for such questions, so the right letter
+    # follows the category; drafts with open-ended choices (items, words, measurements) are shuffled.
+    labels: tuple[str, ...] = ()
+    # Or a rank for every choice on a fixed scale (the unit of "12 centimeters": millimeters < centimeters
+    # < meters < kilometers): choices that rank distinctly are shown smallest first, so again the letter
+    # follows what the question is about rather than a shuffle.
+    rank: Callable[[str], int] | None = field(default=None, repr=False)
+
+    def fixed_order(self, choices: Sequence[str]) -> list[str] | None:
+        """The choices in label (or rank) order when they all have a place in it, else None (shuffle them)."""
+        if self.labels and all(c in self.labels for c in choices):
+            return sorted(choices, key=self.labels.index)
+        if self.rank is not None:
+            ranks = [self.rank(c) for c in choices]
+            if len(set(ranks)) == len(ranks):
+                return sorted(choices, key=self.rank)
+        return None
 
     def __post_init__(self) -> None:
         if self.subject not in SUBJECTS:
@@ -58,6 +76,8 @@ class Template:
         lo, hi = self.grades
         if not 1 <= lo <= hi <= 12:
             raise ValueError(f"template {self.name}: grades {self.grades} must lie within 1-12")
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"template {self.name}: labels repeat")
         if self.count < 10:
             raise ValueError(f"template {self.name}: count {self.count} is too small to split 80/10/10")
 

@@ -236,12 +236,19 @@ def make_comparison(rng: random.Random) -> Draft:
     return Draft(question, shown[best], [shown[a] for a in others], solution)
 
 
+def _unit_rank(scale: str):
+    """'12 centimeters' -> the unit's place in its scale, smallest first (choices are shown in that order)."""
+    place = {name: i for i, pair in enumerate(SCALES[scale]) for name in pair}
+    return lambda choice: place[choice.split(" ", 1)[1]]
+
+
 TEMPLATES = [
     *[Template(f"units_{scale}", "natural science", "units-and-measurement", "Units and measurement",
                SKILLS[scale], GRADES[scale], UNITS_LECTURE_START + SCALE_LECTURES[scale], COUNTS[scale],
-               _estimate_maker(scale)) for scale in SCALES],
+               _estimate_maker(scale), rank=_unit_rank(scale)) for scale in SCALES],
     Template("units_temperature", "natural science", "units-and-measurement", "Units and measurement",
-             "Estimate temperatures", (3, 7), TEMPERATURE_LECTURE, 60, make_temperature),
+             "Estimate temperatures", (3, 7), TEMPERATURE_LECTURE, 60, make_temperature,
+             rank=lambda choice: ("°F", "°C").index(choice[-2:])),
     Template("compare_measurements", "natural science", "units-and-measurement", "Units and measurement",
              "Compare and convert metric units and units of time", (5, 9), COMPARE_LECTURE, 60,
              make_comparison),
