@@ -242,7 +242,7 @@ def make_letter(rng: random.Random) -> Draft:
 
 TEMPLATES = [
     Template("verb_tense", "language science", "verbs", "Verb tense",
-             "Is the sentence in the past, present, or future tense?", (2, 4), TENSE_LECTURE, 70, make_tense,
+             "Is the sentence in the past, present, or future tense?", (2, 4), TENSE_LECTURE, 140, make_tense,
              labels=("past tense", "present tense", "future tense")),
     Template("sentence_fragments", "language science", "writing-strategies", "Sentences, fragments, and run-ons",
              "Identify sentence fragments", (3, 12), FRAGMENT_LECTURE, 70, make_fragment, labels=("yes", "no")),

@@ -266,10 +266,10 @@ TEMPLATES = [
     Template("compare_speeds", "natural science", "physics", "Force and motion",
              "Compare the speeds of moving objects", (4, 8), SPEED_LECTURE, 60, make_speed),
     Template("magnets_attract_repel", "natural science", "physics", "Magnets",
-             "Predict magnetic attraction and repulsion", (2, 5), MAGNET_LECTURE, 60, make_magnet_pair,
+             "Predict magnetic attraction and repulsion", (2, 5), MAGNET_LECTURE, 120, make_magnet_pair,
              labels=("attract", "repel", "They will pull together.", "They will push apart.")),
     Template("magnets_distance", "natural science", "physics", "Magnets",
-             "Compare magnitudes of magnetic forces", (6, 9), DISTANCE_LECTURE, 50, make_magnet_distance,
+             "Compare magnitudes of magnetic forces", (6, 9), DISTANCE_LECTURE, 100, make_magnet_distance,
              labels=tuple(f"The magnitude of the magnetic force is {s}." for s in (
                  "greater in Pair 1", "greater in Pair 2", "smaller in Pair 1", "smaller in Pair 2",
                  "the same in both pairs"))),

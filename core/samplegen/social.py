@@ -224,7 +224,7 @@ TEMPLATES = [
     Template("thirteen_colonies", "social science", "us-history", "English colonies in North America",
              "Identify the Thirteen Colonies", (4, 8), COLONIES_LECTURE, 50, make_colony),
     Template("cardinal_directions", "social science", "geography", "Geography", "Read a map: cardinal directions",
-             (2, 5), DIRECTIONS_LECTURE, 60, make_direction,
+             (2, 5), DIRECTIONS_LECTURE, 120, make_direction,
              labels=("north", "south", "east", "west")),
     Template("goods_services", "social science", "economics", "Basic economic principles",
              "Identify goods and services", (2, 4), GOODS_LECTURE, 60, make_good_service,
@@ -232,6 +232,6 @@ TEMPLATES = [
     Template("needs_wants", "social science", "economics", "Basic economic principles", "Identify needs and wants",
              (1, 3), NEEDS_LECTURE, 50, make_need_want),
     Template("supply", "social science", "economics", "Supply and demand", "Understand overall supply and demand",
-             (5, 9), SUPPLY_LECTURE, 60, make_supply,
+             (5, 9), SUPPLY_LECTURE, 120, make_supply,
              labels=("The supply will probably go up.", "The supply will probably go down.")),
 ]
