@@ -36,6 +36,16 @@ def wait_step_above(page, n: int, timeout: float = 90) -> int:
     raise AssertionError(f"the step shown never went above {n}")
 
 
+def click_button(page, name: str, timeout: float = 30) -> None:
+    """Click a button once the live fragment has settled: while it re-renders, Streamlit can briefly show
+    the old and the new copy of the same button (two matches)."""
+    button = page.get_by_role("button", name=name)
+    deadline = time.time() + timeout
+    while button.count() != 1 and time.time() < deadline:
+        time.sleep(0.2)
+    button.first.click()
+
+
 def only_run() -> Path:
     found = runs.list_runs(area("runs"))
     assert len(found) == 1
@@ -68,14 +78,14 @@ def test_launch_watch_stop_resume(app_server, page, tmp_path):
     assert later > first
     page.screenshot(path=str(shots / "train-running.png"), full_page=True)
 
-    page.get_by_role("button", name="Stop").click()
+    click_button(page, "Stop")
     page.get_by_text("stopped at step").first.wait_for(timeout=60_000)
     run_dir = only_run()
     assert runs.read_status(run_dir).state == "stopped"
     stopped_at = runs.read_status(run_dir).step
     assert (run_dir / "checkpoints" / f"step_{stopped_at}" / "trainer_state.json").exists()
 
-    page.get_by_role("button", name="Resume").click()
+    click_button(page, "Resume")
     wait_step_above(page, stopped_at, timeout=120)
     assert "resumed from checkpoint step" in (run_dir / "log.txt").read_text()
     page.screenshot(path=str(shots / "train-resumed.png"), full_page=True)
