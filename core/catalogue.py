@@ -246,6 +246,24 @@ def _run_entries() -> list[ModelEntry]:
 
 # ---- resolving a name to a folder ----------------------------------------------------------------
 
+def local_model_folder(name: str) -> Path | None:
+    """The folder `name` resolves to, if it is already here (never downloads, converts or creates)."""
+    name = str(name).strip()
+    if name == "tiny":
+        path = tiny_dir()
+    elif name.startswith("run:"):
+        path = area("runs") / name[4:] / "model"
+    elif Path(name).expanduser().exists():
+        path = Path(name).expanduser()
+        if not (path / "config.json").exists():
+            path = local_cache_dir(path)
+    elif HUB_ID.match(name):
+        path = hub_cache_dir(name)
+    else:
+        return None
+    return path if (path / "config.json").exists() else None
+
+
 def resolve_model(name: str, progress: Progress | None = None, stage: str | None = None) -> Path:
     """A local transformers-format folder for `name` (creating, downloading or converting it once).
 

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from core import runs
+from core import catalogue, runs
 from core.errors import StudioError
 from core.evaluation import METHODS, EvalResult, EvalSettings, evaluate
 from core.files import read_json, write_json_atomic
@@ -85,26 +85,6 @@ def cache_key(identity: str, data_hash: str, req: EvalRequest) -> str:
     return hashlib.sha256(json.dumps(answers_depend_on, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def local_model_folder(name: str) -> Path | None:
-    """The folder `name` resolves to, if it is already here (never downloads, converts or creates)."""
-    from core import catalogue
-
-    name = str(name).strip()
-    if name == "tiny":
-        path = catalogue.tiny_dir()
-    elif name.startswith("run:"):
-        path = area("runs") / name[4:] / "model"
-    elif Path(name).expanduser().exists():
-        path = Path(name).expanduser()
-        if not (path / "config.json").exists():
-            path = catalogue.local_cache_dir(path)
-    elif catalogue.HUB_ID.match(name):
-        path = catalogue.hub_cache_dir(name)
-    else:
-        return None
-    return path if (path / "config.json").exists() else None
-
-
 def select_questions(req: EvalRequest) -> list[Question]:
     from core.sources import load_source
 
@@ -121,7 +101,7 @@ def _pointer(key: str) -> Path:
 
 def find_cached(req: EvalRequest, questions: list[Question] | None = None) -> Path | None:
     """The job folder holding this request's result, or None (also None while the model is not local)."""
-    folder = local_model_folder(req.model)
+    folder = catalogue.local_model_folder(req.model)
     if folder is None:
         return None
     key = cache_key(model_identity(folder), content_hash(questions or select_questions(req)), req)
@@ -138,7 +118,7 @@ def _lookup(key: str) -> Path | None:
 
 def find_running(req: EvalRequest, questions: list[Question] | None = None) -> Path | None:
     """The job folder of the same evaluation still queued or running (to re-attach after a page reload)."""
-    folder = local_model_folder(req.model)
+    folder = catalogue.local_model_folder(req.model)
     if folder is None:
         return None
     return _find_active(cache_key(model_identity(folder), content_hash(questions or select_questions(req)), req))
@@ -176,7 +156,7 @@ def load_results(run_dir: Path) -> tuple[EvalResult, dict[str, Any]]:
 def start_eval(req: EvalRequest, questions: list[Question] | None = None) -> EvalJob:
     """Use the cached result, attach to the same evaluation already running, or launch a new job."""
     key = None
-    folder = local_model_folder(req.model)
+    folder = catalogue.local_model_folder(req.model)
     if folder is not None:
         key = cache_key(model_identity(folder), content_hash(questions or select_questions(req)), req)
         if (hit := _lookup(key)) is not None:
