@@ -11,8 +11,8 @@ import streamlit as st
 from core import runs
 from core.errors import StudioError
 from core.home import area
-from core.prompts import DEFAULT_FORMAT, FORMATS
-from core.recipes import RECIPE_HELP, RECIPES, build_config, config_diff
+from core.prompts import FORMATS
+from core.recipes import RECIPE_HELP, RECIPES, build_config, config_diff, suggested_format, suggested_recipe
 from core.train_jobs import estimate, resume_training, start_training
 
 st.set_page_config(page_title="Train · ScienceQA Tutor Studio", page_icon=":material/exercise:", layout="wide")
@@ -93,11 +93,11 @@ with st.expander("Launch a new run", expanded=not any(r.status.active for r in a
     data = c2.selectbox("Data", data_options() + ["(a file or folder)"], key="tr_data")
     if data == "(a file or folder)":
         data = c2.text_input("Data path", placeholder="/path/to/questions.jsonl", key="tr_data_path").strip()
-    fmt = c3.selectbox("Prompt format", list(FORMATS), index=list(FORMATS).index(DEFAULT_FORMAT),
-                       format_func=lambda f: FORMATS[f].label, key="tr_format")
     recipe_names = list(RECIPES)
-    recipe = c1.selectbox("Recipe", recipe_names, index=recipe_names.index("tiny" if model == "tiny" else "default"),
+    recipe = c1.selectbox("Recipe", recipe_names, index=recipe_names.index(suggested_recipe(model)),
                           format_func=lambda r: f"{r} — {RECIPE_HELP[r]}", key=f"tr_recipe_{model}")
+    fmt = c3.selectbox("Prompt format", list(FORMATS), index=list(FORMATS).index(suggested_format(recipe)),
+                       format_func=lambda f: FORMATS[f].label, key=f"tr_format_{recipe}")
     r = RECIPES[recipe]
     budget_kind = c2.radio("Budget", ["minutes", "epochs"], horizontal=True, key="tr_budget")
     budget = c3.number_input(f"Train for ({budget_kind})", min_value=0.1, max_value=10000.0, step=1.0,

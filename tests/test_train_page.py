@@ -56,6 +56,10 @@ def test_train_page_without_runs_offers_the_launch_form():
     assert not at.exception
     assert any(b.label == "Launch" for b in at.button)
     assert any("No runs yet" in i.value for i in at.info)
+    # the tiny preset starts on its from-scratch recipe and the answer-only format; another recipe, the app's
+    assert (at.selectbox(key="tr_recipe_tiny").value, at.selectbox(key="tr_format_tiny").value) == ("tiny", "paper")
+    at.selectbox(key="tr_recipe_tiny").set_value("default").run()
+    assert at.selectbox(key="tr_format_default").value == "paper_ale"
 
 
 def test_train_page_refuses_an_invalid_launch():

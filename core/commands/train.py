@@ -1,6 +1,6 @@
 """`python -m core train ...`: train a model on a data source, in the foreground (or --background).
 
-    python -m core train --model tiny --data sample --out RUN_DIR --minutes 5
+    python -m core train --model tiny --data sample --out RUN_DIR --minutes 5    # recipe tiny, format paper
     python -m core train --model ./my-model --data subset:grade5 --recipe default --epochs 2 --lora
     accelerate launch -m core train --model M --data SRC --out RUN_DIR    # DDP: one process per GPU
 
@@ -31,8 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="tiny | a Hub id | a local model folder | run:<id>")
     p.add_argument("--data", default="sample", help="sample | a file | a folder | subset:NAME (default: sample)")
     p.add_argument("--out", type=Path, default=None, help="run folder to create (default: <home>/runs/<time>)")
-    p.add_argument("--recipe", default="default", help="plan | default | tiny (default: default)")
-    p.add_argument("--format", default=DEFAULT_FORMAT, choices=list(FORMATS))
+    p.add_argument("--recipe", default=None, help="plan | default | tiny (default: tiny for the tiny model, else default)")
+    p.add_argument("--format", default=None, choices=list(FORMATS),
+                   help=f"prompt format (default: the recipe's, paper for tiny, else {DEFAULT_FORMAT})")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, default=None, help="train for this long (cycling the data)")
     budget.add_argument("--epochs", type=float, default=None, help="train for this many epochs")
@@ -48,12 +49,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def config_from_args(a: argparse.Namespace):
-    from core.recipes import TrainConfig, get_recipe
+    from core.recipes import TrainConfig, get_recipe, suggested_format, suggested_recipe
 
+    recipe = a.recipe or suggested_recipe(a.model)
     overrides = {field: getattr(a, flag[2:].replace("-", "_")) for flag, (field, _) in OVERRIDES.items()}
     overrides.update(epochs=a.epochs, lora=a.lora, grad_checkpointing=a.grad_checkpointing,
                      group_by_length=a.group_by_length)
-    return TrainConfig(model=a.model, data=a.data, recipe=get_recipe(a.recipe, **overrides), format=a.format,
+    return TrainConfig(model=a.model, data=a.data, recipe=get_recipe(recipe, **overrides),
+                       format=a.format or suggested_format(recipe),
                        minutes=a.minutes, val_fraction=a.val_fraction, device=a.device)
 
 
