@@ -89,7 +89,11 @@ class Data:
     notes: list[str] = field(default_factory=list)
 
 
-def split_questions(questions: list[Question], val_fraction: float, seed: int) -> tuple[list[Question], list[Question], str]:
+HOLDOUT_SEED = 0  # not the recipe's seed: runs on the same data that differ only in seed share one eval set
+
+
+def split_questions(questions: list[Question], val_fraction: float,
+                    seed: int = HOLDOUT_SEED) -> tuple[list[Question], list[Question], str]:
     """(train, val, how): the source's train/val splits when present, else a seeded held-out slice."""
     splits = {q.split for q in questions}
     train = [q for q in questions if q.split == "train"] if "train" in splits else list(questions)
@@ -107,7 +111,7 @@ def load_data(cfg: TrainConfig, tokenizer) -> Data:
 
     r = cfg.recipe
     questions = load_source(cfg.data)
-    train_q, val_q, how = split_questions(questions, cfg.val_fraction, r.seed)
+    train_q, val_q, how = split_questions(questions, cfg.val_fraction)
     train, dropped = encode_all(tokenizer, train_q, cfg.format, cfg.system_prompt, r.max_seq_len)
     eval_q = list(val_q)
     random.Random(r.seed + 1).shuffle(eval_q)
