@@ -100,6 +100,16 @@ def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
     return {"input_ids": ids, "labels": labels}
 
 
+def target_loss_sum(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+    """Summed cross-entropy over a collated batch's target tokens, and how many there are. Only the
+    positions that carry loss go through the vocabulary-sized head: most of a prompt carries none."""
+    tgt = batch["labels"][:, 1:]  # (B, T-1): the token each position predicts
+    keep = torch.nn.functional.pad(tgt != IGNORE, (0, 1))  # (B, T): positions that carry loss
+    logits = model(input_ids=batch["input_ids"], logits_to_keep=keep).logits  # (N, V)
+    targets = tgt[tgt != IGNORE]  # (N,)
+    return torch.nn.functional.cross_entropy(logits.float(), targets, reduction="sum"), targets.numel()
+
+
 def padding_fraction(batches: list[list[int]], lengths: list[int]) -> float:
     real = sum(lengths[i] for b in batches for i in b)
     total = sum(len(b) * max(lengths[i] for i in b) for b in batches)

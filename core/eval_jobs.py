@@ -99,13 +99,18 @@ def _pointer(key: str) -> Path:
     return area("cache") / "evals" / f"{key}.json"
 
 
-def find_cached(req: EvalRequest, questions: list[Question] | None = None) -> Path | None:
-    """The job folder holding this request's result, or None (also None while the model is not local)."""
+def request_key(req: EvalRequest, questions: list[Question] | None = None) -> str | None:
+    """The cache key of a request, or None while its model is not here yet (it cannot be identified)."""
     folder = catalogue.local_model_folder(req.model)
     if folder is None:
         return None
-    key = cache_key(model_identity(folder), content_hash(questions or select_questions(req)), req)
-    return _lookup(key)
+    return cache_key(model_identity(folder), content_hash(questions or select_questions(req)), req)
+
+
+def find_cached(req: EvalRequest, questions: list[Question] | None = None) -> Path | None:
+    """The job folder holding this request's result, or None (also None while the model is not local)."""
+    key = request_key(req, questions)
+    return _lookup(key) if key else None
 
 
 def _lookup(key: str) -> Path | None:
@@ -118,10 +123,8 @@ def _lookup(key: str) -> Path | None:
 
 def find_running(req: EvalRequest, questions: list[Question] | None = None) -> Path | None:
     """The job folder of the same evaluation still queued or running (to re-attach after a page reload)."""
-    folder = catalogue.local_model_folder(req.model)
-    if folder is None:
-        return None
-    return _find_active(cache_key(model_identity(folder), content_hash(questions or select_questions(req)), req))
+    key = request_key(req, questions)
+    return _find_active(key) if key else None
 
 
 def _find_active(key: str) -> Path | None:
@@ -155,10 +158,8 @@ def load_results(run_dir: Path) -> tuple[EvalResult, dict[str, Any]]:
 
 def start_eval(req: EvalRequest, questions: list[Question] | None = None) -> EvalJob:
     """Use the cached result, attach to the same evaluation already running, or launch a new job."""
-    key = None
-    folder = catalogue.local_model_folder(req.model)
-    if folder is not None:
-        key = cache_key(model_identity(folder), content_hash(questions or select_questions(req)), req)
+    key = request_key(req, questions)
+    if key is not None:
         if (hit := _lookup(key)) is not None:
             return EvalJob(hit, key, cached=True)
         if (running := _find_active(key)) is not None:

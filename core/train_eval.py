@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from core.batching import collate, length_grouped_batches
+from core.batching import collate, length_grouped_batches, target_loss_sum
 
 
 @torch.no_grad()
@@ -16,12 +16,10 @@ def eval_loss(model, examples, pad_id: int, device: torch.device, amp_dtype, bat
     lengths = [len(e) for e in examples]
     for b in length_grouped_batches(lengths, batch_size, seed=0):
         batch = {k: v.to(device) for k, v in collate([examples[i] for i in b], pad_id).items()}
-        tgt = batch["labels"][:, 1:]  # (B, T-1)
-        keep = torch.nn.functional.pad(tgt != -100, (0, 1))  # (B, T): positions that carry loss
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            logits = model(input_ids=batch["input_ids"], logits_to_keep=keep).logits  # (N, V)
-        total += torch.nn.functional.cross_entropy(logits.float(), tgt[tgt != -100], reduction="sum").item()
-        n += int((tgt != -100).sum())
+            loss_sum, count = target_loss_sum(model, batch)
+        total += loss_sum.item()
+        n += count
     return total / n if n else None
 
 

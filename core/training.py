@@ -18,6 +18,7 @@ only rank 0 writes to the run folder or takes the device slot.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import resource
@@ -29,7 +30,7 @@ from pathlib import Path
 import torch
 
 from core import runs
-from core.batching import collate, make_batches
+from core.batching import collate, make_batches, target_loss_sum
 from core.errors import StudioError
 from core.recipes import TrainConfig
 from core.train_setup import (Data, build_optimizers, last_checkpoint, load_checkpoint, load_data, load_for_training,
@@ -152,13 +153,9 @@ class Trainer:
         for i, examples in enumerate(group):
             batch = {k: v.to(self.device) for k, v in collate(examples, pad).items()}
             sync = i == len(group) - 1 or self.world == 1
-            ctx = self.train_model.no_sync() if not sync else _nullctx()
+            ctx = self.train_model.no_sync() if not sync else contextlib.nullcontext()
             with ctx, torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-                tgt = batch["labels"][:, 1:]  # (B, T-1): the token each position predicts
-                keep = torch.nn.functional.pad(tgt != -100, (0, 1))  # (B, T): positions that carry loss
-                # Only those positions go through the vocabulary-sized head: most of a prompt carries no loss.
-                logits = self.train_model(input_ids=batch["input_ids"], logits_to_keep=keep).logits  # (N, V)
-                loss = torch.nn.functional.cross_entropy(logits.float(), tgt[tgt != -100], reduction="sum") / n_target
+                loss = target_loss_sum(self.train_model, batch)[0] / n_target
             (self.scaler.scale(loss) if self.scaler else loss).backward()
             loss_sum += loss.item()
             tokens += sum(len(e) for e in examples)
@@ -281,14 +278,6 @@ class Trainer:
                     message="cancelled" if cancel else f"stopped at step {self.step}; resume to continue")
         self.log("cancelled" if cancel else "stopped")
         return "stopped"
-
-
-class _nullctx:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
 
 
 def peak_memory(device: torch.device) -> int:
