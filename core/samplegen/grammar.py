@@ -242,13 +242,13 @@ def make_letter(rng: random.Random) -> Draft:
 
 TEMPLATES = [
     Template("verb_tense", "language science", "verbs", "Verb tense",
-             "Is the sentence in the past, present, or future tense?", (2, 4), TENSE_LECTURE, 140, make_tense,
+             "Is the sentence in the past, present, or future tense?", (2, 4), TENSE_LECTURE, 280, make_tense,
              labels=("past tense", "present tense", "future tense")),
     Template("sentence_fragments", "language science", "writing-strategies", "Sentences, fragments, and run-ons",
-             "Identify sentence fragments", (3, 12), FRAGMENT_LECTURE, 70, make_fragment, labels=("yes", "no")),
+             "Identify sentence fragments", (3, 12), FRAGMENT_LECTURE, 140, make_fragment, labels=("yes", "no")),
     Template("simple_compound", "language science", "grammar", "Sentences, fragments, and run-ons",
-             "Is the sentence simple or compound?", (4, 12), COMPOUND_LECTURE, 60, make_compound,
+             "Is the sentence simple or compound?", (4, 12), COMPOUND_LECTURE, 120, make_compound,
              labels=("simple", "compound")),
     Template("letter_greetings_closings", "language science", "punctuation", "Formatting",
-             "Greetings and closings of letters", (2, 4), LETTER_LECTURE, 50, make_letter),
+             "Greetings and closings of letters", (2, 4), LETTER_LECTURE, 100, make_letter),
 ]

@@ -188,13 +188,13 @@ def make_weather(rng: random.Random) -> Draft:
 
 TEMPLATES = [
     Template("living_things", "natural science", "biology", "Classification", "Identify living and nonliving things",
-             (1, 3), LIVING_LECTURE, 60, make_living),
+             (1, 3), LIVING_LECTURE, 120, make_living),
     Template("animal_groups", "natural science", "biology", "Classification",
-             "Identify mammals, birds, fish, reptiles, and amphibians", (1, 5), ANIMALS_LECTURE, 70, make_animal),
+             "Identify mammals, birds, fish, reptiles, and amphibians", (1, 5), ANIMALS_LECTURE, 140, make_animal),
     Template("inherited_acquired", "natural science", "biology", "Heredity",
-             "Identify inherited and acquired traits", (3, 6), TRAITS_LECTURE, 120, make_trait,
+             "Identify inherited and acquired traits", (3, 6), TRAITS_LECTURE, 240, make_trait,
              labels=("inherited", "acquired")),
     Template("weather_climate", "natural science", "earth-science", "Weather and climate",
-             "What's the difference between weather and climate?", (3, 7), WEATHER_LECTURE, 120, make_weather,
+             "What's the difference between weather and climate?", (3, 7), WEATHER_LECTURE, 240, make_weather,
              labels=("weather", "climate")),
 ]

@@ -262,21 +262,21 @@ def make_change(rng: random.Random) -> Draft:
 
 TEMPLATES = [
     Template("thermal_energy", "natural science", "physics", "Heat and thermal energy",
-             "How is temperature related to thermal energy?", (5, 8), THERMAL_LECTURE, 60, make_thermal),
+             "How is temperature related to thermal energy?", (5, 8), THERMAL_LECTURE, 120, make_thermal),
     Template("compare_speeds", "natural science", "physics", "Force and motion",
-             "Compare the speeds of moving objects", (4, 8), SPEED_LECTURE, 60, make_speed),
+             "Compare the speeds of moving objects", (4, 8), SPEED_LECTURE, 120, make_speed),
     Template("magnets_attract_repel", "natural science", "physics", "Magnets",
-             "Predict magnetic attraction and repulsion", (2, 5), MAGNET_LECTURE, 120, make_magnet_pair,
+             "Predict magnetic attraction and repulsion", (2, 5), MAGNET_LECTURE, 240, make_magnet_pair,
              labels=("attract", "repel", "They will pull together.", "They will push apart.")),
     Template("magnets_distance", "natural science", "physics", "Magnets",
-             "Compare magnitudes of magnetic forces", (6, 9), DISTANCE_LECTURE, 100, make_magnet_distance,
+             "Compare magnitudes of magnetic forces", (6, 9), DISTANCE_LECTURE, 200, make_magnet_distance,
              labels=tuple(f"The magnitude of the magnetic force is {s}." for s in (
                  "greater in Pair 1", "greater in Pair 2", "smaller in Pair 1", "smaller in Pair 2",
                  "the same in both pairs"))),
     Template("states_of_matter", "natural science", "physics", "States of matter",
-             "Identify solids, liquids, and gases", (1, 4), STATES_LECTURE, 60, make_state,
+             "Identify solids, liquids, and gases", (1, 4), STATES_LECTURE, 120, make_state,
              labels=("a solid", "a liquid", "a gas")),
     Template("physical_chemical_change", "natural science", "chemistry", "Physical and chemical change",
-             "Identify physical and chemical changes", (3, 7), CHANGE_LECTURE, 70, make_change,
+             "Identify physical and chemical changes", (3, 7), CHANGE_LECTURE, 140, make_change,
              labels=("physical change", "chemical change")),
 ]

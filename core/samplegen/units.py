@@ -136,7 +136,7 @@ SCALE_LECTURES = {
 SKILLS = {"length": "Choose metric units of distance", "volume": "Choose metric units of volume",
           "mass": "Choose metric units of mass", "time": "Choose units of time"}
 GRADES = {"length": (2, 5), "volume": (3, 6), "mass": (3, 6), "time": (1, 4)}
-COUNTS = {"length": 140, "volume": 100, "mass": 100, "time": 100}
+COUNTS = {"length": 280, "volume": 200, "mass": 100, "time": 200}  # mass: its items give ~100 distinct questions
 
 
 def _estimate_maker(scale: str):
@@ -247,9 +247,9 @@ TEMPLATES = [
                SKILLS[scale], GRADES[scale], UNITS_LECTURE_START + SCALE_LECTURES[scale], COUNTS[scale],
                _estimate_maker(scale), rank=_unit_rank(scale)) for scale in SCALES],
     Template("units_temperature", "natural science", "units-and-measurement", "Units and measurement",
-             "Estimate temperatures", (3, 7), TEMPERATURE_LECTURE, 120, make_temperature,
+             "Estimate temperatures", (3, 7), TEMPERATURE_LECTURE, 240, make_temperature,
              rank=lambda choice: ("°F", "°C").index(choice[-2:])),
     Template("compare_measurements", "natural science", "units-and-measurement", "Units and measurement",
-             "Compare and convert metric units and units of time", (5, 9), COMPARE_LECTURE, 60,
+             "Compare and convert metric units and units of time", (5, 9), COMPARE_LECTURE, 120,
              make_comparison),
 ]

@@ -131,9 +131,9 @@ def make_rhyme(rng: random.Random) -> Draft:
 
 TEMPLATES = [
     Template("guide_words", "language science", "reference-skills", "Reference skills", "Use guide words", (2, 8),
-             GUIDE_LECTURE, 80, make_guide_words, labels=("yes", "no")),
+             GUIDE_LECTURE, 160, make_guide_words, labels=("yes", "no")),
     Template("alphabetical_order", "language science", "reference-skills", "Reference skills",
-             "Put words in alphabetical order", (1, 4), ORDER_LECTURE, 50, make_alpha_order),
+             "Put words in alphabetical order", (1, 4), ORDER_LECTURE, 100, make_alpha_order),
     Template("rhyming", "language science", "phonological-awareness", "Rhyming", "Identify rhyming words", (1, 2),
-             RHYME_LECTURE, 60, make_rhyme),
+             RHYME_LECTURE, 120, make_rhyme),
 ]
