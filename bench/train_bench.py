@@ -1,17 +1,22 @@
 """Training throughput: the `default` recipe (this app's worker) vs the plan's recipe as written
 (HF Trainer, batch 2 x 8 accumulation, gradient checkpointing, DataCollatorForLanguageModeling),
-on the same tokenized examples, the same tiny model (core.tiny size "small", ~5.2M parameters) and
-the same CPU threads, in alternating rounds so that machine load hits both alike.
+on the same tokenized examples, the same model and the same device, in alternating rounds so that
+machine load hits both alike.
 
-    python -m bench.train_bench                      # sample train split, paper_ale format, 2 rounds
+    python -m bench.train_bench                      # tiny "small" (~5.2M params) on CPU, sample, paper_ale
     python -m bench.train_bench --plan-steps 4 --default-seconds 45 --rounds 1
+    # where a GPU is lent: nanochat's d20 shape (561M params, random init), fp16 (plan) / bf16 (default)
+    python -m bench.train_bench --shape d20 --device cuda --plan-steps 30 --default-seconds 60
 
-Reports real (non-padding) tokens per second and the padding fraction of each, and their ratio.
+Reports real (non-padding) tokens per second, the padding fraction and their ratio; on a GPU also the
+peak memory of each and the MFU (model FLOPs per real token, 6N + attention as in PaLM/nanochat, over
+the GPU's dense bf16 peak).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import tempfile
@@ -21,7 +26,55 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent / "out" / "train-bench"
 
 
-def plan_phase(model_dir: Path, examples, steps: int) -> dict:
+# Dense bf16 peak FLOP/s by GPU name (datasheets; SXM parts), for MFU. Others: pass --peak-tflops.
+PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "A10G": 125.0, "L4": 121.0}
+
+
+def make_model(questions, shape: str, out: Path) -> Path:
+    """The benchmarked model: a tiny preset size, or nanochat's d20 shape (random init, its 65,536-token
+    vocab; the tokenizer is the tiny one trained on the questions, whose ids all fit in that vocab)."""
+    from core.tiny import SIZES, TinySpec, build_tiny_model, create_tiny, train_tokenizer
+
+    if shape in SIZES:
+        return create_tiny(questions, out, size=shape, seed=0, overwrite=True)
+    if shape != "d20":
+        raise SystemExit(f"unknown --shape {shape!r}: one of {', '.join(SIZES)}, d20")
+    from core.catalogue import D20
+    from core.files import atomic_dir
+
+    tok = train_tokenizer(questions, 4096)
+    spec = TinySpec(vocab_size=4096, hidden_size=D20["hidden"], num_layers=D20["n_layer"], num_heads=D20["n_head"],
+                    max_positions=2048)
+    model = build_tiny_model(tok, spec, seed=0)
+    model.resize_token_embeddings(D20["vocab"], mean_resizing=False)
+    with atomic_dir(out, overwrite=True) as tmp:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+    return out
+
+
+def flops_per_token(model_dir: Path, seq_len: float) -> float:
+    """PaLM/nanochat's estimate: 6 x parameters (less the input embedding) + 12 x layers x width x seq_len."""
+    from transformers import AutoConfig
+
+    c = AutoConfig.from_pretrained(model_dir)
+    h, n_layer = c.hidden_size, c.num_hidden_layers
+    kv = c.num_key_value_heads * (h // c.num_attention_heads)
+    per_layer = 2 * h * h + 2 * h * kv + 2 * h * c.intermediate_size  # q, o; k, v; the MLP's two matrices
+    matmul_params = n_layer * per_layer + c.vocab_size * h  # blocks + the output head
+    return 6 * matmul_params + 12 * n_layer * h * seq_len
+
+
+def peak_tflops(override: float | None) -> float | None:
+    import torch
+
+    if override:
+        return override
+    name = torch.cuda.get_device_name()
+    return next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
+
+
+def plan_phase(model_dir: Path, examples, steps: int, device: str) -> dict:
     """HF Trainer as the plan wrote it; timed from the end of its first optimizer step."""
     import torch
     from transformers import (AutoModelForCausalLM, DataCollatorForLanguageModeling, Trainer, TrainerCallback,
@@ -31,6 +84,9 @@ def plan_phase(model_dir: Path, examples, steps: int) -> dict:
 
     tok = load_tokenizer(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    gpu = device.startswith("cuda")
+    if gpu:
+        torch.cuda.reset_peak_memory_stats()
     base = DataCollatorForLanguageModeling(tok, mlm=False)
     seen = {"real": 0, "padded": 0}
 
@@ -50,23 +106,29 @@ def plan_phase(model_dir: Path, examples, steps: int) -> dict:
         args = TrainingArguments(output_dir=tmp, per_device_train_batch_size=2, gradient_accumulation_steps=8,
                                  gradient_checkpointing=True, learning_rate=5e-5, warmup_steps=100, weight_decay=0.01,
                                  num_train_epochs=2, max_steps=steps + 1, logging_steps=10**6, save_strategy="no",
-                                 report_to="none", use_cpu=True, dataloader_num_workers=0, seed=0,
+                                 report_to="none", use_cpu=not gpu, fp16=gpu, dataloader_num_workers=0, seed=0,
                                  remove_unused_columns=False, disable_tqdm=True)
         Trainer(model=model, args=args, train_dataset=[{"input_ids": e.input_ids} for e in examples],
                 data_collator=collate, callbacks=[Clock()]).train()
     (t0, r0, p0), (t1, r1, p1) = marks[0], marks[-1]
     return {"tokens_per_s": (r1 - r0) / (t1 - t0), "padding": 1 - (r1 - r0) / (p1 - p0), "steps": steps,
-            "seconds": t1 - t0}
+            "seconds": t1 - t0, "peak_memory": torch.cuda.max_memory_allocated() if gpu else None}
 
 
-def default_phase(model_dir: Path, data: str, fmt: str, seconds: float, max_seq_len: int) -> dict:
+def default_phase(model_dir: Path, data: str, fmt: str, seconds: float, max_seq_len: int, device: str,
+                  overrides: dict) -> dict:
     """This app's worker with the default recipe, in-process, for a time budget; from its metrics."""
     from core import runs
     from core.recipes import TrainConfig, get_recipe
     from core.training import run_worker
 
-    recipe = get_recipe("default", max_seq_len=max_seq_len, eval_every=10**6, save_every=10**6, eval_examples=0)
-    cfg = TrainConfig(model=str(model_dir), data=data, recipe=recipe, format=fmt, minutes=seconds / 60, device="cpu")
+    recipe = get_recipe("default", **{**overrides, "max_seq_len": max_seq_len, "eval_every": 10**6,
+                                      "save_every": 10**6, "eval_examples": 0})
+    cfg = TrainConfig(model=str(model_dir), data=data, recipe=recipe, format=fmt, minutes=seconds / 60, device=device)
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.reset_peak_memory_stats()
     run_dir = runs.create_run(OUT / "home" / "runs", cfg.to_dict())
     run_worker(run_dir)
     steps = [r for r in runs.read_metrics(run_dir) if "tokens" in r]
@@ -76,7 +138,8 @@ def default_phase(model_dir: Path, data: str, fmt: str, seconds: float, max_seq_
     real = sum(r["tokens"] for r in timed)
     padded = sum(r["tokens"] / (1 - r["padding"]) for r in timed)
     return {"tokens_per_s": real / (timed[-1]["elapsed"] - steps[0]["elapsed"]), "padding": 1 - real / padded,
-            "steps": len(timed), "seconds": timed[-1]["elapsed"] - steps[0]["elapsed"]}
+            "steps": len(timed), "seconds": timed[-1]["elapsed"] - steps[0]["elapsed"],
+            "peak_memory": timed[-1]["peak_memory"] if device.startswith("cuda") else None}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,7 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plan-steps", type=int, default=5, help="timed optimizer steps (16 examples each)")
     ap.add_argument("--default-seconds", type=float, default=60.0)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--shape", default="small", help="tiny preset size (xs, small, medium) or d20")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--peak-tflops", type=float, default=None, help="the GPU's dense bf16 peak, for MFU")
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="override a field of the default recipe (JSON value), e.g. batch_size=32")
     a = ap.parse_args(argv)
+    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in a.set)}
     OUT.mkdir(parents=True, exist_ok=True)
     os.environ["SQA_STUDIO_HOME"] = str(OUT / "home")
     import torch
@@ -96,32 +165,47 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(a.threads)
     from core.batching import encode_all
     from core.prompts import DEFAULT_SYSTEM_PROMPT
+    from core.loading import load_tokenizer
+    from core.recipes import get_recipe
     from core.sources import load_source
-    from core.tiny import create_tiny
     from core.train_setup import split_questions
 
+    gpu = a.device.startswith("cuda")
+    if gpu and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA GPU here")
     train_q, _, how = split_questions(load_source(a.data), 0.1, 0)  # the worker's own train split
-    model_dir = create_tiny(train_q, OUT / "tiny-small", size="small", seed=0, overwrite=True)
-    from core.loading import load_tokenizer
-
+    model_dir = make_model(train_q, a.shape, OUT / f"model-{a.shape}")
     examples, _ = encode_all(load_tokenizer(model_dir), train_q, a.format, DEFAULT_SYSTEM_PROMPT, a.max_seq_len)
-    print(f"{len(examples)} examples ({how}), format {a.format}, max_seq_len {a.max_seq_len}, {a.threads} threads")
+    mean_len = statistics.mean(len(e) for e in examples)
+    print(f"{len(examples)} examples ({how}, {mean_len:.0f} tokens on average), format {a.format}, "
+          f"max_seq_len {a.max_seq_len}, model {a.shape}, device {a.device}", flush=True)
     plan, default = [], []
     for i in range(a.rounds):
-        plan.append(plan_phase(model_dir, examples, a.plan_steps))
+        plan.append(plan_phase(model_dir, examples, a.plan_steps, a.device))
         print(f"round {i + 1} plan: {plan[-1]}", flush=True)
-        default.append(default_phase(model_dir, a.data, a.format, a.default_seconds, a.max_seq_len))
+        default.append(default_phase(model_dir, a.data, a.format, a.default_seconds, a.max_seq_len, a.device,
+                                     overrides))
         print(f"round {i + 1} default: {default[-1]}", flush=True)
     ratios = [d["tokens_per_s"] / p["tokens_per_s"] for p, d in zip(plan, default)]
     med = statistics.median
-    print(f"\n## train_bench: tiny 'small' (~5.2M params), {a.data} {a.format}, {a.threads} CPU threads, "
+    where = torch.cuda.get_device_name() if gpu else f"{a.threads} CPU threads"
+    print(f"\n## train_bench: model {a.shape}, {a.data} {a.format}, {where}, default recipe {overrides or 'as is'}, "
           f"{a.rounds} alternating rounds (load average now {os.getloadavg()[0]:.1f})\n")
-    print("| recipe | real tokens/s (median) | padding fraction | ratio vs plan |")
-    print("|---|---|---|---|")
-    print(f"| plan (HF Trainer, 2 x 8 accum, grad ckpt, LM collator) | {med(p['tokens_per_s'] for p in plan):,.0f} | "
-          f"{med(p['padding'] for p in plan):.1%} | 1.00 |")
-    print(f"| default (length-grouped 16, Muon + AdamW) | {med(d['tokens_per_s'] for d in default):,.0f} | "
-          f"{med(d['padding'] for d in default):.1%} | {med(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}) |")
+    peak = peak_tflops(a.peak_tflops) if gpu else None
+    r = get_recipe("default", **overrides)
+    flops = flops_per_token(model_dir, mean_len)
+    extra = (" | peak memory | MFU" if gpu else "")
+    print(f"| recipe | real tokens/s (median) | padding fraction | ratio vs plan{extra} |")
+    print("|---|---|---|---|" + ("---|---|" if gpu else ""))
+    for name, runs_, ratio in (("plan (HF Trainer, 2 x 8 accum, grad ckpt, LM collator)", plan, "1.00"),
+                               (f"default (length-grouped {r.batch_size} x {r.grad_accum} accum, {r.optimizer})", default,
+                                f"{med(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")):
+        tps = med(r["tokens_per_s"] for r in runs_)
+        row = f"| {name} | {tps:,.0f} | {med(r['padding'] for r in runs_):.1%} | {ratio}"
+        if gpu:
+            mfu = f"{tps * flops / (peak * 1e12):.1%}" if peak else "(give --peak-tflops)"
+            row += f" | {max(r['peak_memory'] for r in runs_) / 2**30:.1f} GiB | {mfu}"
+        print(row + " |")
     return 0
 
 
