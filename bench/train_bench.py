@@ -192,19 +192,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n## train_bench: model {a.shape}, {a.data} {a.format}, {where}, default recipe {overrides or 'as is'}, "
           f"{a.rounds} alternating rounds (load average now {os.getloadavg()[0]:.1f})\n")
     peak = peak_tflops(a.peak_tflops) if gpu else None
-    r = get_recipe("default", **overrides)
+    recipe = get_recipe("default", **overrides)
     flops = flops_per_token(model_dir, mean_len)
     extra = (" | peak memory | MFU" if gpu else "")
     print(f"| recipe | real tokens/s (median) | padding fraction | ratio vs plan{extra} |")
     print("|---|---|---|---|" + ("---|---|" if gpu else ""))
+    default_name = f"default (length-grouped {recipe.batch_size} x {recipe.grad_accum} accum, {recipe.optimizer})"
+    rounds = ", ".join(f"{r:.2f}" for r in ratios)
     for name, runs_, ratio in (("plan (HF Trainer, 2 x 8 accum, grad ckpt, LM collator)", plan, "1.00"),
-                               (f"default (length-grouped {r.batch_size} x {r.grad_accum} accum, {r.optimizer})", default,
-                                f"{med(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")):
-        tps = med(r["tokens_per_s"] for r in runs_)
-        row = f"| {name} | {tps:,.0f} | {med(r['padding'] for r in runs_):.1%} | {ratio}"
+                               (default_name, default, f"{med(ratios):.2f} (rounds: {rounds})")):
+        tps = med(x["tokens_per_s"] for x in runs_)
+        row = f"| {name} | {tps:,.0f} | {med(x['padding'] for x in runs_):.1%} | {ratio}"
         if gpu:
             mfu = f"{tps * flops / (peak * 1e12):.1%}" if peak else "(give --peak-tflops)"
-            row += f" | {max(r['peak_memory'] for r in runs_) / 2**30:.1f} GiB | {mfu}"
+            row += f" | {max(x['peak_memory'] for x in runs_) / 2**30:.1f} GiB | {mfu}"
         print(row + " |")
     return 0
 
