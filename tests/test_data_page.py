@@ -41,7 +41,8 @@ def test_home_page_loads():
 
 def test_filters_change_the_selection(sample):
     at = run_page()
-    assert metric(at, "Selected questions") == "150" and metric(at, "Train / val / test") == "50 / 50 / 50"
+    assert metric(at, "Selected questions") == "150" and metric(at, "Train split") == "50"
+    assert next(m.proto.delta for m in at.metric if m.label == "Train split") == "val 50 · test 50"
     at.multiselect(key="f_subject").set_value(["natural science"]).run()
     assert not at.exception
     natural = int(metric(at, "Selected questions"))
