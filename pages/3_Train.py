@@ -115,7 +115,7 @@ with st.expander("Launch a new run", expanded=not any(r.status.active for r in a
         save_every = o4.number_input("Checkpoint every (steps)", min_value=1, value=r.save_every, step=10)
         lora = o1.checkbox("LoRA adapters", value=r.lora)
         ckpt = o2.checkbox("Gradient checkpointing", value=r.grad_checkpointing)
-        b1, b2, _ = st.columns([1, 1, 4])
+        b1, b2, _ = st.columns([1.6, 1, 3.4])
         check = b1.form_submit_button("Check & estimate", icon=":material/calculate:")
         go_ = b2.form_submit_button("Launch", type="primary", icon=":material/play_arrow:")
     if check or go_:
