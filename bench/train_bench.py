@@ -55,14 +55,11 @@ def make_model(questions, shape: str, out: Path) -> Path:
 
 def flops_per_token(model_dir: Path, seq_len: float) -> float:
     """PaLM/nanochat's estimate: 6 x parameters (less the input embedding) + 12 x layers x width x seq_len."""
-    from transformers import AutoConfig
+    from core.memory import ModelShape
 
-    c = AutoConfig.from_pretrained(model_dir)
-    h, n_layer = c.hidden_size, c.num_hidden_layers
-    kv = c.num_key_value_heads * (h // c.num_attention_heads)
-    per_layer = 2 * h * h + 2 * h * kv + 2 * h * c.intermediate_size  # q, o; k, v; the MLP's two matrices
-    matmul_params = n_layer * per_layer + c.vocab_size * h  # blocks + the output head
-    return 6 * matmul_params + 12 * n_layer * h * seq_len
+    shape = ModelShape.from_folder(model_dir)
+    matmul_params = shape.matrix_params + shape.vocab * shape.hidden  # blocks + the output head
+    return 6 * matmul_params + 12 * shape.n_layer * shape.hidden * seq_len
 
 
 def peak_tflops(override: float | None) -> float | None:

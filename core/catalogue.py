@@ -255,13 +255,13 @@ def local_model_folder(name: str) -> Path | None:
         path = area("runs") / name[4:] / "model"
     elif Path(name).expanduser().exists():
         path = Path(name).expanduser()
-        if not (path / "config.json").exists():
+        if not _ready(path):
             path = local_cache_dir(path)
     elif HUB_ID.match(name):
         path = hub_cache_dir(name)
     else:
         return None
-    return path if (path / "config.json").exists() else None
+    return path if _ready(path) else None
 
 
 def resolve_model(name: str, progress: Progress | None = None, stage: str | None = None) -> Path:
