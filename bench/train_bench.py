@@ -105,11 +105,14 @@ def plan_phase(model_dir: Path, examples, steps: int, device: str) -> dict:
                                  num_train_epochs=2, max_steps=steps + 1, logging_steps=10**6, save_strategy="no",
                                  report_to="none", use_cpu=not gpu, fp16=gpu, dataloader_num_workers=0, seed=0,
                                  remove_unused_columns=False, disable_tqdm=True)
-        Trainer(model=model, args=args, train_dataset=[{"input_ids": e.input_ids} for e in examples],
-                data_collator=collate, callbacks=[Clock()]).train()
+        trainer = Trainer(model=model, args=args, train_dataset=[{"input_ids": e.input_ids} for e in examples],
+                          data_collator=collate, callbacks=[Clock()])
+        start = time.time()
+        trainer.train()
     (t0, r0, p0), (t1, r1, p1) = marks[0], marks[-1]
     return {"tokens_per_s": (r1 - r0) / (t1 - t0), "padding": 1 - (r1 - r0) / (p1 - p0), "steps": steps,
-            "seconds": t1 - t0, "peak_memory": torch.cuda.max_memory_allocated() if gpu else None}
+            "seconds": t1 - t0, "first_step_s": t0 - start,
+            "peak_memory": torch.cuda.max_memory_allocated() if gpu else None}
 
 
 def default_phase(model_dir: Path, data: str, fmt: str, seconds: float, max_seq_len: int, device: str,
@@ -136,6 +139,7 @@ def default_phase(model_dir: Path, data: str, fmt: str, seconds: float, max_seq_
     padded = sum(r["tokens"] / (1 - r["padding"]) for r in timed)
     return {"tokens_per_s": real / (timed[-1]["elapsed"] - steps[0]["elapsed"]), "padding": 1 - real / padded,
             "steps": len(timed), "seconds": timed[-1]["elapsed"] - steps[0]["elapsed"],
+            "first_step_s": steps[0]["elapsed"],  # compilation included, when the recipe compiles
             "peak_memory": timed[-1]["peak_memory"] if device.startswith("cuda") else None}
 
 
@@ -192,14 +196,16 @@ def main(argv: list[str] | None = None) -> int:
     recipe = get_recipe("default", **overrides)
     flops = flops_per_token(model_dir, mean_len)
     extra = (" | peak memory | MFU" if gpu else "")
-    print(f"| recipe | real tokens/s (median) | padding fraction | ratio vs plan{extra} |")
-    print("|---|---|---|---|" + ("---|---|" if gpu else ""))
-    default_name = f"default (length-grouped {recipe.batch_size} x {recipe.grad_accum} accum, {recipe.optimizer})"
+    print(f"| recipe | real tokens/s (median) | padding fraction | first step (s) | ratio vs plan{extra} |")
+    print("|---|---|---|---|---|" + ("---|---|" if gpu else ""))
+    default_name = (f"default (length-grouped {recipe.batch_size} x {recipe.grad_accum} accum, {recipe.optimizer}"
+                    + (", compiled)" if recipe.compile else ")"))
     rounds = ", ".join(f"{r:.2f}" for r in ratios)
     for name, runs_, ratio in (("plan (HF Trainer, 2 x 8 accum, grad ckpt, LM collator)", plan, "1.00"),
                                (default_name, default, f"{med(ratios):.2f} (rounds: {rounds})")):
         tps = med(x["tokens_per_s"] for x in runs_)
-        row = f"| {name} | {tps:,.0f} | {med(x['padding'] for x in runs_):.1%} | {ratio}"
+        first = ", ".join(f"{x['first_step_s']:.1f}" for x in runs_)
+        row = f"| {name} | {tps:,.0f} | {med(x['padding'] for x in runs_):.1%} | {first} | {ratio}"
         if gpu:
             mfu = f"{tps * flops / (peak * 1e12):.1%}" if peak else "(give --peak-tflops)"
             row += f" | {max(x['peak_memory'] for x in runs_) / 2**30:.1f} GiB | {mfu}"

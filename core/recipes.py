@@ -9,6 +9,8 @@
   examples per optimizer step is nanochat's SFT setting, and it pays: Muon's Newton-Schulz step costs
   the same whatever the batch (~20 GFLOP for the tiny model, ~12.6 TFLOP for d20), while ScienceQA's
   examples are short (~200 tokens), so one step per 16 of them spent ~18% of the time on the optimizer.
+  The transformer blocks are compiled (`torch.compile`, regional, dynamic shapes), as nanochat compiles
+  its model: the first step pays the compilation once, every later step runs fused kernels.
 - `tiny`: from-scratch training of the tiny preset (random init): the same optimizer split with
   nanochat's pretraining learning rates (much higher), batches of 32: per example, the Muon step
   (Newton-Schulz on every matrix) costs half what it does with batches of 16, so 10 CPU minutes
@@ -46,6 +48,7 @@ class Recipe:
     grad_accum: int = 1
     group_by_length: bool = True
     grad_checkpointing: bool = False
+    compile: bool = False  # torch.compile the repeated blocks (core.train_setup.compile_blocks)
     precision: str = "auto"  # auto: bf16/fp16 autocast on GPU (core.devices.pick_dtype), fp32 on CPU
     epochs: float = 2.0
     max_seq_len: int = 1024
@@ -79,6 +82,9 @@ class Recipe:
             raise ValueError("warmup must be >= 0 (steps, or a fraction of the run when < 1)")
         if not 0 <= self.min_lr_ratio <= 1:
             raise ValueError("min_lr_ratio must be in [0, 1]")
+        for name in ("group_by_length", "grad_checkpointing", "compile", "lora"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         for name in ("batch_size", "grad_accum", "eval_every", "save_every", "keep_checkpoints", "lora_r",
                      "lora_alpha"):
             v = getattr(self, name)
@@ -106,14 +112,14 @@ RECIPES: dict[str, Recipe] = {
     "plan": Recipe(name="plan", optimizer="adamw", lr=5e-5, weight_decay=0.01, betas=(0.9, 0.999), warmup=100,
                    schedule="linear", batch_size=2, grad_accum=8, group_by_length=False, grad_checkpointing=True,
                    precision="fp16", epochs=2.0, max_seq_len=512, eval_every=200, save_every=500),
-    "default": Recipe(name="default", grad_accum=2),
+    "default": Recipe(name="default", grad_accum=2, compile=True),
     "tiny": Recipe(name="tiny", optimizer="muon", lr=4e-3, embedding_lr=0.2, matrix_lr=0.02, warmup=0.05,
                    schedule="cosine", min_lr_ratio=0.05, batch_size=32, epochs=30.0, eval_every=100,
                    eval_examples=300, save_every=200),
 }
 RECIPE_HELP = {
     "plan": "The plan's recipe as written (HF-Trainer-like AdamW 5e-5, batch 2 x 8, random batches).",
-    "default": "Measured best: length-grouped batches of 16 x 2 accumulation, Muon + AdamW, cosine decay.",
+    "default": "Measured best: length-grouped batches of 16 x 2 accumulation, Muon + AdamW, cosine decay, compiled.",
     "tiny": "From-scratch recipe for the tiny preset: high learning rates, batches of 32.",
 }
 # A model of a few million parameters trained from scratch for minutes on a CPU learns to pick the

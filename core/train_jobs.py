@@ -77,13 +77,15 @@ class Estimate:
     device: str
     fits: bool = True
     memory_note: str = ""
+    compiles: bool = False  # the first step compiles the model (torch.compile): add a minute or less
 
     def describe(self) -> str:
         gib = self.memory_bytes / 2**30
         mins = self.seconds / 60
         steps = f"{self.steps} optimizer steps, " if self.steps else ""
         return (f"{self.parameters / 1e6:.1f}M parameters, {self.examples} training examples "
-                f"(~{self.tokens_per_epoch:,} tokens/epoch); {steps}about {mins:.0f} min on {self.device}; "
+                f"(~{self.tokens_per_epoch:,} tokens/epoch); {steps}about {mins:.0f} min on {self.device}"
+                f"{' after compiling (under a minute)' if self.compiles else ''}; "
                 f"peak memory about {gib:.2f} GiB (rough)")
 
 
@@ -122,4 +124,5 @@ def estimate(cfg: TrainConfig, model_dir: Path | None = None) -> Estimate:
                        grad_checkpointing=r.grad_checkpointing, lora=r.lora, lora_rank=r.lora_r)
     fits, memory_note, mem = check_training_fits(model_dir, setup, cfg.device)
     return Estimate(parameters=params, examples=len(train_q), tokens_per_epoch=tokens, steps=steps,
-                    seconds=seconds, memory_bytes=mem.total, device=device, fits=fits, memory_note=memory_note)
+                    seconds=seconds, memory_bytes=mem.total, device=device, fits=fits, memory_note=memory_note,
+                    compiles=r.compile)

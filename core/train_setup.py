@@ -80,6 +80,24 @@ def load_for_training(cfg: TrainConfig, world: int = 1, rank: int = 0,
     return loaded, device
 
 
+def compile_blocks(module: torch.nn.Module, device: torch.device) -> tuple[torch.nn.Module, str]:
+    """`module` (the model, or the loss around it) with the model's repeated blocks compiled (accelerate's
+    regional compilation: one compilation serves every layer, so a 20-layer model compiles as fast as a
+    2-layer one), shapes dynamic because length-grouped batches differ in length. Parameters are shared
+    with `module`, whose model stays the one to save. Returns (module to call, a line for the log).
+
+    Compilation happens on the first forward and backward. A compiler failure falls back to running
+    uncompiled (dynamo's suppress_errors) instead of failing the run; on CPU, Inductor needs a C++
+    compiler, so without one the model is left as it is."""
+    if device.type == "cpu" and not any(shutil.which(c) for c in ("g++", "c++", "clang++")):
+        return module, "not compiling: torch.compile on CPU needs a C++ compiler (g++), none found; training uncompiled"
+    import torch._dynamo
+    from accelerate.utils import compile_regions
+
+    torch._dynamo.config.suppress_errors = True
+    return compile_regions(module, dynamic=True), "compiling the model's blocks (torch.compile): the first step is slower"
+
+
 @dataclass
 class Data:
     train: list[Example]

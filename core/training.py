@@ -30,11 +30,11 @@ from pathlib import Path
 import torch
 
 from core import runs
-from core.batching import collate, make_batches, target_loss_sum
+from core.batching import TargetLoss, collate, make_batches
 from core.errors import StudioError
 from core.recipes import TrainConfig
-from core.train_setup import (Data, build_optimizers, last_checkpoint, load_checkpoint, load_data, load_for_training,
-                              lr_factor, save_checkpoint, save_final_model)
+from core.train_setup import (Data, build_optimizers, compile_blocks, last_checkpoint, load_checkpoint, load_data,
+                              load_for_training, lr_factor, save_checkpoint, save_final_model)
 from core.train_eval import evaluate_slice
 
 OOM_HINT = ("Out of memory. Try a smaller batch size (raise grad_accum to keep the effective batch), a shorter "
@@ -91,10 +91,13 @@ class Trainer:
                 from core.devices import pick_dtype
                 self.amp_dtype = pick_dtype(self.device)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
-        self.train_model = self.model
+        self.train_model = TargetLoss(self.model)  # what the loop calls; shares the model's parameters
+        if self.r.compile:
+            self.train_model, note = compile_blocks(self.train_model, self.device)
+            self.log(note)
         if self.world > 1:
             self.train_model = torch.nn.parallel.DistributedDataParallel(
-                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+                self.train_model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         lengths = [len(e) for e in self.data.train]
         micro_per_epoch = len(make_batches(lengths, self.r.batch_size, 0, self.r.group_by_length))
         self.steps_per_epoch = max(1, micro_per_epoch // (self.r.grad_accum * self.world))
@@ -155,7 +158,7 @@ class Trainer:
             sync = i == len(group) - 1 or self.world == 1
             ctx = self.train_model.no_sync() if not sync else contextlib.nullcontext()
             with ctx, torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-                loss = target_loss_sum(self.train_model, batch)[0] / n_target
+                loss = self.train_model(batch["input_ids"], batch["labels"]) / n_target
             (self.scaler.scale(loss) if self.scaler else loss).backward()
             loss_sum += loss.item()
             tokens += sum(len(e) for e in examples)
@@ -205,7 +208,8 @@ class Trainer:
         start_step, start_p = self.step, self.progress(self.prior_elapsed)
         self.model.train()
         self.status(force=True, state="running", pid=os.getpid(), started=self.started, step=self.step,
-                    total=self.max_steps or 0, error="", message="training",
+                    total=self.max_steps or 0, error="",
+                    message="compiling the model (the first step takes longer)" if self.r.compile else "training",
                     resumed_from=self.step if self.resume else None)
         self.log(f"training: {len(self.data.train)} examples, {len(self.data.val)} eval examples, "
                  f"{self.steps_per_epoch} steps/epoch, " + (f"{self.cfg.minutes} min budget" if self.budget
@@ -225,6 +229,9 @@ class Trainer:
                 raise torch.OutOfMemoryError("simulated out of memory (test hook)")
             loss, norm, tokens, samples, padded = self.train_step(group)
             self.step += 1
+            if self.step == start_step + 1 and self.r.compile:
+                self.log(f"first step took {time.time() - win_t:.1f} s (compiling included)")
+                self.status(force=True, message="training")
             win_tokens += tokens  # real (non-padding) tokens
             win_samples += samples
             now = time.time()

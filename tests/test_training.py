@@ -191,6 +191,9 @@ def test_recipes_validate_and_diff():
     b = build_config("m", "sample", lr=1e-3).to_dict()
     assert config_diff({"a": a, "b": b}) == {"recipe.lr": {"a": 8e-5, "b": 1e-3}}
     assert TrainConfig.from_dict(b) == build_config("m", "sample", lr=1e-3)
+    assert get_recipe("default").compile and not get_recipe("plan").compile and not get_recipe("tiny").compile
+    with pytest.raises(ValueError, match="compile must be true or false"):
+        TrainConfig.from_dict({**a, "recipe": {**a["recipe"], "compile": "yes"}})
 
 
 def test_cli_starts_the_tiny_model_on_its_recipe_and_format_and_keeps_explicit_choices():
@@ -211,6 +214,7 @@ def test_cli_starts_the_tiny_model_on_its_recipe_and_format_and_keeps_explicit_c
     chosen = config("--model", "tiny", "--recipe", "default", "--format", "nanochat", "--lr", "1e-4")
     assert (chosen.recipe.name, chosen.format, chosen.recipe.lr) == ("default", "nanochat", 1e-4)
     assert config("--model", "tiny", "--recipe", "plan").format == "paper_ale"  # the recipe's suggestion, not tiny's
+    assert other.recipe.compile and not config("--model", "./my-model", "--no-compile").recipe.compile
 
 def test_worker_import_does_not_load_streamlit():
     import subprocess
@@ -233,6 +237,97 @@ def test_muon_matches_torch_muon_up_to_bf16_rounding():
         theirs.step()
         ours.step()
     assert (w1 - w2).abs().max() < 2e-3  # torch runs Newton-Schulz in bf16, ours in fp32 on CPU
+
+
+def test_muon_orthogonalizes_same_shape_matrices_as_one_batch_with_the_same_result():
+    from core.muon import Muon, orthogonalize
+
+    torch.manual_seed(0)
+    stack = torch.randn(3, 48, 20)
+    ortho = orthogonalize(stack)
+    assert torch.allclose(ortho, torch.stack([orthogonalize(m) for m in stack]), atol=1e-5)
+    sv = torch.linalg.svdvals(ortho)
+    assert sv.min() > 0.5 and sv.max() < 1.5  # Newton-Schulz pushes every singular value towards 1
+    ws = [torch.nn.Parameter(torch.randn(shape)) for shape in ((32, 16), (32, 16), (16, 32), (8, 8))]
+    before = [w.detach().clone() for w in ws]
+    grads = [torch.randn_like(w) for w in ws]
+    for w, g in zip(ws, grads):
+        w.grad = g
+    Muon(ws, lr=0.02, momentum=0.95).step()
+    for w, w0, g in zip(ws, before, grads):
+        update = g.lerp(g * 0.05, 0.95)  # first step: momentum buffer (1 - 0.95) g, Nesterov
+        scale = 0.02 * math.sqrt(max(1.0, w0.size(0) / w0.size(1)))
+        assert torch.allclose(w.detach(), w0 - scale * orthogonalize(update), atol=1e-5)
+
+
+@pytest.mark.parametrize("softcap", [15.0, None])
+def test_target_loss_equals_the_models_own_loss_with_the_head_in_chunks(tiny_model_dir, softcap, monkeypatch):
+    from peft import LoraConfig, get_peft_model
+
+    from core import batching
+    from core.batching import IGNORE, TargetLoss
+    from core.loading import load_model
+
+    model = load_model(tiny_model_dir, device="cpu").model
+    model.config.final_logit_softcapping = softcap
+    monkeypatch.setattr(batching, "HEAD_CHUNK_LOGITS", 1)  # chunks of 256 positions: several per batch
+    torch.manual_seed(0)
+    ids = torch.randint(0, model.config.vocab_size, (3, 400))
+    labels = ids.clone()
+    labels[:, :50] = IGNORE  # a prompt
+    labels[1, 300:] = IGNORE  # padding
+    n = int((labels[:, 1:] != IGNORE).sum())
+    with torch.no_grad():
+        own = model(input_ids=ids, labels=labels).loss * n  # the model's forward and its mean loss
+        direct = TargetLoss(model)
+        via_forward = TargetLoss(model)
+        via_forward.direct = False
+        assert direct.direct and n > 2 * 256
+        assert torch.allclose(direct(ids, labels), own, rtol=1e-5)
+        assert torch.allclose(via_forward(ids, labels), own, rtol=1e-5)
+        lora = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "fc1"], task_type="CAUSAL_LM"))
+        assert torch.allclose(TargetLoss(lora)(ids, labels), own, rtol=1e-5)  # LoRA starts as a no-op
+
+
+def test_compile_blocks_leaves_the_model_uncompiled_without_a_cpp_compiler(tiny_model_dir, monkeypatch):
+    from core import train_setup
+    from core.loading import load_model
+
+    model = load_model(tiny_model_dir, device="cpu").model
+    monkeypatch.setattr(train_setup.shutil, "which", lambda name: None)
+    same, note = train_setup.compile_blocks(model, torch.device("cpu"))
+    assert same is model and "C++ compiler" in note
+
+
+@pytest.mark.slow
+def test_worker_with_compiled_blocks_trains_and_saves_plain_weights(tiny_model_dir, toy_source):
+    from core.loading import load_model
+
+    run_dir = start_training(cfg(tiny_model_dir, toy_source, compile=True, epochs=1, eval_every=3, save_every=3))
+    st = wait_terminal(run_dir, timeout=240)  # the first step compiles
+    assert st.state == "done", runs.log_tail(run_dir)
+    assert "first step took" in runs.log_tail(run_dir, 200)
+    losses = [r["loss"] for r in runs.read_metrics(run_dir) if "loss" in r]
+    assert len(losses) == st.step >= 3 and all(math.isfinite(x) for x in losses)
+    base, tuned = load_model(tiny_model_dir, device="cpu").model, load_model(run_dir / "model", device="cpu").model
+    names = [n for n, _ in tuned.named_parameters()]
+    assert names == [n for n, _ in base.named_parameters()] and not any("_orig_mod" in n for n in names)
+    assert not torch.equal(base.model.layers[0].mlp.fc1.weight, tuned.model.layers[0].mlp.fc1.weight)
+
+
+@pytest.mark.slow
+def test_the_same_command_trains_under_torchrun_with_two_ranks(tiny_model_dir, toy_source, tmp_path):
+    import subprocess
+
+    out = tmp_path / "ddp-run"
+    cmd = [str(Path(sys.executable).with_name("torchrun")), "--standalone", "--nproc_per_node", "2", "-m", "core",
+           "train", "--model", str(tiny_model_dir), "--data", str(toy_source), "--out", str(out), "--recipe",
+           "default", "--no-compile", "--epochs", "1", "--batch-size", "4", "--eval-examples", "10"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[1])
+    st = runs.read_status(out)
+    assert proc.returncode == 0 and st.state == "done", proc.stderr[-3000:] + runs.log_tail(out)
+    # 50 examples, 2 ranks x 2 accumulation x 4: 3 steps of 16 examples per epoch
+    assert st.step == 3 and (out / "model" / "config.json").exists()
 
 
 def test_estimate_before_launch_gives_time_and_memory(tiny_model_dir, toy_source):

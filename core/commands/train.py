@@ -44,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lora", action=argparse.BooleanOptionalAction, default=None, help="train LoRA adapters")
     p.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--group-by-length", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="torch.compile the model's blocks (the default recipe does)")
     p.add_argument("--background", action="store_true", help="launch the worker and return at once")
     p.set_defaults(func=run_train)
 
@@ -54,7 +56,7 @@ def config_from_args(a: argparse.Namespace):
     recipe = a.recipe or suggested_recipe(a.model)
     overrides = {field: getattr(a, flag[2:].replace("-", "_")) for flag, (field, _) in OVERRIDES.items()}
     overrides.update(epochs=a.epochs, lora=a.lora, grad_checkpointing=a.grad_checkpointing,
-                     group_by_length=a.group_by_length)
+                     group_by_length=a.group_by_length, compile=a.compile)
     return TrainConfig(model=a.model, data=a.data, recipe=get_recipe(recipe, **overrides),
                        format=a.format or suggested_format(recipe),
                        minutes=a.minutes, val_fraction=a.val_fraction, device=a.device)
