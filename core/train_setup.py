@@ -82,20 +82,37 @@ def load_for_training(cfg: TrainConfig, world: int = 1, rank: int = 0,
 
 def compile_blocks(module: torch.nn.Module, device: torch.device) -> tuple[torch.nn.Module, str]:
     """`module` (the model, or the loss around it) with the model's repeated blocks compiled (accelerate's
-    regional compilation: one compilation serves every layer, so a 20-layer model compiles as fast as a
-    2-layer one), shapes dynamic because length-grouped batches differ in length. Parameters are shared
-    with `module`, whose model stays the one to save. Returns (module to call, a line for the log).
+    regional compilation: the layers share one compiled graph instead of the whole model being traced),
+    shapes dynamic because length-grouped batches differ in length. Parameters are shared with
+    `module`, whose model stays the one to save. Returns (module to call, a line for the log).
 
-    Compilation happens on the first forward and backward. A compiler failure falls back to running
-    uncompiled (dynamo's suppress_errors) instead of failing the run; on CPU, Inductor needs a C++
-    compiler, so without one the model is left as it is."""
-    if device.type == "cpu" and not any(shutil.which(c) for c in ("g++", "c++", "clang++")):
-        return module, "not compiling: torch.compile on CPU needs a C++ compiler (g++), none found; training uncompiled"
+    A small function is compiled first, forward and backward: where that fails (on CPU, Inductor needs a
+    working C++ compiler; on a GPU, Triton), the run trains uncompiled and the log says why. After it,
+    a graph that fails to compile runs uncompiled (dynamo's suppress_errors) instead of ending the run."""
+    why = _compile_fails(device)
+    if why:
+        return module, f"not compiling, training uncompiled: torch.compile does not work here ({why})"
     import torch._dynamo
     from accelerate.utils import compile_regions
 
     torch._dynamo.config.suppress_errors = True
-    return compile_regions(module, dynamic=True), "compiling the model's blocks (torch.compile): the first step is slower"
+    compiled = compile_regions(module, dynamic=True)
+    return compiled, "compiling the model's blocks (torch.compile): the first step is slower"
+
+
+def _compile_fails(device: torch.device) -> str | None:
+    """Why torch.compile cannot run a forward and backward pass on `device`, or None when it can."""
+    def probe(x):
+        return torch.tanh(x).pow(2).sum()
+
+    try:
+        x = torch.randn(8, device=device, requires_grad=True)
+        torch.compile(probe)(x).backward()
+    except Exception as e:  # any failure of the toolchain means: do not compile
+        lines = [ln for ln in str(e).splitlines() if ln.strip() and "TORCHDYNAMO_VERBOSE" not in ln
+                 and "TORCH_LOGS" not in ln]
+        return f"{type(e).__name__}: {lines[-1][:200]}" if lines else type(e).__name__
+    return None
 
 
 @dataclass

@@ -3,11 +3,12 @@
     python -m core.training RUN_DIR [--resume]
 
 Reads `config.json` (a `core.recipes.TrainConfig`), waits for the device slot (state `queued`),
-then trains with assistant-only loss, gradient accumulation (loss normalised by the number of
-target tokens in the whole accumulated batch), autocast on GPU (fp32 on CPU), optional gradient
-checkpointing and LoRA. It appends metrics, evaluates (loss + categorical accuracy) every
-`eval_every` steps, saves `checkpoints/step_<n>/` every `save_every` steps and on a graceful stop
-(keeping the last `keep_checkpoints`), and writes `model/` at the end. A `stop` request (or SIGTERM)
+then trains with assistant-only loss (`core.batching.TargetLoss`), gradient accumulation (loss
+normalised by the number of target tokens in the whole accumulated batch), autocast on GPU (fp32 on
+CPU), optional gradient checkpointing, LoRA and compiled blocks (`torch.compile`). It appends
+metrics, evaluates (loss + categorical accuracy) every `eval_every` steps, saves
+`checkpoints/step_<n>/` every `save_every` steps and on a graceful stop (keeping the last
+`keep_checkpoints`), and writes `model/` at the end. A `stop` request (or SIGTERM)
 saves a checkpoint and ends `stopped`; `cancel` ends `stopped` without one; an error ends `failed`.
 
 DDP: under `torchrun`/`accelerate launch` (WORLD_SIZE > 1) each rank trains on every WORLD_SIZE-th
@@ -92,8 +93,11 @@ class Trainer:
                 self.amp_dtype = pick_dtype(self.device)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.train_model = TargetLoss(self.model)  # what the loop calls; shares the model's parameters
+        self.compiled = False
         if self.r.compile:
-            self.train_model, note = compile_blocks(self.train_model, self.device)
+            loss = self.train_model
+            self.train_model, note = compile_blocks(loss, self.device)
+            self.compiled = self.train_model is not loss
             self.log(note)
         if self.world > 1:
             self.train_model = torch.nn.parallel.DistributedDataParallel(
@@ -209,7 +213,7 @@ class Trainer:
         self.model.train()
         self.status(force=True, state="running", pid=os.getpid(), started=self.started, step=self.step,
                     total=self.max_steps or 0, error="",
-                    message="compiling the model (the first step takes longer)" if self.r.compile else "training",
+                    message="compiling the model (the first step takes longer)" if self.compiled else "training",
                     resumed_from=self.step if self.resume else None)
         self.log(f"training: {len(self.data.train)} examples, {len(self.data.val)} eval examples, "
                  f"{self.steps_per_epoch} steps/epoch, " + (f"{self.cfg.minutes} min budget" if self.budget
@@ -229,7 +233,7 @@ class Trainer:
                 raise torch.OutOfMemoryError("simulated out of memory (test hook)")
             loss, norm, tokens, samples, padded = self.train_step(group)
             self.step += 1
-            if self.step == start_step + 1 and self.r.compile:
+            if self.step == start_step + 1 and self.compiled:
                 self.log(f"first step took {time.time() - win_t:.1f} s (compiling included)")
                 self.status(force=True, message="training")
             win_tokens += tokens  # real (non-padding) tokens
