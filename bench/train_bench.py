@@ -4,11 +4,13 @@ on the same tokenized examples, the same model and the same device, in alternati
 machine load hits both alike.
 
     python -m bench.train_bench                      # tiny "small" (~5.2M params) on CPU, sample, paper_ale
-    python -m bench.train_bench --plan-steps 4 --default-seconds 45 --rounds 1
+    python -m bench.train_bench --plan-steps 20 --default-seconds 70 --rounds 4
     # where a GPU is lent: nanochat's d20 shape (561M params, random init), fp16 (plan) / bf16 (default)
-    python -m bench.train_bench --shape d20 --device cuda --plan-steps 30 --default-seconds 60
+    python -m bench.train_bench --shape d20 --device cuda --plan-steps 30 --default-seconds 180
 
-Reports real (non-padding) tokens per second, the padding fraction and their ratio; on a GPU also the
+Reports real (non-padding) tokens per second from the end of each recipe's first optimizer step on,
+the padding fraction and their ratio, and how long the first step took (the default recipe compiles
+the model there: cold in round 1, reused by later rounds in the same process); on a GPU also the
 peak memory of each and the MFU (model FLOPs per real token, 6N + attention as in PaLM/nanochat, over
 the GPU's dense bf16 peak).
 """
