@@ -77,7 +77,7 @@ class Estimate:
     device: str
     fits: bool = True
     memory_note: str = ""
-    compiles: bool = False  # the first step compiles the model (torch.compile): add a minute or less
+    compiles: bool = False  # the first step compiles the model (torch.compile; ~30 s for the tiny model on CPU)
 
     def describe(self) -> str:
         gib = self.memory_bytes / 2**30
@@ -85,7 +85,7 @@ class Estimate:
         steps = f"{self.steps} optimizer steps, " if self.steps else ""
         return (f"{self.parameters / 1e6:.1f}M parameters, {self.examples} training examples "
                 f"(~{self.tokens_per_epoch:,} tokens/epoch); {steps}about {mins:.0f} min on {self.device}"
-                f"{' after compiling (under a minute)' if self.compiles else ''}; "
+                f"{', the first step compiling the model' if self.compiles else ''}; "
                 f"peak memory about {gib:.2f} GiB (rough)")
 
 

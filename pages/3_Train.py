@@ -16,8 +16,10 @@ from core.recipes import RECIPE_HELP, RECIPES, build_config, config_diff, sugges
 from core.train_jobs import estimate, resume_training, start_training
 
 st.set_page_config(page_title="Train · ScienceQA Tutor Studio", page_icon=":material/exercise:", layout="wide")
-BADGE = {"queued": ("🕒", "gray"), "running": ("▶️", "blue"), "stopping": ("⏳", "orange"), "done": ("✅", "green"),
-         "failed": ("❌", "red"), "stopped": ("⏹️", "gray"), "crashed": ("💥", "red")}
+BADGE = {"queued": (":material/schedule:", "gray"), "running": (":material/play_arrow:", "blue"),
+         "stopping": (":material/hourglass_top:", "orange"), "done": (":material/check_circle:", "green"),
+         "failed": (":material/error:", "red"), "stopped": (":material/stop_circle:", "gray"),
+         "crashed": (":material/report:", "red")}
 CHARTS = [("loss", "Training loss"), ("eval_loss", "Eval loss"), ("eval_accuracy", "Eval accuracy"),
           ("lr", "Learning rate"), ("tokens_per_s", "Throughput (real tokens/s)"), ("peak_memory", "Peak memory (MiB)")]
 
@@ -257,7 +259,7 @@ with left:
                 st.caption("These runs have identical settings.")
 with right:
     victim = st.selectbox("Delete a run", names, key="del_pick")
-    sure = st.checkbox("Yes, delete its folder (checkpoints and model too)", key="del_sure")
+    sure = st.checkbox("Yes, delete it", key="del_sure", help="Its whole folder goes: metrics, checkpoints and model")
     if st.button("Delete", icon=":material/delete:", disabled=not sure):
         try:
             runs.delete_run(area("runs") / victim)
