@@ -113,7 +113,7 @@ class TargetLoss(torch.nn.Module):
     Only the positions that carry loss go through the vocabulary-sized head: most of a prompt carries
     none. For nanochat the head runs on chunks of those positions: each chunk's logits, softcap, softmax
     and their gradients stay in cache instead of streaming a (targets x vocab) tensor through memory
-    several times over; on 2 CPU cores the head costs ~35% less that way (bench/train_bench.py)."""
+    several times over: 1.22x faster for the head on 2 CPU cores (bench/step_bench.py)."""
 
     def __init__(self, model: torch.nn.Module):
         super().__init__()
