@@ -265,7 +265,7 @@ def test_target_loss_equals_the_models_own_loss_with_the_head_in_chunks(tiny_mod
     from peft import LoraConfig, get_peft_model
 
     from core import batching
-    from core.batching import IGNORE, TargetLoss
+    from core.batching import TargetLoss
     from core.loading import load_model
 
     model = load_model(tiny_model_dir, device="cpu").model
