@@ -6,6 +6,8 @@
 - Muon's Newton-Schulz step: same-shape matrices as one batch (`core.muon.Muon`) against one matrix
   at a time (`orthogonalize` per matrix), for the weight matrices of the tiny `small` preset.
 
+Both call the functions training uses (`core.batching.head_loss`, `core.muon.orthogonalize_all`).
+
     python -m bench.step_bench
 """
 
@@ -33,7 +35,7 @@ def head_cases(model, batches):
 
     from core import batching
 
-    loss = batching.TargetLoss(model)
+    assert batching.TargetLoss(model).direct, "the benchmark model must take TargetLoss's chunked path"
     head = model.get_output_embeddings()
     cap = model.config.final_logit_softcapping
     inputs = []
@@ -47,30 +49,19 @@ def head_cases(model, batches):
     def run(rows: int):
         def go():
             for hidden, targets in inputs:
-                total = 0
-                for h, t in zip(hidden.split(rows), targets.split(rows)):
-                    logits = cap * torch.tanh(head(h).float() / cap)
-                    total = total + torch.nn.functional.cross_entropy(logits, t, reduction="sum")
-                total.backward()
+                batching.head_loss(hidden, targets, head, cap, rows).backward()
         return go
 
     rows = max(256, batching.HEAD_CHUNK_LOGITS // head.out_features)
-    assert loss.direct, "the benchmark model must take TargetLoss's chunked path"
     return run(rows), run(10**9), rows, statistics.mean(len(t) for _, t in inputs)
 
 
 def muon_cases(model):
-    import torch
-
-    from core.muon import orthogonalize
+    from core.muon import orthogonalize, orthogonalize_all
 
     mats = [p.detach().clone() for n, p in model.named_parameters()
             if p.ndim == 2 and "embed_tokens" not in n and "lm_head" not in n]
-    groups: dict[tuple, list] = {}
-    for m in mats:
-        groups.setdefault(tuple(m.shape), []).append(m)
-    return (lambda: [orthogonalize(torch.stack(g)) for g in groups.values()],
-            lambda: [orthogonalize(m) for m in mats], len(mats))
+    return lambda: orthogonalize_all(mats), lambda: [orthogonalize(m) for m in mats], len(mats)
 
 
 def main(argv: list[str] | None = None) -> int:

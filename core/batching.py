@@ -129,15 +129,21 @@ class TargetLoss(torch.nn.Module):
             return torch.nn.functional.cross_entropy(logits.float(), targets, reduction="sum")
         hidden = self.model.get_decoder()(input_ids=input_ids).last_hidden_state[keep]  # (N, D)
         head = self.model.get_output_embeddings()
-        cap = getattr(self.model.config, "final_logit_softcapping", None)
-        rows = max(256, HEAD_CHUNK_LOGITS // head.out_features)
-        total = hidden.new_zeros((), dtype=torch.float32)
-        for h, t in zip(hidden.split(rows), targets.split(rows)):
-            logits = head(h).float()  # (rows, V)
-            if cap:
-                logits = cap * torch.tanh(logits / cap)
-            total = total + torch.nn.functional.cross_entropy(logits, t, reduction="sum")
-        return total
+        return head_loss(hidden, targets, head, getattr(self.model.config, "final_logit_softcapping", None),
+                         rows=max(256, HEAD_CHUNK_LOGITS // head.out_features))
+
+
+def head_loss(hidden: torch.Tensor, targets: torch.Tensor, head: torch.nn.Module, softcap: float | None,
+              rows: int) -> torch.Tensor:
+    """Summed cross-entropy of `head(hidden)` (nanochat's tanh softcap applied) against `targets`,
+    `rows` positions at a time."""
+    total = hidden.new_zeros((), dtype=torch.float32)
+    for h, t in zip(hidden.split(rows), targets.split(rows)):
+        logits = head(h).float()  # (rows, V)
+        if softcap:
+            logits = softcap * torch.tanh(logits / softcap)
+        total = total + torch.nn.functional.cross_entropy(logits, t, reduction="sum")
+    return total
 
 
 def target_loss_sum(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:

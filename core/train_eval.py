@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import torch
 
-from core.batching import collate, length_grouped_batches, target_loss_sum
+from core.batching import TargetLoss, collate, length_grouped_batches, target_loss_sum
 
 
 @torch.no_grad()
 def eval_loss(model, examples, pad_id: int, device: torch.device, amp_dtype, batch_size: int) -> float | None:
     total, n = 0.0, 0
+    loss_fn = TargetLoss(model)
     lengths = [len(e) for e in examples]
     for b in length_grouped_batches(lengths, batch_size, seed=0):
         batch = {k: v.to(device) for k, v in collate([examples[i] for i in b], pad_id).items()}
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            loss_sum, count = target_loss_sum(model, batch)
+            loss_sum, count = target_loss_sum(loss_fn, batch)
         total += loss_sum.item()
         n += count
     return total / n if n else None
