@@ -27,7 +27,7 @@ from pathlib import Path
 from core.errors import StudioError
 from core.files import read_json, write_json_atomic
 from core.home import PROJECT_ROOT, area, home
-from core.runs import pid_alive
+from core.jobs.runs import pid_alive
 
 PASSWORD_ENV = "SQA_CLASS_PASSWORD"
 STATE, LOG = "server.json", "log.txt"
@@ -53,10 +53,10 @@ def history_messages(history: list[dict] | None) -> list[dict[str, str]]:
 
 
 def build_app(loaded, system_prompt: str, settings, rate=None, examples: list[str] | None = None):
-    """A gr.ChatInterface over `core.chat.stream_reply` (history is Gradio's openai-style messages)."""
+    """A gr.ChatInterface over `core.serving.chat.stream_reply` (history is Gradio's openai-style messages)."""
     import gradio as gr
 
-    from core.chat import RateLimiter, build_messages, clean_input, stream_reply
+    from core.serving.chat import RateLimiter, build_messages, clean_input, stream_reply
     from core.errors import StudioError
 
     limiter = rate or RateLimiter()
@@ -115,9 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-    from core.catalogue import resolve_model
-    from core.chat import ChatSettings, RateLimiter, clean_input, example_questions, get_model
-    from core.prompts import DEFAULT_SYSTEM_PROMPT
+    from core.models.catalogue import resolve_model
+    from core.serving.chat import ChatSettings, RateLimiter, clean_input, example_questions, get_model
+    from core.data.prompts import DEFAULT_SYSTEM_PROMPT
 
     password = os.environ.pop(PASSWORD_ENV, "") or None
     settings = ChatSettings(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens)

@@ -1,7 +1,7 @@
 """Tutor chat speed on CPU: time to first token (TTFT) and tokens/s of the tiny preset, one student and
 a class of N at once, beside the plan's baseline, in one run.
 
-- tutor: `core.chat.stream_reply` (chat template, streamed, one generation at a time per device; a
+- tutor: `core.serving.chat.stream_reply` (chat template, streamed, one generation at a time per device; a
   waiting student's TTFT includes the wait);
 - plan: the plan's demo (raw text prompt, no chat template, `generate` to the end, then decode): the
   student sees nothing until the whole answer is done; N students at once run N generations at once
@@ -32,8 +32,8 @@ def pct(xs: list[float], q: float) -> float:
 
 
 def tutor_one(loaded, settings) -> tuple[float, int, float]:
-    from core.chat import ReplyStats, build_messages, stream_reply
-    from core.prompts import DEFAULT_SYSTEM_PROMPT
+    from core.serving.chat import ReplyStats, build_messages, stream_reply
+    from core.data.prompts import DEFAULT_SYSTEM_PROMPT
 
     stats, began = ReplyStats(), time.perf_counter()
     for _ in stream_reply(loaded, build_messages(DEFAULT_SYSTEM_PROMPT, [], QUESTION), settings, stats=stats):
@@ -104,9 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(a.threads)
-    from core.chat import ChatSettings, get_model
-    from core.sources import load_source
-    from core.tiny import create_tiny
+    from core.serving.chat import ChatSettings, get_model
+    from core.data.sources import load_source
+    from core.models.tiny import create_tiny
 
     model_dir = OUT / f"tiny-{a.size}"
     if not (model_dir / "config.json").exists():
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     params = sum(p.numel() for p in loaded.model.parameters())
     print(f"\nTiny preset `{a.size}` ({params / 1e6:.1f}M parameters), CPU, {a.threads} torch threads, "
           f"{a.tokens} new tokens per reply, {a.sessions} concurrent sessions.\n")
-    print("| measure | tutor (core.chat) | plan baseline | tutor / plan |")
+    print("| measure | tutor (core.serving.chat) | plan baseline | tutor / plan |")
     print("|---|---|---|---|")
     t, p = single["tutor"], single["plan"]
     print(f"| 1 session: time to first text (s) | {t['ttft']:.3f} | {p['ttft']:.3f} | {t['ttft'] / p['ttft']:.2f} |")

@@ -65,8 +65,8 @@ def timed(fn, repeat: int = 1) -> tuple[float, object]:
 
 def main(argv: list[str] | None = None) -> int:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
-    from core import sources
-    from core.subsets import Filters, build_frame, filter_frame
+    from core.data import sources
+    from core.data.subsets import Filters, build_frame, filter_frame
 
     filters = Filters(subjects=("natural science",), grade_min=3, grade_max=8, contexts=("TXT",), search="which")
 
@@ -102,7 +102,7 @@ def page_timings(rows: Path) -> None:
     os.environ["SQA_STUDIO_HOME"] = str(rows.parent / "home")
     from streamlit.testing.v1 import AppTest
 
-    from core import sources
+    from core.data import sources
 
     sources.SAMPLE_PATH = rows
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "1_Data.py"), default_timeout=300)

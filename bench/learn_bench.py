@@ -1,5 +1,5 @@
 """Does the tiny preset learn? Train it from scratch for a fixed time on CPU, then score it
-(categorical accuracy, core.evaluation) on its training questions and on held-out questions,
+(categorical accuracy, core.evaluation.scoring) on its training questions and on held-out questions,
 beside the chance baseline (mean of 1 / number of choices). With several seeds (the model's
 initialisation and the batch order), each run is reported and then their mean.
 
@@ -29,12 +29,12 @@ def chance(questions) -> float:
 
 def train_and_score(a, seed: int, out: Path, train_q, test_q, val_fraction: float) -> dict:
     """One seed: a fresh tiny model, trained by the real worker for the budget, scored on both sets."""
-    from core import runs
-    from core.evaluation import evaluate
-    from core.loading import load_model
-    from core.recipes import TrainConfig, get_recipe
-    from core.tiny import create_tiny
-    from core.training import run_worker
+    from core.jobs import runs
+    from core.evaluation.scoring import evaluate
+    from core.models.loading import load_model
+    from core.training.recipes import TrainConfig, get_recipe
+    from core.models.tiny import create_tiny
+    from core.training.worker import run_worker
 
     recipe = get_recipe(a.recipe, **{**a.overrides, "seed": seed})
     model_dir = create_tiny(train_q, out / f"tiny-seed{seed}", size=a.size, seed=seed, source=a.data, overwrite=True)
@@ -78,9 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(a.threads)
-    from core.recipes import suggested_format
-    from core.sources import load_source
-    from core.train_setup import split_questions
+    from core.training.recipes import suggested_format
+    from core.data.sources import load_source
+    from core.training.setup import split_questions
 
     a.overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in a.set)}
     a.format = a.format or suggested_format(a.recipe)

@@ -4,7 +4,7 @@ against the baseline of re-reading the whole file each time.
 
     python -m bench.metrics_bench
 
-The writer is a real separate process appending with core.runs.append_metrics.
+The writer is a real separate process appending with core.jobs.runs.append_metrics.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 WRITER = """
 import sys, time, random
-from core import runs
+from core.jobs import runs
 run_dir, n = sys.argv[1], int(sys.argv[2])
 for i in range(n):
     time.sleep(random.Random(i).uniform(0.2, 1.5))
@@ -28,7 +28,7 @@ for i in range(n):
 
 
 def latency(poll: float = 2.0, lines: int = 12) -> list[float]:
-    from core import runs
+    from core.jobs import runs
 
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.Popen([sys.executable, "-c", WRITER, tmp, str(lines)], cwd=Path(__file__).resolve().parent.parent)
@@ -42,7 +42,7 @@ def latency(poll: float = 2.0, lines: int = 12) -> list[float]:
 
 
 def read_cost(sizes: tuple[int, ...] = (1_000, 100_000), new: int = 10, repeats: int = 20) -> list[dict]:
-    from core import runs
+    from core.jobs import runs
 
     rows = []
     for size in sizes:

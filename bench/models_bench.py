@@ -23,8 +23,8 @@ from pathlib import Path
 
 import torch
 
-from core.chat_template import SPECIAL_TOKENS
-from core.tiny import SPLIT_PATTERN
+from core.models.chat_template import SPECIAL_TOKENS
+from core.models.tiny import SPLIT_PATTERN
 
 D20 = dict(sequence_len=2048, vocab_size=65536, n_layer=20, n_head=10, n_kv_head=10, n_embd=1280)
 SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "sample" / "scienceqa_sample.jsonl"
@@ -80,7 +80,7 @@ def measure_saved_bytes(model, ids) -> int:
 def memory_rows() -> list[tuple[str, str, str, str]]:
     from transformers import NanoChatConfig, NanoChatForCausalLM
 
-    from core.memory import ModelShape, TrainSetup, estimate_training
+    from core.models.memory import ModelShape, TrainSetup, estimate_training
 
     rows = []
     for name, (h, layers, heads, kv, vocab) in {"h128 L2 MHA": (128, 2, 2, 2, 512), "h256 L4 GQA": (256, 4, 4, 2, 4096),
@@ -101,8 +101,8 @@ def memory_rows() -> list[tuple[str, str, str, str]]:
 
 def tiny_row() -> tuple[str, str, str, str]:
     """The offline preset must be created in under a minute on 2 CPU cores."""
-    from core.sources import load_source
-    from core.tiny import create_tiny
+    from core.data.sources import load_source
+    from core.models.tiny import create_tiny
 
     questions = load_source("sample", split="train")
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,8 +118,8 @@ def main() -> None:
     from transformers import NanoChatForCausalLM, PreTrainedTokenizerFast  # noqa: F401 - imported before timing
     from transformers.utils import logging as hf_logging
 
-    from core.convert import convert_checkpoint, load_state_dict
-    from core.loading import load_model
+    from core.models.convert import convert_checkpoint, load_state_dict
+    from core.models.loading import load_model
 
     hf_logging.disable_progress_bar()
 

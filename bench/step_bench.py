@@ -1,12 +1,12 @@
 """Two parts of a training step, each beside its baseline in alternating rounds, on 2 CPU threads:
 
-- the loss head: `core.batching.TargetLoss`'s way (nanochat's head, softcap and cross-entropy on chunks
+- the loss head: `core.training.batching.TargetLoss`'s way (nanochat's head, softcap and cross-entropy on chunks
   of the target positions) against all target positions at once, as the model's own forward does it:
   forward + backward of the head alone, on the hidden states of real batches of 16 (sample, paper_ale);
-- Muon's Newton-Schulz step: same-shape matrices as one batch (`core.muon.Muon`) against one matrix
+- Muon's Newton-Schulz step: same-shape matrices as one batch (`core.training.muon.Muon`) against one matrix
   at a time (`orthogonalize` per matrix), for the weight matrices of the tiny `small` preset.
 
-Both call the functions training uses (`core.batching.head_loss`, `core.muon.orthogonalize_all`).
+Both call the functions training uses (`core.training.batching.head_loss`, `core.training.muon.orthogonalize_all`).
 
     python -m bench.step_bench
 """
@@ -33,7 +33,7 @@ def head_cases(model, batches):
     """(chunked, whole): forward + backward of the head and loss on fixed hidden states."""
     import torch
 
-    from core import batching
+    from core.training import batching
 
     assert batching.TargetLoss(model).direct, "the benchmark model must take TargetLoss's chunked path"
     head = model.get_output_embeddings()
@@ -57,7 +57,7 @@ def head_cases(model, batches):
 
 
 def muon_cases(model):
-    from core.muon import orthogonalize, orthogonalize_all
+    from core.training.muon import orthogonalize, orthogonalize_all
 
     mats = [p.detach().clone() for n, p in model.named_parameters()
             if p.ndim == 2 and "embed_tokens" not in n and "lm_head" not in n]
@@ -75,12 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(a.threads)
     from transformers import AutoModelForCausalLM
 
-    from core.batching import collate, encode_all, length_grouped_batches
-    from core.loading import load_tokenizer
-    from core.prompts import DEFAULT_SYSTEM_PROMPT
-    from core.sources import load_source
-    from core.tiny import create_tiny
-    from core.train_setup import split_questions
+    from core.training.batching import collate, encode_all, length_grouped_batches
+    from core.models.loading import load_tokenizer
+    from core.data.prompts import DEFAULT_SYSTEM_PROMPT
+    from core.data.sources import load_source
+    from core.models.tiny import create_tiny
+    from core.training.setup import split_questions
 
     train_q, _, _ = split_questions(load_source("sample"), 0.1, 0)
     model_dir = create_tiny(train_q, OUT / "model-small", size="small", seed=0, overwrite=True)

@@ -35,13 +35,13 @@ PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "A10G
 def make_model(questions, shape: str, out: Path) -> Path:
     """The benchmarked model: a tiny preset size, or nanochat's d20 shape (random init, its 65,536-token
     vocab; the tokenizer is the tiny one trained on the questions, whose ids all fit in that vocab)."""
-    from core.tiny import SIZES, TinySpec, build_tiny_model, create_tiny, train_tokenizer
+    from core.models.tiny import SIZES, TinySpec, build_tiny_model, create_tiny, train_tokenizer
 
     if shape in SIZES:
         return create_tiny(questions, out, size=shape, seed=0, overwrite=True)
     if shape != "d20":
         raise SystemExit(f"unknown --shape {shape!r}: one of {', '.join(SIZES)}, d20")
-    from core.catalogue import D20
+    from core.models.catalogue import D20
     from core.files import atomic_dir
 
     tok = train_tokenizer(questions, 4096)
@@ -57,7 +57,7 @@ def make_model(questions, shape: str, out: Path) -> Path:
 
 def flops_per_token(model_dir: Path, seq_len: float) -> float:
     """PaLM/nanochat's estimate: 6 x parameters (less the input embedding) + 12 x layers x width x seq_len."""
-    from core.memory import ModelShape
+    from core.models.memory import ModelShape
 
     shape = ModelShape.from_folder(model_dir)
     matmul_params = shape.matrix_params + shape.vocab * shape.hidden  # blocks + the output head
@@ -79,7 +79,7 @@ def plan_phase(model_dir: Path, examples, steps: int, device: str) -> dict:
     from transformers import (AutoModelForCausalLM, DataCollatorForLanguageModeling, Trainer, TrainerCallback,
                               TrainingArguments)
 
-    from core.loading import load_tokenizer
+    from core.models.loading import load_tokenizer
 
     tok = load_tokenizer(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
@@ -120,9 +120,9 @@ def plan_phase(model_dir: Path, examples, steps: int, device: str) -> dict:
 def default_phase(model_dir: Path, data: str, fmt: str, seconds: float, max_seq_len: int, device: str,
                   overrides: dict) -> dict:
     """This app's worker with the default recipe, in-process, for a time budget; from its metrics."""
-    from core import runs
-    from core.recipes import TrainConfig, get_recipe
-    from core.training import run_worker
+    from core.jobs import runs
+    from core.training.recipes import TrainConfig, get_recipe
+    from core.training.worker import run_worker
 
     recipe = get_recipe("default", **{**overrides, "max_seq_len": max_seq_len, "eval_every": 10**6,
                                       "save_every": 10**6, "eval_examples": 0})
@@ -166,12 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(a.threads)
-    from core.batching import encode_all
-    from core.prompts import DEFAULT_SYSTEM_PROMPT
-    from core.loading import load_tokenizer
-    from core.recipes import get_recipe
-    from core.sources import load_source
-    from core.train_setup import split_questions
+    from core.training.batching import encode_all
+    from core.data.prompts import DEFAULT_SYSTEM_PROMPT
+    from core.models.loading import load_tokenizer
+    from core.training.recipes import get_recipe
+    from core.data.sources import load_source
+    from core.training.setup import split_questions
 
     gpu = a.device.startswith("cuda")
     if gpu and not torch.cuda.is_available():

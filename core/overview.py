@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from core.hub import OFFLINE_HELP, hub_reachable, offline_forced
+from core.models.hub import OFFLINE_HELP, hub_reachable, offline_forced
 from core.home import area, home
 
 
@@ -27,7 +27,9 @@ class Overview:
 
 
 def overview(check_hub: bool = True) -> Overview:
-    from core import catalogue, runs, sources, subsets
+    from core.models import catalogue
+    from core.jobs import runs
+    from core.data import sources, subsets
 
     online = hub_reachable() if check_hub else False
     note = "" if online else (

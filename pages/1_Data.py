@@ -1,6 +1,6 @@
 """Data page: pick a ScienceQA source, filter it, look at a question and the exact conversation (and
 tokens) it becomes for the model, and save subsets that training and evaluation accept as sources.
-Logic lives in core.sources, core.subsets and core.preview; this file only lays out widgets."""
+Logic lives in core.data.sources, core.data.subsets and core.data.preview; this file only lays out widgets."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import streamlit as st
 
 from core.errors import StudioError
 from core.home import area
-from core.hub import OFFLINE_HELP, hub_reachable
-from core.prompts import DEFAULT_FORMAT, FORMATS, to_messages
-from core.sources import load_source, source_stamp
-from core.subsets import (CONTEXTS, Filters, build_frame, delete_subset, filter_frame, list_subsets, save_subset,
+from core.models.hub import OFFLINE_HELP, hub_reachable
+from core.data.prompts import DEFAULT_FORMAT, FORMATS, to_messages
+from core.data.sources import load_source, source_stamp
+from core.data.subsets import (CONTEXTS, Filters, build_frame, delete_subset, filter_frame, list_subsets, save_subset,
                           stratified_sample)
 
 st.set_page_config(page_title="Data · ScienceQA Tutor Studio", page_icon=":material/dataset:", layout="wide")
@@ -31,14 +31,14 @@ def load(spec: str, meta: str, stamp: float):
 
 @st.cache_data(ttl=15, show_spinner=False)
 def tokenizer_folders(models_dir: str, stamp: float) -> dict:
-    from core.preview import tokenizer_folders as find
+    from core.data.preview import tokenizer_folders as find
 
     return find()
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading tokenizer…")
 def tokenizer(path: str):
-    from core.loading import load_tokenizer
+    from core.models.loading import load_tokenizer
 
     return load_tokenizer(path)
 
@@ -200,7 +200,7 @@ with browse:
             for m in messages:
                 st.caption(m["role"])
                 st.code(m["content"], language=None, wrap_lines=True)
-            from core.preview import tokenize_conversation
+            from core.data.preview import tokenize_conversation
 
             models = area("models")
             folders = tokenizer_folders(str(models), models.stat().st_mtime)

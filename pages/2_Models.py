@@ -1,16 +1,16 @@
 """Models page: the catalogue (tiny preset, nanochat checkpoints on the Hub, local folders, trained runs),
 creating the tiny model or converting a checkpoint, and a memory calculator for a training setup.
-Logic lives in core.catalogue, core.convert and core.memory; this file only lays out widgets."""
+Logic lives in core.models.catalogue, core.models.convert and core.models.memory; this file only lays out widgets."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from core.catalogue import ensure_tiny, list_models, model_shape, resolve_model
+from core.models.catalogue import ensure_tiny, list_models, model_shape, resolve_model
 from core.errors import StudioError
-from core.hub import OFFLINE_HELP, hub_reachable
-from core.memory import (GiB, OPTIMIZERS, TrainSetup, available_memory, estimate_inference,
+from core.models.hub import OFFLINE_HELP, hub_reachable
+from core.models.memory import (GiB, OPTIMIZERS, TrainSetup, available_memory, estimate_inference,
                          estimate_training)
 
 st.set_page_config(page_title="Models · ScienceQA Tutor Studio", page_icon=":material/neurology:", layout="wide")

@@ -1,6 +1,6 @@
 """Train page: launch a fine-tuning run in the background, watch it live, stop / cancel / resume it,
-list, compare and delete runs. The run folder is the only channel to the worker (core.runs); this
-file only lays out widgets and calls core.train_jobs / core.runs."""
+list, compare and delete runs. The run folder is the only channel to the worker (core.jobs.runs); this
+file only lays out widgets and calls core.training.jobs / core.jobs.runs."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import runs
+from core.jobs import runs
 from core.errors import StudioError
 from core.home import area
-from core.prompts import FORMATS
-from core.recipes import RECIPE_HELP, RECIPES, build_config, config_diff, suggested_format, suggested_recipe
-from core.train_jobs import estimate, resume_training, start_training
+from core.data.prompts import FORMATS
+from core.training.recipes import RECIPE_HELP, RECIPES, build_config, config_diff, suggested_format, suggested_recipe
+from core.training.jobs import estimate, resume_training, start_training
 
 st.set_page_config(page_title="Train · ScienceQA Tutor Studio", page_icon=":material/exercise:", layout="wide")
 BADGE = {"queued": (":material/schedule:", "gray"), "running": (":material/play_arrow:", "blue"),
@@ -38,7 +38,7 @@ def fmt_time(s: float | None) -> str:
 
 def model_options() -> dict[str, str]:
     try:
-        from core.catalogue import list_models
+        from core.models.catalogue import list_models
         entries = list_models()
     except (ImportError, StudioError) as e:
         st.warning(f"Model catalogue unavailable: {e}")
@@ -48,7 +48,7 @@ def model_options() -> dict[str, str]:
 
 def data_options() -> list[str]:
     try:
-        from core.subsets import list_subsets
+        from core.data.subsets import list_subsets
         return ["sample"] + [f"subset:{s.name}" for s in list_subsets()]
     except ImportError:
         return ["sample"]

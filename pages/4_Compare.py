@@ -1,8 +1,8 @@
 """Compare page: two models on the same questions (default: the latest training run's base model and the
-run's own model). Evaluations run as background jobs (core.eval_jobs) and are cached; the page shows
+run's own model). Evaluations run as background jobs (core.evaluation.jobs) and are cached; the page shows
 their progress live, then accuracies with intervals, McNemar's test, the leaderboard's columns, the
-flips, and one question answered by both models side by side. Logic lives in core.evaluation,
-core.eval_jobs and core.reports; this file lays out widgets."""
+flips, and one question answered by both models side by side. Logic lives in core.evaluation.scoring,
+core.evaluation.jobs and core.evaluation.reports; this file lays out widgets."""
 
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import runs
-from core.catalogue import list_models, resolve_model
+from core.jobs import runs
+from core.models.catalogue import list_models, resolve_model
 from core.errors import StudioError
-from core.eval_jobs import EvalRequest, find_cached, find_running, load_results, model_identity, start_eval
+from core.evaluation.jobs import EvalRequest, find_cached, find_running, load_results, model_identity, start_eval
 from core.home import area
-from core.prompts import DEFAULT_FORMAT, FORMATS, to_messages
-from core.records import LEADERBOARD_COLUMNS, LETTERS, Question
-from core.reports import compare, summarize, to_csv, to_json, to_markdown
-from core.sources import load_source, source_splits
-from core.subsets import list_subsets
+from core.data.prompts import DEFAULT_FORMAT, FORMATS, to_messages
+from core.data.records import LEADERBOARD_COLUMNS, LETTERS, Question
+from core.evaluation.reports import compare, summarize, to_csv, to_json, to_markdown
+from core.data.sources import load_source, source_splits
+from core.data.subsets import list_subsets
 
 st.set_page_config(page_title="Compare · ScienceQA Tutor Studio", page_icon=":material/compare:", layout="wide")
 METHODS = {"categorical": "Categorical (letter logits, deterministic)", "generative": "Generative (paper's extraction)",
@@ -31,7 +31,7 @@ METHODS = {"categorical": "Categorical (letter logits, deterministic)", "generat
 
 @st.cache_resource(max_entries=2, show_spinner="Loading model…")
 def load(name: str, identity: str):
-    from core.eval_jobs import load_for_eval
+    from core.evaluation.jobs import load_for_eval
 
     return load_for_eval(name)
 
@@ -98,7 +98,7 @@ except (StudioError, ValueError) as e:
     st.stop()
 by_pid = {q.pid: q for q in questions}
 if method == "plan":
-    from core.evaluation import plan_prompt_only_accuracy
+    from core.evaluation.scoring import plan_prompt_only_accuracy
 
     st.warning("The plan's metric is **invalid**: it scores the decoded prompt, whose 'A.'/'B.' lines put answer "
                "letters within the first 100 characters. On these questions the prompt alone, before any model "
@@ -243,7 +243,7 @@ if q.lecture or q.solution:
         st.markdown(f"{q.lecture}\n\n{q.solution}".strip())
 try:
     loaded = [load(m, model_identity(resolve_model(m))) for m in (model_a, model_b)]
-    from core.evaluation import choice_probabilities
+    from core.evaluation.scoring import choice_probabilities
 
     probs = [choice_probabilities(lm, q, fmt) for lm in loaded]
 except StudioError as e:
@@ -264,7 +264,7 @@ for col, name in zip(cols, (model_a, model_b)):
 if asked:
     import torch
 
-    from core.chat import ChatSettings, stream_reply
+    from core.serving.chat import ChatSettings, stream_reply
 
     settings = ChatSettings(temperature=temperature, max_new_tokens=128)
     messages = to_messages(q, fmt, with_answer=False)

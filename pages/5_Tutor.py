@@ -1,7 +1,7 @@
 """Tutor page: chat with any model of the catalogue (default: the latest fine-tuned run's model), the
 answer streamed token by token through the model's own chat template; share the chat with a class
 through a link (a separate Gradio app that serves only the chat: classroom.py). Logic lives in
-core.chat, core.access and classroom; this file lays out widgets."""
+core.serving.chat, core.access and classroom; this file lays out widgets."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ import uuid
 import streamlit as st
 
 import classroom
-from core import access, runs
-from core.catalogue import list_models, resolve_model
-from core.chat import (MAX_SYSTEM_CHARS, ChatSettings, RateLimiter, ReplyStats, build_messages, clean_input,
+from core import access
+from core.jobs import runs
+from core.models.catalogue import list_models, resolve_model
+from core.serving.chat import (MAX_SYSTEM_CHARS, ChatSettings, RateLimiter, ReplyStats, build_messages, clean_input,
                        example_questions, get_model, stream_reply)
 from core.errors import StudioError
 from core.home import area
-from core.prompts import DEFAULT_SYSTEM_PROMPT
+from core.data.prompts import DEFAULT_SYSTEM_PROMPT
 
 st.set_page_config(page_title="Tutor · ScienceQA Tutor Studio", page_icon=":material/school:", layout="wide")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.records import Question
+from core.data.records import Question
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "scienceqa"
 
@@ -62,7 +62,7 @@ def toy_questions() -> list[Question]:
 
 @pytest.fixture(scope="session")
 def _tiny_model_master(tmp_path_factory) -> Path:
-    from core.tiny import create_tiny
+    from core.models.tiny import create_tiny
 
     out = tmp_path_factory.mktemp("tiny") / "model"
     return create_tiny(make_questions(120), out, size="xs", seed=0)

@@ -44,7 +44,7 @@ def test_access_does_not_import_streamlit():
     import subprocess
     import sys
 
-    code = "import core.access, core.chat, core.publish, sys; assert 'streamlit' not in sys.modules and 'gradio' not in sys.modules"
+    code = "import core.access, core.serving.chat, core.models.publish, sys; assert 'streamlit' not in sys.modules and 'gradio' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 

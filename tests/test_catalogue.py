@@ -18,7 +18,7 @@ from test_convert import make_raw_checkpoint
 @pytest.fixture
 def toy_source(tmp_path, monkeypatch) -> str:
     """The tiny preset's data source pointed at a toy .jsonl file (with train/val/test splits)."""
-    import core.catalogue as catalogue
+    import core.models.catalogue as catalogue
 
     path = tmp_path / "toy.jsonl"
     path.write_text("".join(json.dumps(q.to_dict()) + "\n" for q in make_questions(90)))
@@ -31,7 +31,7 @@ def by_name(entries):
 
 
 def test_offline_listing_has_the_hub_models_and_a_tiny_to_create():
-    from core.catalogue import list_models
+    from core.models.catalogue import list_models
 
     entries = by_name(list_models())
     assert entries["tiny"].availability == "missing" and entries["tiny"].kind == "tiny"
@@ -44,7 +44,7 @@ def test_offline_listing_has_the_hub_models_and_a_tiny_to_create():
 def test_d20_parameter_count_matches_transformers():
     from transformers import NanoChatConfig, NanoChatForCausalLM
 
-    from core.catalogue import nanochat_parameters
+    from core.models.catalogue import nanochat_parameters
 
     cfg = NanoChatConfig(vocab_size=65536, hidden_size=1280, intermediate_size=5120, num_hidden_layers=20,
                          num_attention_heads=10, num_key_value_heads=10, tie_word_embeddings=False)
@@ -54,7 +54,7 @@ def test_d20_parameter_count_matches_transformers():
 
 
 def test_hub_model_offline_is_a_clear_error():
-    from core.catalogue import resolve_model
+    from core.models.catalogue import resolve_model
 
     with pytest.raises(StudioError, match="HF_HUB_OFFLINE.*tiny model preset"):
         resolve_model("sdobson/nanochat")
@@ -63,7 +63,7 @@ def test_hub_model_offline_is_a_clear_error():
 
 
 def test_tiny_is_created_on_first_use_then_reused(toy_source):
-    from core.catalogue import list_models, resolve_model
+    from core.models.catalogue import list_models, resolve_model
 
     path = resolve_model("tiny")
     assert (path / "config.json").exists() and path == area("models") / "tiny"
@@ -77,7 +77,7 @@ def test_tiny_is_created_on_first_use_then_reused(toy_source):
 
 def test_tiny_cli_trains_one_step_saves_and_reloads(toy_source, tmp_path):
     from core.__main__ import main
-    from core.loading import load_model
+    from core.models.loading import load_model
 
     out = tmp_path / "tiny-cli"
     assert main(["model", "tiny", "--data", toy_source, "--out", str(out), "--size", "xs", "--seed", "3"]) == 0
@@ -102,7 +102,7 @@ def test_tiny_cli_trains_one_step_saves_and_reloads(toy_source, tmp_path):
 
 
 def test_local_raw_folder_is_converted_once_and_listed(tmp_path):
-    from core.catalogue import list_models, resolve_model
+    from core.models.catalogue import list_models, resolve_model
 
     make_raw_checkpoint(tmp_path / "my-run")
     out = resolve_model(str(tmp_path / "my-run"))
@@ -119,7 +119,7 @@ def test_local_raw_folder_is_converted_once_and_listed(tmp_path):
 
 
 def test_run_models_are_listed_with_their_state(tiny_model_dir):
-    from core.catalogue import list_models, resolve_model
+    from core.models.catalogue import list_models, resolve_model
 
     run = area("runs") / "20260101-r1"
     shutil.copytree(tiny_model_dir, run / "model")
@@ -137,8 +137,8 @@ def test_hub_download_fetches_only_the_chosen_step_and_never_stores_the_token(tm
     """The Hub is faked by a local folder: list_repo_files and snapshot_download are replaced."""
     import huggingface_hub
 
-    import core.hub
-    from core.catalogue import list_models, resolve_model
+    import core.models.hub
+    from core.models.catalogue import list_models, resolve_model
 
     repo_dir = tmp_path / "fake-repo"
     make_raw_checkpoint(repo_dir, step=100, sub="base_checkpoints/d2", seed=1)
@@ -147,7 +147,7 @@ def test_hub_download_fetches_only_the_chosen_step_and_never_stores_the_token(tm
     files = [p.relative_to(repo_dir).as_posix() for p in repo_dir.rglob("*") if p.is_file()]
     secret = "hf_test_secret_token_123"
     monkeypatch.setenv("HF_TOKEN", secret)
-    monkeypatch.setattr(core.hub, "hub_reachable", lambda *a, **k: True)
+    monkeypatch.setattr(core.models.hub, "hub_reachable", lambda *a, **k: True)
     calls = []
 
     def list_repo_files(self, repo_id, token=None, **kw):
@@ -179,17 +179,17 @@ def test_hub_download_fetches_only_the_chosen_step_and_never_stores_the_token(tm
 def test_hub_repo_in_transformers_format_is_adopted_with_the_chat_template(tiny_model_dir, tmp_path, monkeypatch):
     import huggingface_hub
 
-    import core.hub
-    from core.chat_template import CHAT_TEMPLATE
-    from core.loading import load_model
-    from core.catalogue import resolve_model
+    import core.models.hub
+    from core.models.chat_template import CHAT_TEMPLATE
+    from core.models.loading import load_model
+    from core.models.catalogue import resolve_model
 
     tok_cfg = tiny_model_dir / "tokenizer_config.json"
     cfg = json.loads(tok_cfg.read_text())
     cfg.pop("chat_template", None)
     tok_cfg.write_text(json.dumps(cfg))
     (tiny_model_dir / "chat_template.jinja").unlink(missing_ok=True)  # a Hub repo with its own (or no) template
-    monkeypatch.setattr(core.hub, "hub_reachable", lambda *a, **k: True)
+    monkeypatch.setattr(core.models.hub, "hub_reachable", lambda *a, **k: True)
     monkeypatch.setattr(huggingface_hub.HfApi, "list_repo_files",
                         lambda self, repo_id, token=None, **kw: [p.name for p in tiny_model_dir.iterdir()])
     monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda repo_id, **kw: str(tiny_model_dir))
@@ -217,7 +217,7 @@ def test_model_cli_convert_list_and_estimate(tmp_path, capsys):
 
 
 def test_local_transformers_folder_is_used_in_place_and_listed(tiny_model_dir):
-    from core.catalogue import list_models, resolve_model
+    from core.models.catalogue import list_models, resolve_model
 
     assert resolve_model(str(tiny_model_dir)) == tiny_model_dir
     entry = by_name(list_models(check_hub=False))[str(tiny_model_dir.resolve())]

@@ -1,4 +1,4 @@
-"""core.chat: the chat template prompt, new-token decoding, stopping, history trimming, input cleaning,
+"""core.serving.chat: the chat template prompt, new-token decoding, stopping, history trimming, input cleaning,
 the shared device queue, rate limits, and the chat command. Models are the xs tiny preset; where a
 test needs known output, a forward hook on the LM head scripts the next token (real `generate`)."""
 
@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from core.__main__ import main
-from core.chat import (ChatSettings, DeviceQueue, RateLimiter, ReplyStats, build_messages, clean_input,
+from core.serving.chat import (ChatSettings, DeviceQueue, RateLimiter, ReplyStats, build_messages, clean_input,
                        device_queue, fit_messages, get_model, prompt_ids, reply, stream_reply)
-from core.chat_template import ASSISTANT_START
+from core.models.chat_template import ASSISTANT_START
 from core.errors import StudioError
 
 GREEDY = ChatSettings(temperature=0.0, max_new_tokens=24)
@@ -39,7 +39,7 @@ def script(loaded, text: str, then: str = " and then more"):
 
 @pytest.fixture
 def loaded(tiny_model_dir):
-    from core.loading import load_model
+    from core.models.loading import load_model
 
     return load_model(tiny_model_dir)
 

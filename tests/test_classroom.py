@@ -17,7 +17,7 @@ import pytest
 import classroom
 from conftest import make_questions
 from core.home import PROJECT_ROOT
-from core.tiny import create_tiny
+from core.models.tiny import create_tiny
 
 CANARY = "hf_CANARY_classroom_0123456789"
 AUTH = ("student", "class-pw")

@@ -17,9 +17,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.chat_template import SPECIAL_TOKENS
+from core.models.chat_template import SPECIAL_TOKENS
 from core.errors import StudioError
-from core.tiny import SPLIT_PATTERN
+from core.models.tiny import SPLIT_PATTERN
 
 CFG = dict(sequence_len=64, vocab_size=0, n_layer=2, n_head=4, n_kv_head=2, n_embd=32)
 CORPUS = ("The answer is B. Which is heavier? 12 kg is more than 7 kg. Solids keep their shape. "
@@ -119,14 +119,14 @@ def reference_logits(sd: dict, cfg: dict, idx: torch.Tensor) -> torch.Tensor:
 
 
 def convert(root: Path, out: Path, **kw) -> Path:
-    from core.convert import convert_checkpoint
+    from core.models.convert import convert_checkpoint
 
     return convert_checkpoint(root, out, **kw)
 
 
 @pytest.mark.parametrize("prefix", ["", "_orig_mod."])
 def test_converted_logits_equal_nanochat_reference(tmp_path, prefix):
-    from core.loading import load_model
+    from core.models.loading import load_model
 
     raw = make_raw_checkpoint(tmp_path / "raw", prefix=prefix)
     out = convert(tmp_path / "raw", tmp_path / "hf")
@@ -153,7 +153,7 @@ TEXTS = ["Hello world! The answer is B.", "  leading spaces\tand\ttabs\n\nnew li
 
 
 def test_tokenizer_matches_tiktoken(tmp_path):
-    from core.loading import load_tokenizer
+    from core.models.loading import load_tokenizer
 
     raw = make_raw_checkpoint(tmp_path / "raw")
     tok = load_tokenizer(convert(tmp_path / "raw", tmp_path / "hf"))
@@ -169,7 +169,7 @@ def test_tokenizer_matches_tiktoken(tmp_path):
 
 
 def test_chat_template_reproduces_nanochat_rendering(tmp_path):
-    from core.loading import load_tokenizer
+    from core.models.loading import load_tokenizer
 
     raw = make_raw_checkpoint(tmp_path / "raw")
     tok = load_tokenizer(convert(tmp_path / "raw", tmp_path / "hf"))
@@ -199,7 +199,7 @@ class _Evil:
 
 
 def test_pickle_that_runs_code_is_refused(tmp_path):
-    from core.safe_pickle import load_tiktoken_encoding
+    from core.models.safe_pickle import load_tiktoken_encoding
 
     marker = Path("/tmp/sqa_pickle_pwned")
     marker.unlink(missing_ok=True)
@@ -258,7 +258,7 @@ def test_folder_without_checkpoint_gives_a_clear_error(tmp_path):
 
 
 def test_latest_step_and_preferred_stage_are_chosen():
-    from core.convert import select_checkpoint
+    from core.models.convert import select_checkpoint
 
     files = ["base_checkpoints/d20/model_021400.pt", "base_checkpoints/d20/meta_021400.json",
              "chatsft_checkpoints/d20/model_000650.pt", "chatsft_checkpoints/d20/meta_000650.json",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.__main__ import main
-from core.sources import load_source
+from core.data.sources import load_source
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import sources
-from core.subsets import write_subset
+from core.data import sources
+from core.data.subsets import write_subset
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "1_Data.py")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import make_questions
-from core import runs
-from core.eval_jobs import EvalRequest, find_cached, load_results, run_eval, run_job, start_eval
+from core.jobs import runs
+from core.evaluation.jobs import EvalRequest, find_cached, load_results, run_eval, run_job, start_eval
 from core.errors import StudioError
 from core.home import area
 
@@ -68,7 +68,7 @@ def test_an_empty_selection_is_refused_before_launch(tiny_model_dir, tmp_path):
 
 
 def test_the_worker_does_not_import_streamlit():
-    code = "import sys, core.eval_jobs, core.reports; assert 'streamlit' not in sys.modules"
+    code = "import sys, core.evaluation.jobs, core.evaluation.reports; assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
 
 

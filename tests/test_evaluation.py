@@ -11,10 +11,10 @@ import torch
 
 from conftest import make_questions
 from core.errors import StudioError
-from core.evaluation import (EvalResult, _letter_row, choice_probabilities, evaluate, extract_answer,
+from core.evaluation.scoring import (EvalResult, _letter_row, choice_probabilities, evaluate, extract_answer,
                              letter_rows, parse_prediction, prompt_text, EvalSettings)
-from core.loading import load_model
-from core.records import LEADERBOARD_COLUMNS, LETTERS
+from core.models.loading import load_model
+from core.data.records import LEADERBOARD_COLUMNS, LETTERS
 
 
 class PreferringModel(torch.nn.Module):
@@ -67,7 +67,7 @@ def test_stand_in_model_gets_exactly_the_expected_accuracy_and_breakdown(loaded)
     assert result.correct == sum(1 for i in range(len(qs)) if i % 3)
     for p in result.predictions:
         assert abs(sum(p.probs) - 1) < 1e-6 and max(p.probs) > 0.99
-    from core.reports import summarize
+    from core.evaluation.reports import summarize
     cols = summarize(result)["columns"]
     for col in LEADERBOARD_COLUMNS:
         members = [i for i, q in enumerate(qs) if col in q.leaderboard_groups]
@@ -179,7 +179,7 @@ def test_the_plan_metric_passes_a_random_model_and_is_labelled_invalid(loaded):
 
 
 def test_batches_group_similar_lengths_within_the_token_budget():
-    from core.evaluation import _token_batches
+    from core.evaluation.scoring import _token_batches
 
     batches = _token_batches([50, 10, 400, 12, 11, 300], max_rows=3, max_tokens=700)
     assert batches == [[1, 4, 3], [0, 5], [2]]  # 3 rows at most; 2 x 300 <= 700 but 3 x 400 is not
@@ -187,8 +187,8 @@ def test_batches_group_similar_lengths_within_the_token_budget():
 
 
 def test_the_plan_metric_scores_the_prompt_alone_far_above_chance_on_the_official_test(shared_scienceqa):
-    from core.evaluation import plan_prompt_only_accuracy
-    from core.sources import load_source
+    from core.evaluation.scoring import plan_prompt_only_accuracy
+    from core.data.sources import load_source
 
     test = load_source(str(shared_scienceqa / "test_qcm.jsonl"))
     chance = sum(1 / len(q.choices) for q in test) / len(test)

@@ -10,8 +10,8 @@ import pytest
 
 from core.errors import StudioError
 from core.files import atomic_dir, read_json, write_json_atomic
-from core.prompts import assistant_message, to_messages, user_message
-from core.records import Question, content_hash
+from core.data.prompts import assistant_message, to_messages, user_message
+from core.data.records import Question, content_hash
 
 
 def q(**kw) -> Question:
@@ -102,7 +102,7 @@ def test_read_json_names_corrupt_files(tmp_path):
 
 def test_chat_template_matches_nanochat_rendering(tiny_model_dir):
     """ids and loss mask equal nanochat's render_conversation, reimplemented here from its source."""
-    from core.loading import load_tokenizer
+    from core.models.loading import load_tokenizer
 
     tok = load_tokenizer(tiny_model_dir)
     conv = [{"role": "system", "content": "Sys."}, {"role": "user", "content": "Hi there"},
@@ -126,7 +126,7 @@ def test_chat_template_matches_nanochat_rendering(tiny_model_dir):
 
 
 def test_core_never_imports_ui_frameworks():
-    code = ("import sys, core, core.records, core.prompts, core.tiny, core.loading, core.__main__;"
+    code = ("import sys, core, core.data.records, core.data.prompts, core.models.tiny, core.models.loading, core.__main__;"
             "import core.__main__ as m; m.build_parser();"
             "bad = [k for k in sys.modules if k.split('.')[0] in ('streamlit', 'gradio')];"
             "print(bad); sys.exit(1 if bad else 0)")

@@ -5,7 +5,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from core.home import area
-from core.runs import create_run
+from core.jobs.runs import create_run
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.memory import (GiB, ModelShape, TrainSetup, check_training_fits, estimate_inference,
+from core.models.memory import (GiB, ModelShape, TrainSetup, check_training_fits, estimate_inference,
                          estimate_training, lora_parameters)
 
 D20 = ModelShape(n_layer=20, hidden=1280, n_head=10, n_kv_head=10, vocab=65536, intermediate=5120)
@@ -50,7 +50,7 @@ def test_invalid_setups_are_refused(bad):
 
 def test_activation_estimate_is_close_to_what_autograd_saves(tiny_model_dir):
     """Count the bytes autograd keeps for backward (distinct storages) in one fp32 forward with a loss."""
-    from core.loading import load_model
+    from core.models.loading import load_model
 
     loaded = load_model(tiny_model_dir, device="cpu", dtype=torch.float32, train=True)
     shape = ModelShape.from_config(loaded.model.config.to_dict())

@@ -16,7 +16,7 @@ PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_Models.py")
 
 @pytest.fixture(autouse=True)
 def toy_tiny_source(tmp_path, monkeypatch):
-    import core.catalogue as catalogue
+    import core.models.catalogue as catalogue
 
     path = tmp_path / "toy.jsonl"
     path.write_text("".join(json.dumps(q.to_dict()) + "\n" for q in make_questions(60)))

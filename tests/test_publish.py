@@ -1,4 +1,4 @@
-"""core.publish: the model card and upload folder offline; the upload with HfApi replaced at the boundary."""
+"""core.models.publish: the model card and upload folder offline; the upload with HfApi replaced at the boundary."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import shutil
 import pytest
 
 from conftest import make_questions
-from core import hub, runs
+from core.models import hub
+from core.jobs import runs
 from core.commands import publish as publish_cmd
 from core.errors import StudioError
-from core.eval_jobs import EvalRequest, run_eval
+from core.evaluation.jobs import EvalRequest, run_eval
 from core.home import area
-from core.publish import build_model_card, push_run, run_folder, stage_upload
+from core.models.publish import build_model_card, push_run, run_folder, stage_upload
 
 CANARY = "hf_CANARY_do_not_leak_123456"
 
@@ -52,7 +53,7 @@ def test_upload_folder_holds_weights_tokenizer_template_card_and_config(finished
     names = {p.name for p in out.iterdir()}
     assert {"model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "README.md",
             "training_config.json"} <= names
-    from core.loading import load_tokenizer
+    from core.models.loading import load_tokenizer
 
     assert "<|assistant_start|>" in load_tokenizer(out).chat_template
 

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from core.errors import StudioError
-from core.evaluation import EvalResult, Prediction
-from core.reports import (OFFICIAL_TEST_SIZE, compare, mcnemar, paired_difference_interval, summarize, to_csv,
+from core.evaluation.scoring import EvalResult, Prediction
+from core.evaluation.reports import (OFFICIAL_TEST_SIZE, compare, mcnemar, paired_difference_interval, summarize, to_csv,
                           to_json, to_markdown, wilson_interval)
 
 

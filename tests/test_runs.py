@@ -1,4 +1,4 @@
-"""core/runs.py: job folders, honest status, incremental metrics, stop requests, the device slot."""
+"""core/jobs/runs.py: job folders, honest status, incremental metrics, stop requests, the device slot."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from core import runs
+from core.jobs import runs
 from core.errors import StudioError
 from core.home import area
 

@@ -8,10 +8,10 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from core.records import LETTERS, Question
-from core.samplegen import SAMPLE_PATH, TEMPLATES, generate, is_label_question, main, render_jsonl, template_of
-from core.samplegen.social import CAPITALS, OPPOSITE
-from core.samplegen.units import COMPARISONS, ITEMS, SCALES
+from core.data.records import LETTERS, Question
+from core.data.samplegen import SAMPLE_PATH, TEMPLATES, generate, is_label_question, main, render_jsonl, template_of
+from core.data.samplegen.social import CAPITALS, OPPOSITE
+from core.data.samplegen.units import COMPARISONS, ITEMS, SCALES
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def answer(q: Question) -> str:
 
 def test_committed_asset_equals_a_fresh_generation(sample):
     assert SAMPLE_PATH.read_text(encoding="utf-8") == render_jsonl(sample), \
-        "assets/sample is stale: run `python -m core.samplegen`"
+        "assets/sample is stale: run `python -m core.data.samplegen`"
 
 
 def test_same_seed_gives_identical_text_and_another_seed_differs(sample):
@@ -193,7 +193,7 @@ def test_verb_tense_matches_the_sentence(sample):
 
 
 def test_rhyme_answers_share_or_break_the_ending(sample):
-    from core.samplegen.words import RHYMES
+    from core.data.samplegen.words import RHYMES
 
     family = {w: f for f, ws in RHYMES.items() for w in ws}
     for q in by_template(sample)["rhyming"]:

@@ -1,4 +1,4 @@
-"""core.sources: every source format gives the same Question records; bad input gives a clear StudioError."""
+"""core.data.sources: every source format gives the same Question records; bad input gives a clear StudioError."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from core import sources
+from core.data import sources
 from core.errors import StudioError
-from core.records import Question
-from core.sources import load_source, source_splits
+from core.data.records import Question
+from core.data.sources import load_source, source_splits
 
 HF_COLUMNS = ["question", "choices", "answer", "hint", "task", "grade", "subject", "topic", "category", "skill",
               "lecture", "solution"]
@@ -110,7 +110,7 @@ def test_hub_rows_recover_pids_and_captions_from_the_official_files(original, mo
 
     fake = datasets.DatasetDict({name: datasets.Dataset.from_list(rows).cast_column("image", datasets.Image())
                                  for name, rows in hf_rows(original).items()})
-    monkeypatch.setattr("core.hub.hub_reachable", lambda *a, **k: True)
+    monkeypatch.setattr("core.models.hub.hub_reachable", lambda *a, **k: True)
     monkeypatch.setattr(datasets, "load_dataset", lambda name, **kw: fake if name == "derek-thomas/ScienceQA" else None)
     qs = load_source("hub", meta=original)
     assert by_pid(qs) == by_pid(load_source(str(original)))
@@ -232,7 +232,7 @@ def test_out_of_range_answer_in_problems_json_names_the_pid(original, tmp_path):
 
 
 def test_saved_subset_is_a_source_with_its_images(original):
-    from core.subsets import save_subset
+    from core.data.subsets import save_subset
 
     qs = [q for q in load_source(str(original), "test") if q.has_image]
     folder = save_subset("img-test", qs, {"source": str(original)})

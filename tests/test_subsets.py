@@ -1,4 +1,4 @@
-"""core.subsets: filters, reproducible stratified sampling, and saved subsets."""
+"""core.data.subsets: filters, reproducible stratified sampling, and saved subsets."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 
 from core.errors import StudioError
-from core.sources import load_source
-from core.subsets import (Filters, apply_filters, build_frame, delete_subset, list_subsets, save_subset,
+from core.data.sources import load_source
+from core.data.subsets import (Filters, apply_filters, build_frame, delete_subset, list_subsets, save_subset,
                           stratified_sample, summarize)
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core import runs
+from core.jobs import runs
 from core.home import area
-from core.recipes import build_config
+from core.training.recipes import build_config
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "3_Train.py")
 

@@ -16,12 +16,12 @@ import pytest
 import torch
 
 from conftest import make_questions
-from core import runs
-from core.batching import IGNORE, encode, length_grouped_batches, padding_fraction, random_batches
+from core.jobs import runs
+from core.training.batching import IGNORE, encode, length_grouped_batches, padding_fraction, random_batches
 from core.errors import StudioError
 from core.home import area
-from core.recipes import TrainConfig, build_config, config_diff, get_recipe
-from core.train_jobs import resume_training, start_training
+from core.training.recipes import TrainConfig, build_config, config_diff, get_recipe
+from core.training.jobs import resume_training, start_training
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def cfg(model: Path, data: Path, **over) -> TrainConfig:
 
 @pytest.mark.slow
 def test_worker_trains_writes_metrics_and_a_loadable_model(tiny_model_dir, toy_source):
-    from core.loading import load_model
+    from core.models.loading import load_model
 
     run_dir = start_training(cfg(tiny_model_dir, toy_source, eval_every=5, save_every=5))
     st = wait_terminal(run_dir)
@@ -151,7 +151,7 @@ def test_invalid_config_is_refused_before_launch(tiny_model_dir, toy_source):
 
 
 def test_labels_cover_only_the_assistant_turn(tiny_model_dir):
-    from core.loading import load_tokenizer
+    from core.models.loading import load_tokenizer
 
     tok = load_tokenizer(tiny_model_dir)
     q = make_questions(3)[0]
@@ -162,8 +162,8 @@ def test_labels_cover_only_the_assistant_turn(tiny_model_dir):
 
 
 def test_the_held_out_slice_does_not_move_with_the_training_seed(tiny_model_dir, tmp_path):
-    from core.loading import load_tokenizer
-    from core.train_setup import load_data
+    from core.models.loading import load_tokenizer
+    from core.training.setup import load_data
 
     path = tmp_path / "unsplit.jsonl"  # no splits: the worker holds a seeded slice out itself
     path.write_text("".join(json.dumps({**q.to_dict(), "split": ""}) + "\n" for q in make_questions(60)))
@@ -219,13 +219,13 @@ def test_cli_starts_the_tiny_model_on_its_recipe_and_format_and_keeps_explicit_c
 def test_worker_import_does_not_load_streamlit():
     import subprocess
 
-    code = "import sys, core.training, core.runs; print('streamlit' in sys.modules)"
+    code = "import sys, core.training.worker, core.jobs.runs; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 def test_muon_matches_torch_muon_up_to_bf16_rounding():
-    from core.muon import Muon
+    from core.training.muon import Muon
 
     torch.manual_seed(0)
     w1 = torch.nn.Parameter(torch.randn(64, 32))
@@ -240,7 +240,7 @@ def test_muon_matches_torch_muon_up_to_bf16_rounding():
 
 
 def test_muon_orthogonalizes_same_shape_matrices_as_one_batch_with_the_same_result():
-    from core.muon import Muon, orthogonalize
+    from core.training.muon import Muon, orthogonalize
 
     torch.manual_seed(0)
     stack = torch.randn(3, 48, 20)
@@ -264,9 +264,9 @@ def test_muon_orthogonalizes_same_shape_matrices_as_one_batch_with_the_same_resu
 def test_target_loss_equals_the_models_own_loss_with_the_head_in_chunks(tiny_model_dir, softcap, monkeypatch):
     from peft import LoraConfig, get_peft_model
 
-    from core import batching
-    from core.batching import TargetLoss
-    from core.loading import load_model
+    from core.training import batching
+    from core.training.batching import TargetLoss
+    from core.models.loading import load_model
 
     model = load_model(tiny_model_dir, device="cpu").model
     model.config.final_logit_softcapping = softcap
@@ -291,7 +291,7 @@ def test_target_loss_equals_the_models_own_loss_with_the_head_in_chunks(tiny_mod
 
 @pytest.mark.slow
 def test_worker_with_compiled_blocks_trains_and_saves_plain_weights(tiny_model_dir, toy_source):
-    from core.loading import load_model
+    from core.models.loading import load_model
 
     run_dir = start_training(cfg(tiny_model_dir, toy_source, compile=True, epochs=1, eval_every=3, save_every=3))
     st = wait_terminal(run_dir, timeout=240)  # the first step compiles
@@ -331,7 +331,7 @@ def test_the_same_command_trains_under_torchrun_with_two_ranks(tiny_model_dir, t
 
 
 def test_estimate_before_launch_gives_time_and_memory(tiny_model_dir, toy_source):
-    from core.train_jobs import estimate
+    from core.training.jobs import estimate
 
     est = estimate(cfg(tiny_model_dir, toy_source, epochs=2))
     assert est.examples == 50 and est.steps == math.ceil(2 * 50 / 8)

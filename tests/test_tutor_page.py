@@ -9,9 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import make_questions
-from core import runs
+from core.jobs import runs
 from core.home import area
-from core.tiny import create_tiny
+from core.models.tiny import create_tiny
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "5_Tutor.py")
 

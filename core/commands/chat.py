@@ -24,9 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.catalogue import resolve_model
-    from core.chat import ChatSettings, build_messages, clean_input, get_model, stream_reply
-    from core.prompts import DEFAULT_SYSTEM_PROMPT
+    from core.models.catalogue import resolve_model
+    from core.serving.chat import ChatSettings, build_messages, clean_input, get_model, stream_reply
+    from core.data.prompts import DEFAULT_SYSTEM_PROMPT
 
     settings = ChatSettings(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens)
     system = DEFAULT_SYSTEM_PROMPT if args.system is None else args.system

@@ -57,8 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    from core.sources import load_source
-    from core.subsets import summarize
+    from core.data.sources import load_source
+    from core.data.subsets import summarize
 
     questions = load_source(args.source, args.split, meta=args.meta)
     print(json.dumps({"source": args.source, **summarize(questions)}, indent=2))
@@ -67,8 +67,8 @@ def run_stats(args: argparse.Namespace) -> int:
 
 def run_subset(args: argparse.Namespace) -> int:
     from core.home import area
-    from core.sources import load_source, normalize_split
-    from core.subsets import Filters, apply_filters, stratified_sample, validate_name, write_subset
+    from core.data.sources import load_source, normalize_split
+    from core.data.subsets import Filters, apply_filters, stratified_sample, validate_name, write_subset
 
     filters = Filters(splits=tuple(normalize_split(s) for s in args.split), subjects=tuple(args.subject),
                       grade_min=args.grade_min, grade_max=args.grade_max, topics=tuple(args.topic),
@@ -85,7 +85,7 @@ def run_subset(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from core.subsets import list_subsets
+    from core.data.subsets import list_subsets
 
     for s in list_subsets():
         print(f"{s.name}\t{s.total}\t{s.manifest.get('source', '')}\t{s.manifest.get('created', '')}")

@@ -14,7 +14,7 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from core.prompts import DEFAULT_FORMAT, FORMATS
+    from core.data.prompts import DEFAULT_FORMAT, FORMATS
 
     p = subparsers.add_parser("eval", help="evaluate a model on ScienceQA questions")
     p.add_argument("--model", required=True, help="tiny | a Hub repo id | a model folder | run:<id>")
@@ -39,9 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from core.eval_jobs import EvalRequest, load_results, run_eval
+    from core.evaluation.jobs import EvalRequest, load_results, run_eval
     from core.files import write_text_atomic
-    from core.reports import to_csv, to_json, to_markdown
+    from core.evaluation.reports import to_csv, to_json, to_markdown
 
     req = EvalRequest(model=args.model, data=args.data, split=args.split, method=args.method, fmt=args.fmt,
                       limit=args.limit, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def format_summary(summary: dict, cached: bool, run_dir) -> str:
-    from core.records import LEADERBOARD_COLUMNS
+    from core.data.records import LEADERBOARD_COLUMNS
 
     lo, hi = summary["ci"]
     lines = []

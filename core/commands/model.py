@@ -57,7 +57,7 @@ def _fmt_params(n: int | None) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from core.catalogue import list_models
+    from core.models.catalogue import list_models
 
     rows = list_models(check_hub=not args.no_hub)
     print(f"{'name':40} {'kind':8} {'params':>8} {'availability':12} note")
@@ -67,8 +67,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from core.catalogue import HUB_ID, fetch_hub_model, local_cache_dir
-    from core.convert import convert_checkpoint, is_raw_nanochat, local_checkpoint
+    from core.models.catalogue import HUB_ID, fetch_hub_model, local_cache_dir
+    from core.models.convert import convert_checkpoint, is_raw_nanochat, local_checkpoint
     from core.errors import StudioError
 
     say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
@@ -100,9 +100,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_tiny(args: argparse.Namespace) -> int:
-    from core.catalogue import tiny_dir
-    from core.sources import load_source, source_splits
-    from core.tiny import create_tiny
+    from core.models.catalogue import tiny_dir
+    from core.data.sources import load_source, source_splits
+    from core.models.tiny import create_tiny
 
     split = "train" if "train" in source_splits(args.data) else None
     questions = load_source(args.data, split=split)
@@ -114,9 +114,9 @@ def cmd_tiny(args: argparse.Namespace) -> int:
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
-    from core.catalogue import resolve_model
-    from core.devices import pick_device
-    from core.memory import GiB, ModelShape, TrainSetup, estimate_inference, estimate_training
+    from core.models.catalogue import resolve_model
+    from core.models.devices import pick_device
+    from core.models.memory import GiB, ModelShape, TrainSetup, estimate_inference, estimate_training
 
     shape = ModelShape.from_folder(resolve_model(args.model))
     setup = TrainSetup(batch=args.batch, seq_len=args.seq_len, dtype=args.dtype, optimizer=args.optimizer,

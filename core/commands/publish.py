@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from core.publish import push_run, run_folder, stage_upload
+    from core.models.publish import push_run, run_folder, stage_upload
 
     if args.dry_run:
         out = stage_upload(run_folder(args.run), Path(args.dry_run), args.repo)

@@ -44,7 +44,7 @@ def _run_dir(a: argparse.Namespace) -> Path:
 
 
 def run_list(a: argparse.Namespace) -> int:
-    from core import runs
+    from core.jobs import runs
     from core.home import area
 
     rows = runs.list_runs(a.root or area("runs"))
@@ -60,14 +60,14 @@ def run_list(a: argparse.Namespace) -> int:
 
 def run_status(a: argparse.Namespace) -> int:
     from dataclasses import asdict
-    from core import runs
+    from core.jobs import runs
 
     print(json.dumps(asdict(runs.read_status(_run_dir(a))), indent=2, default=str))
     return 0
 
 
 def run_stop(a: argparse.Namespace) -> int:
-    from core import runs
+    from core.jobs import runs
 
     d = _run_dir(a)
     runs.request_stop(d, cancel=a.cancel)
@@ -82,7 +82,7 @@ def run_stop(a: argparse.Namespace) -> int:
 
 
 def run_resume(a: argparse.Namespace) -> int:
-    from core.train_jobs import resume_training
+    from core.training.jobs import resume_training
 
     d = _run_dir(a)
     pid = resume_training(d)
@@ -91,7 +91,7 @@ def run_resume(a: argparse.Namespace) -> int:
 
 
 def run_delete(a: argparse.Namespace) -> int:
-    from core import runs
+    from core.jobs import runs
 
     d = _run_dir(a)
     runs.delete_run(d)

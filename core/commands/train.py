@@ -25,7 +25,7 @@ OVERRIDES = {  # flag -> (recipe field, type)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from core.prompts import DEFAULT_FORMAT, FORMATS
+    from core.data.prompts import DEFAULT_FORMAT, FORMATS
 
     p = subparsers.add_parser("train", help="fine-tune a model (a run folder with metrics, checkpoints, model/)")
     p.add_argument("--model", required=True, help="tiny | a Hub id | a local model folder | run:<id>")
@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def config_from_args(a: argparse.Namespace):
-    from core.recipes import TrainConfig, get_recipe, suggested_format, suggested_recipe
+    from core.training.recipes import TrainConfig, get_recipe, suggested_format, suggested_recipe
 
     recipe = a.recipe or suggested_recipe(a.model)
     overrides = {field: getattr(a, flag[2:].replace("-", "_")) for flag, (field, _) in OVERRIDES.items()}
@@ -63,9 +63,9 @@ def config_from_args(a: argparse.Namespace):
 
 
 def run_train(a: argparse.Namespace) -> int:
-    from core import runs
+    from core.jobs import runs
     from core.home import area
-    from core.train_jobs import start_training, validate_launch
+    from core.training.jobs import start_training, validate_launch
 
     cfg = config_from_args(a)
     root, name = (a.out.parent, a.out.name) if a.out else (area("runs"), None)
@@ -74,7 +74,7 @@ def run_train(a: argparse.Namespace) -> int:
         print(f"launched {run_dir} (follow: python -m core runs status {run_dir})")
         return 0
     from core.errors import StudioError
-    from core.training import run_worker
+    from core.training.worker import run_worker
 
     if int(os.environ.get("WORLD_SIZE", 1)) > 1 and a.out is None:
         raise StudioError("Under DDP (accelerate launch / torchrun) give --out RUN_DIR so every process finds the run.")

@@ -14,9 +14,9 @@ pytestmark = pytest.mark.e2e
 
 
 def test_compare_two_tiny_models_in_the_browser(app_server, page, studio_home, tiny_model_dir, tmp_path):
-    from core import runs
+    from core.jobs import runs
     from core.home import area
-    from core.tiny import create_tiny
+    from core.models.tiny import create_tiny
 
     shutil.copytree(tiny_model_dir, studio_home / "models" / "tiny")
     run_dir = runs.create_run(area("runs"), {"model": "tiny"}, name="r1")

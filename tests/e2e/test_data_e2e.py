@@ -8,7 +8,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from core.sources import load_source
+from core.data.sources import load_source
 from tests.e2e.conftest import ROOT, wait_streamlit_idle
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from core import runs
+from core.jobs import runs
 from core.home import area
 from tests.e2e.conftest import wait_streamlit_idle
 
@@ -56,7 +56,7 @@ def test_launch_watch_stop_resume(app_server, page, tmp_path):
     import json
 
     from conftest import make_questions
-    from core.tiny import create_tiny
+    from core.models.tiny import create_tiny
 
     # the app's "tiny" model, pre-created small ('xs'), and a toy data file, so the test trains fast
     create_tiny(make_questions(120), area("models") / "tiny", size="xs", seed=0)

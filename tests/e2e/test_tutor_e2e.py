@@ -7,7 +7,7 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
-from core.chat import example_questions
+from core.serving.chat import example_questions
 from tests.e2e.conftest import wait_streamlit_idle
 
 pytestmark = pytest.mark.e2e

@@ -1,0 +1,53 @@
+"""What a question becomes for the model: its tokens, and which of them carry the training loss.
+
+Used by the Data page. The conversation comes from core.data.prompts (the one prompt-format module); the
+loss mask comes from the model's own chat template (`{% generation %}` marks the assistant tokens),
+so what is shown here is exactly what training sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.home import area
+
+
+@dataclass
+class TokenView:
+    pieces: list[tuple[str, bool]]  # (decoded token text, carries loss)
+
+    @property
+    def total(self) -> int:
+        return len(self.pieces)
+
+    @property
+    def loss_tokens(self) -> int:
+        return sum(loss for _, loss in self.pieces)
+
+
+def tokenize_conversation(tokenizer, messages: list[dict[str, str]]) -> TokenView:
+    """Tokenize a conversation with the model's chat template and its assistant-token (loss) mask."""
+    enc = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+    ids = list(enc["input_ids"])
+    mask = list(enc.get("assistant_masks") or [0] * len(ids))
+    return TokenView([(tokenizer.decode([i]), bool(m)) for i, m in zip(ids, mask)])
+
+
+def tokenizer_folders() -> dict[str, Path]:
+    """Model folders with a tokenizer: the catalogue's local models when it exists, else area('models')."""
+    try:
+        from core.models.catalogue import list_models
+    except ModuleNotFoundError as e:
+        if e.name != "core.models.catalogue":
+            raise
+        list_models = None
+    found: dict[Path, str] = {}  # folder -> label
+    if list_models is not None:
+        for m in list_models(check_hub=False):
+            if m.path is not None and (Path(m.path) / "tokenizer.json").exists():
+                found.setdefault(Path(m.path).resolve(), m.label or m.name)
+    models = area("models")
+    for tok in sorted(models.glob("*/tokenizer.json")) + sorted(models.glob("*/*/tokenizer.json")):
+        found.setdefault(tok.parent.resolve(), str(tok.parent.relative_to(models)))
+    return {label: path for path, label in found.items()}

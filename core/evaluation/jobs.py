@@ -1,0 +1,266 @@
+"""Evaluation as a background job, and the cache that makes a result open instantly the second time.
+
+A job is a job folder (core.jobs.runs) under area("evals"): config.json holds the `EvalRequest`, the worker
+(`python -m core.evaluation.jobs RUN_DIR`) writes status.json (step/total = questions scored) and, when done,
+results.json ({request, key, summary, result}). The cache key is (model identity: folder + its weight
+files' size and mtime; data content hash; prompt format; method; the settings that change answers);
+area("cache")/evals/<key>.json points at the job folder that holds the result.
+
+    python -m core.evaluation.jobs RUN_DIR          # the worker (launched by `start_eval`)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from core.models import catalogue
+
+from core.jobs import runs
+from core.errors import StudioError
+from core.evaluation.scoring import METHODS, EvalResult, EvalSettings, evaluate
+from core.files import read_json, write_json_atomic
+from core.home import PROJECT_ROOT, area
+from core.data.prompts import DEFAULT_FORMAT, get_format
+from core.data.records import Question, content_hash
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+
+
+@dataclass
+class EvalRequest:
+    model: str  # a catalogue name: tiny, a Hub id, a folder, run:<id>
+    data: str  # a source spec (core.data.sources): sample, hub, a folder, a file, subset:NAME
+    split: str | None = None
+    method: str = "categorical"
+    fmt: str = DEFAULT_FORMAT
+    limit: int | None = None  # the first N questions only
+    batch_size: int = 16
+    max_new_tokens: int = 48
+    seed: int = 0
+    device: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        get_format(self.fmt)
+        if self.limit is not None and self.limit < 1:
+            raise ValueError("limit must be at least 1 (or None for every question)")
+        self.split = self.split or None
+        EvalSettings(batch_size=self.batch_size, max_new_tokens=self.max_new_tokens, seed=self.seed)
+
+    def settings(self) -> EvalSettings:
+        return EvalSettings(batch_size=self.batch_size, max_new_tokens=self.max_new_tokens, seed=self.seed)
+
+
+@dataclass
+class EvalJob:
+    run_dir: Path
+    key: str | None
+    cached: bool  # the result was already there: nothing was launched
+
+
+# ---- identities and the cache ----------------------------------------------------------------------
+
+def model_identity(folder: Path) -> str:
+    """The model folder plus its weight files' names, sizes and modification times."""
+    folder = Path(folder).resolve()
+    parts = [str(folder)]
+    for f in sorted(folder.iterdir()):
+        if f.suffix in WEIGHT_SUFFIXES or f.name == "config.json":
+            st = f.stat()
+            parts.append(f"{f.name}:{st.st_size}:{st.st_mtime_ns}")
+    return "|".join(parts)
+
+
+def cache_key(identity: str, data_hash: str, req: EvalRequest) -> str:
+    answers_depend_on = {"model": identity, "data": data_hash, "fmt": req.fmt, "method": req.method}
+    if req.method == "generative":
+        answers_depend_on.update(max_new_tokens=req.max_new_tokens, seed=req.seed)
+    return hashlib.sha256(json.dumps(answers_depend_on, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def select_questions(req: EvalRequest) -> list[Question]:
+    from core.data.sources import load_source
+
+    questions = load_source(req.data, req.split)
+    questions = questions[: req.limit] if req.limit else questions
+    if not questions:
+        raise StudioError(f"No questions in {req.data}" + (f" (split {req.split})" if req.split else "") + ".")
+    return questions
+
+
+def _pointer(key: str) -> Path:
+    return area("cache") / "evals" / f"{key}.json"
+
+
+def request_key(req: EvalRequest, questions: list[Question] | None = None) -> str | None:
+    """The cache key of a request, or None while its model is not here yet (it cannot be identified)."""
+    folder = catalogue.local_model_folder(req.model)
+    if folder is None:
+        return None
+    return cache_key(model_identity(folder), content_hash(questions or select_questions(req)), req)
+
+
+def find_cached(req: EvalRequest, questions: list[Question] | None = None) -> Path | None:
+    """The job folder holding this request's result, or None (also None while the model is not local)."""
+    key = request_key(req, questions)
+    return _lookup(key) if key else None
+
+
+def _lookup(key: str) -> Path | None:
+    pointer = _pointer(key)
+    if not pointer.exists():
+        return None
+    run_dir = Path(read_json(pointer)["run_dir"])
+    return run_dir if (run_dir / "results.json").exists() else None
+
+
+def find_running(req: EvalRequest, questions: list[Question] | None = None) -> Path | None:
+    """The job folder of the same evaluation still queued or running (to re-attach after a page reload)."""
+    key = request_key(req, questions)
+    return _find_active(key) if key else None
+
+
+def _find_active(key: str) -> Path | None:
+    for job in runs.list_runs(area("evals")):
+        if job.config.get("key") == key and job.status.active:
+            return job.run_dir
+    return None
+
+
+def load_for_eval(name: str, device: str | None = None):
+    """Resolve a catalogue name and load it; running out of memory becomes a StudioError with a hint."""
+    import torch
+
+    from core.models.catalogue import resolve_model
+    from core.models.loading import load_model
+
+    try:
+        return load_model(resolve_model(name), device=device)
+    except torch.OutOfMemoryError as e:
+        raise StudioError(f"{name} does not fit in memory on this device ({e}). Pick a smaller model or free "
+                          "the device (stop a training run).") from e
+
+
+def load_results(run_dir: Path) -> tuple[EvalResult, dict[str, Any]]:
+    """(result, summary) of a finished job."""
+    data = read_json(Path(run_dir) / "results.json")
+    return EvalResult.from_dict(data["result"]), data["summary"]
+
+
+# ---- launching -------------------------------------------------------------------------------------
+
+def start_eval(req: EvalRequest, questions: list[Question] | None = None) -> EvalJob:
+    """Use the cached result, attach to the same evaluation already running, or launch a new job."""
+    key = request_key(req, questions)
+    if key is not None:
+        if (hit := _lookup(key)) is not None:
+            return EvalJob(hit, key, cached=True)
+        if (running := _find_active(key)) is not None:
+            return EvalJob(running, key, cached=False)
+    run_dir = runs.create_run(area("evals"), {"kind": "eval", "request": asdict(req), "key": key},
+                              name=time.strftime("%Y%m%d-%H%M%S") + f"-{req.method}")
+    runs.launch(run_dir, [sys.executable, "-m", "core.evaluation.jobs", str(run_dir)],
+                env={"PYTHONPATH": str(PROJECT_ROOT)})
+    return EvalJob(run_dir, key, cached=False)
+
+
+def run_eval(req: EvalRequest, use_cache: bool = True) -> tuple[Path, bool]:
+    """Evaluate in this process (the command line): (job folder with results.json, whether cached)."""
+    questions = select_questions(req)
+    if use_cache and (hit := find_cached(req, questions)) is not None:
+        return hit, True
+    run_dir = runs.create_run(area("evals"), {"kind": "eval", "request": asdict(req), "key": None},
+                              name=time.strftime("%Y%m%d-%H%M%S") + f"-{req.method}")
+    if run_job(run_dir, echo=True) != 0:
+        raise StudioError(runs.read_status(run_dir).error or f"the evaluation in {run_dir} failed")
+    return run_dir, False
+
+
+# ---- the worker ------------------------------------------------------------------------------------
+
+class _Stopped(Exception):
+    pass
+
+
+def run_job(run_dir: Path, echo: bool = False) -> int:
+    """Do the evaluation a job folder asks for; returns 0 when done or stopped, 1 when it failed."""
+    import torch
+
+    from core.models.catalogue import resolve_model
+    from core.models.loading import load_model
+    from core.evaluation.reports import summarize
+
+    run_dir = Path(run_dir)
+    try:
+        req = EvalRequest(**runs.read_config(run_dir)["request"])
+    except (KeyError, TypeError, ValueError, StudioError) as e:
+        runs.write_status(run_dir, state="failed", pid=os.getpid(), error=f"Invalid config: {e}", ended=time.time())
+        return 1
+
+    def say(message: str) -> None:
+        runs.write_status(run_dir, message=message)
+        if echo:
+            print(message, file=sys.stderr, flush=True)
+
+    def progress(done: int, total: int) -> None:
+        if runs.stop_requested(run_dir):
+            raise _Stopped
+        runs.write_status(run_dir, step=done, total=total, message=f"{done}/{total} questions")
+
+    runs.write_status(run_dir, state="queued", pid=os.getpid(), error="", message="waiting for the device")
+    try:
+        with runs.device_slot(run_dir) as held:
+            if not held:
+                runs.write_status(run_dir, state="stopped", ended=time.time(), message="cancelled while queued")
+                return 0
+            runs.write_status(run_dir, state="running", started=time.time(), message="loading")
+            questions = select_questions(req)
+            folder = resolve_model(req.model, progress=say)
+            key = cache_key(model_identity(folder), content_hash(questions), req)
+            say(f"loading {folder.name}")
+            loaded = load_model(folder, device=req.device)
+            runs.write_status(run_dir, step=0, total=len(questions), message="evaluating")
+            result = evaluate(loaded, questions, req.fmt, req.method, progress=progress, settings=req.settings())
+            write_json_atomic(run_dir / "results.json", {
+                "request": asdict(req), "key": key, "summary": summarize(result, req.split),
+                "result": result.to_dict()})
+            write_json_atomic(_pointer(key), {"run_dir": str(run_dir.resolve())})
+            runs.write_status(run_dir, state="done", ended=time.time(), step=len(questions), total=len(questions),
+                              key=key, accuracy=result.accuracy, message="done")
+            return 0
+    except _Stopped:
+        runs.write_status(run_dir, state="stopped", ended=time.time(), message="stopped")
+        return 0
+    except torch.OutOfMemoryError as e:
+        runs.write_status(run_dir, state="failed", ended=time.time(),
+                          error=f"The model does not fit in memory on this device: {e}. Use a smaller model, a "
+                                "smaller batch size, or another device.")
+        return 1
+    except StudioError as e:
+        runs.write_status(run_dir, state="failed", error=str(e), ended=time.time())
+        return 1
+    except BaseException as e:  # a bug: record it, then let the traceback reach log.txt
+        traceback.print_exc()
+        runs.write_status(run_dir, state="failed", error=f"{type(e).__name__}: {e}", ended=time.time())
+        return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m core.evaluation.jobs RUN_DIR", file=sys.stderr)
+        return 2
+    return run_job(Path(argv[0]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

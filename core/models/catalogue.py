@@ -1,0 +1,400 @@
+"""The model catalogue: every model the app can use, where it comes from, and whether it is here.
+
+Names understood by `resolve_model` (each gives a local transformers folder for core.models.loading):
+- `tiny`: the offline preset, created on first use from the sample's train split (area("models")/tiny);
+- a Hub repo id (`sdobson/nanochat`): raw nanochat files are downloaded (only the chosen step) and
+  converted once into area("models")/hub/<owner>--<name>; a repo already in transformers format is
+  downloaded and given nanochat's chat template;
+- a local folder: transformers format is used as is; a raw nanochat folder is converted once into
+  area("models")/local/<name>-<hash>;
+- `run:<run_id>`: the final model of a training run, area("runs")/<run_id>/model.
+Every folder this module writes carries `studio.json` (what it is, from where, how many parameters).
+
+    python -m core model list
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import StudioError
+from core.files import atomic_dir, read_json, write_json_atomic
+from core.home import area
+
+KINDS = ("hub-raw", "hub-hf", "local", "run", "tiny")
+AVAILABILITY = ("ready", "cached", "downloadable", "offline", "missing")
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+TINY_SOURCE = "sample"
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class HubModel:
+    repo: str
+    kind: str  # 'hub-raw' (nanochat files) or 'hub-hf' (transformers format)
+    parameters: int
+    note: str
+    stage: str | None = None  # which nanochat stage to take where a repo holds several
+    shape: dict = field(default_factory=lambda: dict(D20))
+
+
+D20 = dict(n_layer=20, hidden=1280, n_head=10, n_kv_head=10, vocab=65536, intermediate=5120)
+D32 = dict(n_layer=32, hidden=2048, n_head=16, n_kv_head=16, vocab=65536, intermediate=8192)
+# All d20 (20 layers, width 1280, 10 heads, vocab 65,536) unless noted; stage = the checkpoint used.
+KNOWN_HUB = [
+    HubModel("sdobson/nanochat", "hub-raw", 560_988_160, "d20 chat model (base -> mid -> SFT), latest step", "sft"),
+    HubModel("sampathchanda/nanochat-d20", "hub-raw", 560_988_160, "d20, chat SFT stage, latest step", "sft"),
+    HubModel("SoumilR/nanochat-rl", "hub-raw", 560_988_160, "d20 after RL on GSM8K, latest step", "rl"),
+    HubModel("karpathy/nanochat-d32", "hub-hf", 1_879_048_192, "d32 (32 layers, width 2048), transformers format",
+             shape=D32),
+]
+
+
+@dataclass
+class ModelEntry:
+    name: str
+    label: str
+    kind: str
+    source: str
+    parameters: int | None
+    availability: str
+    path: Path | None
+    note: str = ""
+    size_bytes: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown model kind '{self.kind}'")
+        if self.availability not in AVAILABILITY:
+            raise ValueError(f"unknown availability '{self.availability}'")
+
+
+def model_shape(entry: ModelEntry):
+    """The shape (core.models.memory.ModelShape) of a catalogue entry, without downloading anything."""
+    from core.models.memory import ModelShape
+
+    if _ready(entry.path):
+        return ModelShape.from_folder(entry.path)
+    known = next((m for m in KNOWN_HUB if m.repo == entry.name), None)
+    if known is None:
+        return None
+    return ModelShape(**known.shape)
+
+
+def nanochat_parameters(n_layer: int, n_embd: int, n_head: int, n_kv_head: int, vocab_size: int,
+                        intermediate: int | None = None) -> int:
+    """Parameters of a NanoChat: untied embedding + head, per layer q/k/v/o + fc1/fc2, no biases or norm weights."""
+    kv = n_embd // n_head * n_kv_head
+    inter = intermediate or 4 * n_embd
+    per_layer = n_embd * n_embd * 2 + 2 * n_embd * kv + 2 * n_embd * inter
+    return 2 * vocab_size * n_embd + n_layer * per_layer
+
+
+def parameters_of(folder: Path) -> int | None:
+    """From studio.json, else from config.json (no weights loaded)."""
+    folder = Path(folder)
+    if (folder / "studio.json").exists():
+        n = read_json(folder / "studio.json").get("parameters")
+        if isinstance(n, int):
+            return n
+    if not (folder / "config.json").exists():
+        return None
+    c = read_json(folder / "config.json")
+    try:
+        return nanochat_parameters(c["num_hidden_layers"], c["hidden_size"], c["num_attention_heads"],
+                                   c.get("num_key_value_heads") or c["num_attention_heads"], c["vocab_size"],
+                                   c.get("intermediate_size"))
+    except KeyError:
+        return None
+
+
+def size_on_disk(folder: Path) -> int:
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+
+
+def _ready(folder: Path | None) -> bool:
+    return folder is not None and (folder / "config.json").exists()
+
+
+# ---- cache locations -----------------------------------------------------------------------------
+
+def tiny_dir() -> Path:
+    return area("models") / "tiny"
+
+
+def hub_cache_dir(repo: str) -> Path:
+    return area("models") / "hub" / repo.replace("/", "--")
+
+
+def local_cache_dir(folder: Path) -> Path:
+    folder = Path(folder).resolve()
+    digest = hashlib.sha1(str(folder).encode()).hexdigest()[:8]
+    return area("models") / "local" / f"{folder.name}-{digest}"
+
+
+def registry_path() -> Path:
+    """Local transformers-format folders the user pointed at (used in place, listed in the catalogue)."""
+    return area("models") / "local_folders.json"
+
+
+def _register_local(folder: Path) -> None:
+    folder = folder.resolve()
+    inside = (area("models").resolve(), area("runs").resolve())
+    if any(folder.is_relative_to(root) for root in inside):
+        return
+    known = read_json(registry_path()) if registry_path().exists() else []
+    if str(folder) not in known:
+        write_json_atomic(registry_path(), [*known, str(folder)])
+
+
+@contextlib.contextmanager
+def _build_lock(target: Path) -> Iterator[None]:
+    """One builder per cached folder across processes (a page and a training worker may both ask)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # released by the OS if this process dies
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+# ---- listing -------------------------------------------------------------------------------------
+
+def list_models(check_hub: bool = True) -> list[ModelEntry]:
+    """tiny, the known Hub models, converted caches, and finished runs' models."""
+    from core.models.hub import hub_reachable
+
+    online = check_hub and hub_reachable()
+    entries = [_tiny_entry()]
+    known = {m.repo for m in KNOWN_HUB}
+    for m in KNOWN_HUB:
+        path = hub_cache_dir(m.repo)
+        avail = "cached" if _ready(path) else ("downloadable" if online else "offline")
+        entries.append(ModelEntry(
+            name=m.repo, label=m.repo, kind=m.kind, source=f"https://huggingface.co/{m.repo}",
+            parameters=parameters_of(path) if _ready(path) else m.parameters, availability=avail,
+            path=path if _ready(path) else None, note=_cached_note(path) or m.note,
+            size_bytes=size_on_disk(path) if _ready(path) else None))
+    for sub, kind in (("hub", "hub-raw"), ("local", "local")):
+        root = area("models") / sub
+        for path in sorted(root.glob("*")) if root.exists() else []:
+            if not _ready(path) or path.name.startswith("."):
+                continue
+            manifest = read_json(path / "studio.json") if (path / "studio.json").exists() else {}
+            source = str(manifest.get("source", path))
+            if sub == "hub" and source in known:
+                continue
+            entries.append(ModelEntry(
+                name=source if sub == "hub" else str(path), label=source,
+                kind=manifest.get("catalogue_kind", kind), source=source,
+                parameters=parameters_of(path), availability="cached" if sub == "hub" else "ready", path=path,
+                note=_manifest_note(manifest), size_bytes=size_on_disk(path)))
+    for folder in read_json(registry_path()) if registry_path().exists() else []:
+        path = Path(folder)
+        entries.append(ModelEntry(str(path), path.name, "local", str(path), parameters_of(path) if _ready(path) else None,
+                                  "ready" if _ready(path) else "missing", path if _ready(path) else None,
+                                  note="local folder (used in place)" if _ready(path) else "folder no longer exists",
+                                  size_bytes=size_on_disk(path) if _ready(path) else None))
+    entries.extend(_run_entries())
+    return entries
+
+
+def _cached_note(path: Path) -> str:
+    return _manifest_note(read_json(path / "studio.json")) if _ready(path) and (path / "studio.json").exists() else ""
+
+
+def _manifest_note(manifest: dict) -> str:
+    if manifest.get("kind") == "converted":
+        return f"converted from nanochat {manifest.get('stage') or 'checkpoint'} step {manifest.get('step')}"
+    return str(manifest.get("kind", ""))
+
+
+def _tiny_entry() -> ModelEntry:
+    path = tiny_dir()
+    if _ready(path):
+        spec = read_json(path / "studio.json").get("spec", {}) if (path / "studio.json").exists() else {}
+        return ModelEntry("tiny", "tiny (offline preset)", "tiny", f"trained here on the {TINY_SOURCE} train split",
+                          parameters_of(path), "ready", path,
+                          note=f"width {spec.get('hidden_size', '?')}, {spec.get('num_layers', '?')} layers",
+                          size_bytes=size_on_disk(path))
+    return ModelEntry("tiny", "tiny (offline preset)", "tiny", f"trained here on the {TINY_SOURCE} train split",
+                      None, "missing", None, note="not created yet; created offline on first use (seconds)")
+
+
+def _run_entries() -> list[ModelEntry]:
+    from core.jobs.runs import read_status
+
+    root = area("runs")
+    out = []
+    for run in sorted(root.iterdir()) if root.exists() else []:
+        model = run / "model"
+        if not run.is_dir() or not _ready(model):
+            continue
+        state = read_status(run).state if (run / "status.json").exists() else "unknown"
+        out.append(ModelEntry(f"run:{run.name}", f"run {run.name}", "run", str(run), parameters_of(model),
+                              "ready", model, note=f"training run ({state})", size_bytes=size_on_disk(model)))
+    return out
+
+
+# ---- resolving a name to a folder ----------------------------------------------------------------
+
+def local_model_folder(name: str) -> Path | None:
+    """The folder `name` resolves to, if it is already here (never downloads, converts or creates)."""
+    name = str(name).strip()
+    if name == "tiny":
+        path = tiny_dir()
+    elif name.startswith("run:"):
+        path = area("runs") / name[4:] / "model"
+    elif Path(name).expanduser().exists():
+        path = Path(name).expanduser()
+        if not _ready(path):
+            path = local_cache_dir(path)
+    elif HUB_ID.match(name):
+        path = hub_cache_dir(name)
+    else:
+        return None
+    return path if _ready(path) else None
+
+
+def resolve_model(name: str, progress: Progress | None = None, stage: str | None = None) -> Path:
+    """A local transformers-format folder for `name` (creating, downloading or converting it once).
+
+    `stage` picks a nanochat stage (sft, rl, mid, base) in a raw checkpoint holding several; a cached
+    conversion of another stage is replaced.
+    """
+    name = str(name).strip()
+    say = progress or (lambda _msg: None)
+    if not name:
+        raise StudioError("No model given: use 'tiny', a Hub repo id, a local folder or run:<id>.")
+    if name == "tiny":
+        return ensure_tiny(progress=say)
+    if name.startswith("run:"):
+        model = area("runs") / name[4:] / "model"
+        if not _ready(model):
+            raise StudioError(f"Run '{name[4:]}' has no final model ({model} is missing); it may still be "
+                              "training, or it failed.")
+        return model
+    path = Path(name).expanduser()
+    if path.exists():
+        return resolve_local(path, progress=say, stage=stage)
+    if HUB_ID.match(name):
+        return fetch_hub_model(name, stage=stage, progress=say)
+    raise StudioError(f"Unknown model '{name}': not 'tiny', not run:<id>, not an existing folder, "
+                      "not a Hub repo id (owner/name).")
+
+
+def ensure_tiny(size: str = "small", seed: int = 0, progress: Progress | None = None,
+                overwrite: bool = False) -> Path:
+    """The tiny preset under area("models")/tiny, created from the sample's train split if absent."""
+    from core.data.sources import load_source
+    from core.models.tiny import create_tiny
+
+    path = tiny_dir()
+    if _ready(path) and not overwrite:
+        return path
+    with _build_lock(path):
+        if _ready(path) and not overwrite:
+            return path  # another process created it while we waited
+        (progress or (lambda _m: None))(f"Creating the tiny model ({size}) from the {TINY_SOURCE} train split...")
+        questions = load_source(TINY_SOURCE, split="train")
+        return create_tiny(questions, path, size=size, seed=seed, source=f"{TINY_SOURCE}:train", overwrite=True)
+
+
+def _cached(folder: Path, stage: str | None) -> bool:
+    """A finished conversion, of the requested stage if one is requested."""
+    if not _ready(folder):
+        return False
+    if stage is None or not (folder / "studio.json").exists():
+        return True
+    return read_json(folder / "studio.json").get("stage") == stage
+
+
+def resolve_local(folder: Path, progress: Progress | None = None, stage: str | None = None) -> Path:
+    from core.models.convert import convert_checkpoint, is_raw_nanochat
+
+    folder = Path(folder).expanduser()
+    if _ready(folder):
+        _register_local(folder)
+        return folder
+    if not is_raw_nanochat(folder):
+        raise StudioError(f"{folder} is neither a transformers model folder (config.json) nor a raw nanochat "
+                          "checkpoint (model_<step>.pt + meta_<step>.json + tokenizer.pkl).")
+    cached = local_cache_dir(folder)
+    with _build_lock(cached):
+        if _cached(cached, stage):
+            return cached
+        (progress or (lambda _m: None))(f"Converting the nanochat checkpoint in {folder}...")
+        return convert_checkpoint(folder, cached, stage=stage, source=str(folder.resolve()), overwrite=True)
+
+
+def fetch_hub_model(repo: str, stage: str | None = None, step: int | None = None,
+                    progress: Progress | None = None) -> Path:
+    """Download (only the chosen step's files) and convert a Hub model once; later calls use the cache."""
+    from core.models.hub import require_hub
+
+    cached = hub_cache_dir(repo)
+    if _cached(cached, stage):
+        return cached
+    say = progress or (lambda _m: None)
+    require_hub(f"download {repo}")
+    with _build_lock(cached):
+        if _cached(cached, stage):
+            return cached
+        return _download_and_convert(repo, cached, stage, step, say)
+
+
+def _download_and_convert(repo: str, cached: Path, stage: str | None, step: int | None, say: Progress) -> Path:
+    from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    from core.models.convert import convert_checkpoint, select_checkpoint
+    from core.models.hub import get_token
+
+    token = get_token()  # passed to the hub client only; never printed, logged or stored
+    prefer = next((m.stage for m in KNOWN_HUB if m.repo == repo), None)
+    try:
+        files = HfApi().list_repo_files(repo, token=token)
+        if "config.json" in files and not any(f.endswith(".pt") for f in files):
+            say(f"Downloading {repo} (transformers format)...")
+            snap = snapshot_download(repo, token=token, allow_patterns=[
+                "*.json", "*.safetensors", "*.jinja", "tokenizer*", "*.txt", "*.model"])
+            return adopt_transformers_folder(Path(snap), cached, source=repo)
+        ckpt = select_checkpoint(files, stage=stage, step=step, prefer=prefer)
+        say(f"Downloading {repo}: {', '.join(ckpt.files)}...")
+        snap = snapshot_download(repo, token=token, allow_patterns=ckpt.files)
+    except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as e:
+        raise StudioError(f"Could not download {repo}: {type(e).__name__}: {str(e).splitlines()[0]}. "
+                          "Check the repo id, your connection, and (for private or gated repos) HF_TOKEN.") from e
+    say(f"Converting {repo} step {ckpt.step} to transformers format...")
+    return convert_checkpoint(Path(snap), cached, ckpt=ckpt, source=repo, overwrite=True)
+
+
+def adopt_transformers_folder(src: Path, out: Path, source: str) -> Path:
+    """Cache a transformers-format NanoChat with nanochat's chat template (weights linked, not copied)."""
+    from transformers import AutoTokenizer
+
+    from core.models.chat_template import CHAT_TEMPLATE
+
+    config = read_json(src / "config.json")
+    if config.get("model_type") != "nanochat":
+        raise StudioError(f"{source} is a '{config.get('model_type')}' model; this app works with NanoChat models.")
+    tokenizer = AutoTokenizer.from_pretrained(src)
+    tokenizer.chat_template = CHAT_TEMPLATE  # nanochat's rendering with the assistant-mask markers
+    with atomic_dir(out, overwrite=True) as tmp:
+        for f in src.iterdir():
+            if f.suffix == ".safetensors":
+                (tmp / f.name).symlink_to(f.resolve())
+            elif f.name in ("config.json", "generation_config.json", "model.safetensors.index.json"):
+                shutil.copyfile(f, tmp / f.name)
+        tokenizer.save_pretrained(tmp)
+        write_json_atomic(tmp / "studio.json", {"kind": "transformers", "catalogue_kind": "hub-hf",
+                                                "source": source, "parameters": parameters_of(src)})
+    return out

@@ -1,0 +1,346 @@
+"""The tutor's chat: a reply streamed token by token from a model, shared safely by many students.
+
+- The prompt is the model's own chat template (`apply_chat_template(..., add_generation_prompt=True)`);
+  only new tokens are decoded; generation stops at `<|assistant_end|>` (the tokenizer's eos).
+- History is trimmed to the context window: the oldest turns go first, the system prompt stays.
+- One model per process (`get_model`, a small registry keyed by folder), and one generation per
+  device at a time (`DeviceQueue`, first come first served, with the queue position reported to
+  whoever waits) so a class of 30 cannot run the device out of memory.
+- Per-session rate limit (`RateLimiter`), input length limit and control-character cleaning
+  (`clean_input`), and a generation time limit (`ChatSettings.timeout`).
+
+    python -m core chat --model tiny "Which is heavier, 3 kg or 5 kg?"
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.models.chat_template import SPECIAL_TOKENS
+from core.errors import StudioError
+
+MAX_INPUT_CHARS = 4000
+MAX_SYSTEM_CHARS = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+WaitCallback = Callable[[int], None]
+
+
+@dataclass
+class ChatSettings:
+    temperature: float = 0.7  # 0 = greedy
+    top_p: float = 0.9
+    max_new_tokens: int = 256
+    timeout: float = 120.0  # seconds of generation before the reply is cut
+    queue_timeout: float = 300.0  # seconds a request may wait for its turn on the device
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.temperature <= 2.0:
+            raise ValueError("temperature must be between 0 (greedy) and 2")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ValueError("top_p must be in (0, 1]")
+        if not 1 <= self.max_new_tokens <= 4096:
+            raise ValueError("max_new_tokens must be between 1 and 4096")
+        if self.timeout <= 0 or self.queue_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+
+
+@dataclass
+class ReplyStats:
+    """Filled in while a reply streams (for the page's caption and the benchmark)."""
+    waited: float = 0.0  # seconds in the device queue
+    first_token: float | None = None  # seconds from the call to the first text
+    seconds: float = 0.0  # generation time (after the wait)
+    new_tokens: int = 0
+    prompt_tokens: int = 0
+    dropped_messages: int = 0  # oldest turns left out to fit the context window
+    stopped: str = ""  # 'eos' | 'length' | 'timeout' | 'stopped'
+
+
+# ---- input -----------------------------------------------------------------------------------------
+
+def clean_input(text: str, max_chars: int = MAX_INPUT_CHARS, what: str = "Your message") -> str:
+    """Strip control characters and defuse special-token strings; refuse empty or over-long text."""
+    text = _CONTROL.sub("", str(text).replace("\r\n", "\n").replace("\r", "\n")).strip()
+    for tok in SPECIAL_TOKENS:  # typed markers must not become real turn boundaries
+        text = text.replace(tok, tok.replace("<|", "< |"))
+    if not text:
+        raise StudioError(f"{what} is empty.")
+    if len(text) > max_chars:
+        raise StudioError(f"{what} is {len(text):,} characters long; the limit is {max_chars:,}. "
+                          "Shorten it and ask again.")
+    return text
+
+
+def build_messages(system_prompt: str | None, history: list[dict[str, str]], user_text: str) -> list[dict[str, str]]:
+    """system + earlier turns + the new user turn (history holds only user/assistant turns)."""
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt and system_prompt.strip() else []
+    messages += [{"role": m["role"], "content": str(m["content"])} for m in history
+                 if m.get("role") in ("user", "assistant") and str(m.get("content", "")).strip()]
+    return messages + [{"role": "user", "content": user_text}]
+
+
+def prompt_ids(tokenizer, messages: list[dict[str, str]]) -> list[int]:
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return tokenizer.encode(text, add_special_tokens=False)
+
+
+def fit_messages(tokenizer, messages: list[dict[str, str]], budget: int) -> tuple[list[int], int]:
+    """Prompt ids within `budget` tokens, dropping the oldest turns (the system prompt stays).
+
+    Returns (ids, number of messages dropped). The last user turn alone too long is a StudioError.
+    """
+    system = messages[:1] if messages and messages[0]["role"] == "system" else []
+    turns = messages[len(system):]
+    dropped = 0
+    while True:
+        ids = prompt_ids(tokenizer, system + turns)
+        if len(ids) <= budget:
+            return ids, dropped
+        if len(turns) <= 1:
+            raise StudioError(f"The message needs {len(ids):,} tokens but this model reads at most {budget:,} "
+                              "(its context window minus the reply's room). Shorten it, shorten the system "
+                              "prompt, or lower 'max new tokens'.")
+        # Drop the oldest turn, and an assistant turn left at the front with it (turns start with a user).
+        turns = turns[1:]
+        dropped += 1
+        while len(turns) > 1 and turns[0]["role"] != "user":
+            turns = turns[1:]
+            dropped += 1
+
+
+# ---- sharing one device ----------------------------------------------------------------------------
+
+class DeviceQueue:
+    """First come, first served: one holder at a time; waiters learn how many are ahead of them."""
+
+    def __init__(self, max_waiting: int = 200):
+        self._cond = threading.Condition()
+        self._line: collections.deque[object] = collections.deque()
+        self.max_waiting = max_waiting
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._line)
+
+    def enter(self, on_wait: WaitCallback | None = None, timeout: float = 300.0) -> object:
+        """Wait for the device; returns a ticket to `leave` with. `on_wait(n_ahead)` when n changes."""
+        ticket = object()
+        with self._cond:
+            if len(self._line) >= self.max_waiting:
+                raise StudioError("The tutor is very busy right now; try again in a minute.")
+            self._line.append(ticket)
+        deadline, last = time.monotonic() + timeout, 0
+        try:
+            while True:
+                with self._cond:
+                    ahead = self._line.index(ticket)
+                    if ahead and time.monotonic() < deadline:
+                        self._cond.wait(0.25)
+                        ahead = self._line.index(ticket)
+                if ahead == 0:
+                    if last and on_wait:
+                        on_wait(0)
+                    return ticket
+                if time.monotonic() >= deadline:
+                    raise StudioError(f"Waited {timeout:.0f} s for a turn and {ahead} are still ahead; "
+                                      "try again in a minute.")
+                if on_wait and ahead != last:
+                    on_wait(ahead)  # outside the lock: the callback may draw on a page
+                last = ahead
+        except BaseException:
+            self.leave(ticket)
+            raise
+
+    def leave(self, ticket: object) -> None:
+        with self._cond:
+            with contextlib.suppress(ValueError):
+                self._line.remove(ticket)
+            self._cond.notify_all()
+
+
+_queues: dict[str, DeviceQueue] = {}
+_queues_lock = threading.Lock()
+
+
+def device_queue(device) -> DeviceQueue:
+    """The process-wide queue of a device ('cpu', 'cuda:0', ...)."""
+    key = str(device)
+    with _queues_lock:
+        return _queues.setdefault(key, DeviceQueue())
+
+
+# ---- one model per process -------------------------------------------------------------------------
+
+_models: collections.OrderedDict[tuple[str, str], object] = collections.OrderedDict()
+_models_lock = threading.Lock()
+MAX_MODELS = 2
+
+
+def get_model(folder: Path | str, device: str | None = None):
+    """The LoadedModel of `folder`, loaded once per process and shared (never mutate it)."""
+    from core.models.loading import load_model
+
+    key = (str(Path(folder).resolve()), str(device))
+    with _models_lock:  # loading under the lock: two sessions asking at once load it once
+        if key in _models:
+            _models.move_to_end(key)
+            return _models[key]
+        loaded = load_model(Path(folder), device=device)
+        _models[key] = loaded
+        while len(_models) > MAX_MODELS:  # sessions still holding an evicted model keep it alive
+            _models.popitem(last=False)
+        return loaded
+
+
+# ---- rate limiting ---------------------------------------------------------------------------------
+
+class RateLimiter:
+    """At most `max_requests` per `window` seconds per key (a session)."""
+
+    def __init__(self, max_requests: int = 10, window: float = 60.0):
+        if max_requests < 1 or window <= 0:
+            raise ValueError("max_requests must be >= 1 and window > 0")
+        self.max_requests, self.window = max_requests, window
+        self._hits: dict[str, collections.deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> None:
+        """Record a request, or raise StudioError saying how long to wait."""
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(key, collections.deque())
+            while hits and now - hits[0] >= self.window:
+                hits.popleft()
+            if len(hits) >= self.max_requests:
+                wait = self.window - (now - hits[0])
+                raise StudioError(f"Slow down: at most {self.max_requests} questions per "
+                                  f"{self.window:.0f} s. Try again in {wait:.0f} s.")
+            hits.append(now)
+            if len(self._hits) > 10_000:  # forget idle sessions
+                for k in [k for k, v in self._hits.items() if not v or now - v[-1] >= self.window]:
+                    del self._hits[k]
+
+
+# ---- generation ------------------------------------------------------------------------------------
+
+def stop_token_ids(tokenizer) -> list[int]:
+    """<|assistant_end|> (eos) ends a reply; <|bos|> and <|user_start|> would start a new turn."""
+    ids = {tokenizer.eos_token_id}
+    for tok in ("<|bos|>", "<|user_start|>", "<|assistant_end|>"):
+        tid = tokenizer.convert_tokens_to_ids(tok)
+        if isinstance(tid, int) and tid != tokenizer.unk_token_id:
+            ids.add(tid)
+    return sorted(i for i in ids if i is not None)
+
+
+def stream_reply(loaded, messages: list[dict[str, str]], settings: ChatSettings | None = None, *,
+                 on_wait: WaitCallback | None = None, stop: threading.Event | None = None,
+                 stats: ReplyStats | None = None) -> Iterator[str]:
+    """Yield the reply to `messages` as text deltas, as the model generates them.
+
+    Waits for the device first (`on_wait(n_ahead)` while waiting). Generation ends at the model's
+    end-of-turn token, at `max_new_tokens`, at `settings.timeout`, when `stop` is set, or when the
+    caller stops iterating (closing the generator stops the model within one token).
+    """
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+    settings = settings or ChatSettings()
+    stats = stats if stats is not None else ReplyStats()
+    stop = stop or threading.Event()
+    tok = loaded.tokenizer
+    began = time.monotonic()
+    ids, stats.dropped_messages = fit_messages(tok, messages, loaded.context_length - settings.max_new_tokens)
+    stats.prompt_tokens = len(ids)
+    queue = device_queue(loaded.device)
+    ticket = queue.enter(on_wait=on_wait, timeout=settings.queue_timeout)
+    stats.waited = time.monotonic() - began
+    started = time.monotonic()
+    deadline = started + settings.timeout
+
+    class _Count(TextIteratorStreamer):
+        def put(self, value):
+            if not self.next_tokens_are_prompt:
+                stats.new_tokens += int(value.numel())
+            super().put(value)
+
+    class _Halt(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            if stop.is_set() or time.monotonic() > deadline:
+                stats.stopped = stats.stopped or ("stopped" if stop.is_set() else "timeout")
+                return torch.ones(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+            return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+    streamer = _Count(tok, skip_prompt=True, skip_special_tokens=True, timeout=settings.timeout + 60)
+    sample = settings.temperature > 0
+    kwargs = dict(input_ids=torch.tensor([ids], device=loaded.device),
+                  attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=loaded.device),
+                  max_new_tokens=settings.max_new_tokens, do_sample=sample, streamer=streamer,
+                  eos_token_id=stop_token_ids(tok), stopping_criteria=StoppingCriteriaList([_Halt()]),
+                  pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
+    if sample:
+        kwargs.update(temperature=settings.temperature, top_p=settings.top_p, top_k=0)
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with torch.inference_mode():
+                loaded.model.generate(**kwargs)
+        except BaseException as e:  # handed to the caller below; end the stream so it does not wait
+            failed.append(e)
+            streamer.end()
+        finally:
+            stats.seconds = time.monotonic() - started
+            queue.leave(ticket)  # released by the generating thread: an abandoned reader cannot hold it
+
+    thread = threading.Thread(target=run, daemon=True, name="tutor-generate")
+    try:
+        thread.start()
+    except BaseException:
+        queue.leave(ticket)
+        raise
+    try:
+        for text in streamer:
+            if text:
+                if stats.first_token is None:
+                    stats.first_token = time.monotonic() - began
+                yield text
+    finally:
+        stop.set()  # the reader left (finished, stop button, closed page): end generation now
+        thread.join()
+    if failed and isinstance(failed[0], torch.OutOfMemoryError):
+        raise StudioError(f"Out of memory while generating with {loaded.path}; pick a smaller model "
+                          "or lower 'max new tokens'.") from failed[0]
+    if failed:
+        raise failed[0]
+    if not stats.stopped:
+        stats.stopped = "length" if stats.new_tokens >= settings.max_new_tokens else "eos"
+
+
+def reply(loaded, messages: list[dict[str, str]], settings: ChatSettings | None = None) -> str:
+    """The whole reply as one string."""
+    return "".join(stream_reply(loaded, messages, settings))
+
+
+def example_questions(n: int = 3) -> list[tuple[str, str]]:
+    """(short label, full user message) for a few sample test questions, one per topic, rendered in the
+    default prompt format: the fine-tuned tutor answers them with the letter and an explanation."""
+    from core.data.prompts import DEFAULT_FORMAT, user_message
+    from core.data.sources import load_source
+
+    picked, topics = [], set()
+    for q in load_source("sample", "test"):
+        if q.has_image or q.topic in topics:
+            continue
+        topics.add(q.topic)
+        picked.append((q.question, user_message(q, DEFAULT_FORMAT)))
+        if len(picked) == n:
+            break
+    return picked

@@ -1,0 +1,128 @@
+"""Starting, resuming and sizing training runs: what the Train page and `python -m core train` call.
+
+`start_training(cfg)` validates, writes the run folder's config and launches the worker
+(`python -m core.training.worker RUN_DIR`) in the background; `resume_training(run_dir)` relaunches it
+from the last checkpoint; `estimate(cfg)` gives a rough time and memory figure before launch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.jobs import runs
+from core.errors import StudioError
+from core.home import PROJECT_ROOT, area
+from core.training.recipes import TrainConfig
+
+
+def worker_argv(run_dir: Path, resume: bool = False) -> list[str]:
+    return [sys.executable, "-u", "-m", "core.training.worker", str(run_dir)] + (["--resume"] if resume else [])
+
+
+def _env() -> dict[str, str]:
+    path = os.environ.get("PYTHONPATH", "")
+    return {"PYTHONPATH": str(PROJECT_ROOT) + (os.pathsep + path if path else ""), "PYTHONUNBUFFERED": "1"}
+
+
+def validate_launch(cfg: TrainConfig) -> None:
+    """Cheap checks that would otherwise fail in the background: the data loads, a model folder exists."""
+    from core.data.sources import load_source
+
+    if not load_source(cfg.data):
+        raise StudioError(f"The data source {cfg.data} has no questions.")
+    looks_like_path = "/" in cfg.model or cfg.model.startswith((".", "~"))
+    p = Path(cfg.model).expanduser()
+    if looks_like_path and p.exists() and not (p / "config.json").exists() and not any(p.glob("*.pt")):
+        raise StudioError(f"{p} is not a model folder (no config.json).")
+    if cfg.model.startswith("run:") and not (area("runs") / cfg.model[4:] / "model" / "config.json").exists():
+        raise StudioError(f"Run {cfg.model[4:]} has no final model yet (it is unfinished or was stopped).")
+
+
+def start_training(cfg: TrainConfig, name: str | None = None, root: Path | None = None,
+                   env: dict[str, str] | None = None) -> Path:
+    """Write the run folder and launch its worker; returns the run folder (the worker may wait queued)."""
+    if not isinstance(cfg, TrainConfig):
+        raise ValueError("start_training needs a TrainConfig (core.training.recipes.build_config)")
+    validate_launch(cfg)
+    run_dir = runs.create_run(root or area("runs"), cfg.to_dict(), name)
+    runs.launch(run_dir, worker_argv(run_dir), env={**_env(), **(env or {})})
+    return run_dir
+
+
+def resume_training(run_dir: Path, env: dict[str, str] | None = None) -> int:
+    """Relaunch a stopped, crashed or failed run from its last checkpoint; returns the new pid."""
+    run_dir = Path(run_dir)
+    st = runs.read_status(run_dir)
+    if st.active:
+        raise StudioError(f"{run_dir.name} is still {st.state}; stop it before resuming.")
+    if st.state == "done":
+        raise StudioError(f"{run_dir.name} has finished; start a new run to train further (model run:{run_dir.name}).")
+    TrainConfig.from_dict(runs.read_config(run_dir))  # refuse an edited, invalid config before launch
+    return runs.launch(run_dir, worker_argv(run_dir, resume=True), env={**_env(), **(env or {})})
+
+
+@dataclass
+class Estimate:
+    parameters: int
+    examples: int
+    tokens_per_epoch: int
+    steps: int | None
+    seconds: float
+    memory_bytes: int
+    device: str
+    fits: bool = True
+    memory_note: str = ""
+    compiles: bool = False  # the first step compiles the model (torch.compile; ~30 s for the tiny model on CPU)
+
+    def describe(self) -> str:
+        gib = self.memory_bytes / 2**30
+        mins = self.seconds / 60
+        steps = f"{self.steps} optimizer steps, " if self.steps else ""
+        return (f"{self.parameters / 1e6:.1f}M parameters, {self.examples} training examples "
+                f"(~{self.tokens_per_epoch:,} tokens/epoch); {steps}about {mins:.0f} min on {self.device}"
+                f"{', the first step compiling the model' if self.compiles else ''}; "
+                f"peak memory about {gib:.2f} GiB (rough)")
+
+
+# Effective training throughput in FLOP/s, rough: 2 shared CPU cores measured on the tiny preset; a GPU at
+# a modest utilisation. Estimates are labelled rough wherever shown.
+FLOPS = {"cpu": 1.5e10, "cuda": 1e14, "mps": 5e12}
+
+
+def estimate(cfg: TrainConfig, model_dir: Path | None = None) -> Estimate:
+    """Rough run time and peak memory before launch, from the model's config and the data's tokens."""
+    from core.models.devices import pick_device
+    from core.models.loading import load_tokenizer
+    from core.data.sources import load_source
+    from core.training.setup import resolve_model_path, split_questions
+    from core.training.batching import encode
+    from core.models.memory import TrainSetup, check_training_fits
+
+    r = cfg.recipe
+    model_dir = Path(model_dir) if model_dir else resolve_model_path(cfg.model)
+    mc = json.loads((model_dir / "config.json").read_text())
+    h, layers, vocab = mc.get("hidden_size", 768), mc.get("num_hidden_layers", 12), mc.get("vocab_size", 65536)
+    inter = mc.get("intermediate_size", 4 * h)
+    params = vocab * h * (1 if mc.get("tie_word_embeddings") else 2) + layers * (4 * h * h + 2 * h * inter)
+    train_q, _, _ = split_questions(load_source(cfg.data), cfg.val_fraction)
+    tok = load_tokenizer(model_dir)
+    sample = train_q[:: max(1, len(train_q) // 200)]
+    lengths = [len(e) for e in (encode(tok, q, cfg.format, cfg.system_prompt, r.max_seq_len) for q in sample) if e]
+    mean_len = sum(lengths) / max(1, len(lengths))
+    tokens = int(mean_len * len(train_q))
+    device = pick_device(cfg.device).type
+    flops_per_token = 6 * params + (2 * params if r.grad_checkpointing else 0)
+    steps = None if cfg.minutes else math.ceil(r.epochs * len(train_q) / r.effective_batch)
+    seconds = cfg.minutes * 60 if cfg.minutes else r.epochs * tokens * flops_per_token / FLOPS.get(device, FLOPS["cpu"])
+    width = min(r.max_seq_len, max(lengths or [64]))
+    setup = TrainSetup(batch=r.batch_size, seq_len=width, dtype="float32", optimizer=r.optimizer,
+                       grad_checkpointing=r.grad_checkpointing, lora=r.lora, lora_rank=r.lora_r)
+    fits, memory_note, mem = check_training_fits(model_dir, setup, cfg.device)
+    return Estimate(parameters=params, examples=len(train_q), tokens_per_epoch=tokens, steps=steps,
+                    seconds=seconds, memory_bytes=mem.total, device=device, fits=fits, memory_note=memory_note,
+                    compiles=r.compile)

@@ -1,0 +1,250 @@
+"""What the training worker builds before and around its loop: the model (optionally LoRA-wrapped),
+the tokenized train/eval data, the optimizers, the learning-rate schedule, checkpoints and the final
+model folder. Pure functions over a `TrainConfig`; `core.training.worker` runs the loop.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from core.training.batching import Example, encode_all
+from core.models.devices import pick_device
+from core.errors import StudioError
+from core.files import atomic_dir, read_json, write_json_atomic
+from core.home import area
+from core.models.loading import LoadedModel, load_model
+from core.training.muon import Muon
+from core.training.recipes import Recipe, TrainConfig
+from core.data.records import Question
+
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "fc1", "fc2"]
+
+
+def resolve_model_path(name: str) -> Path:
+    """A model name -> a local transformers folder (core.models.catalogue when present; else a folder or run:<id>)."""
+    try:
+        from core.models.catalogue import resolve_model
+    except ModuleNotFoundError as e:
+        if e.name != "core.models.catalogue":
+            raise
+        resolve_model = None
+    if resolve_model is not None:
+        return Path(resolve_model(name))
+    path = area("runs") / name[4:] / "model" if name.startswith("run:") else Path(name).expanduser()
+    if not (path / "config.json").exists():
+        raise StudioError(f"Model {name!r} not found: give a model folder in transformers format or run:<id>.")
+    return path
+
+
+def last_checkpoint(run_dir: Path) -> Path | None:
+    cks = sorted((Path(run_dir) / "checkpoints").glob("step_*"), key=lambda p: int(p.name[5:]))
+    cks = [c for c in cks if (c / "trainer_state.json").exists()]
+    return cks[-1] if cks else None
+
+
+def load_for_training(cfg: TrainConfig, world: int = 1, rank: int = 0,
+                      checkpoint: Path | None = None) -> tuple[LoadedModel, torch.device]:
+    """The model in fp32 on its device, train mode; from `checkpoint` when resuming."""
+    import os
+    r = cfg.recipe
+    device = pick_device(cfg.device)
+    if world > 1 and device.type == "cuda":
+        device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}")
+        torch.cuda.set_device(device)
+    base = resolve_model_path(cfg.model)
+    src = checkpoint if checkpoint is not None and not r.lora else base
+    torch.manual_seed(r.seed)
+    loaded = load_model(src, device=device, dtype=torch.float32, train=True)
+    model = loaded.model
+    if r.grad_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.config.use_cache = False
+    if r.lora:
+        from peft import LoraConfig, PeftModel, get_peft_model
+        if checkpoint is not None:
+            model = PeftModel.from_pretrained(model, checkpoint, is_trainable=True)
+        else:
+            model = get_peft_model(model, LoraConfig(r=r.lora_r, lora_alpha=r.lora_alpha, lora_dropout=r.lora_dropout,
+                                                     target_modules=LORA_TARGETS, task_type="CAUSAL_LM"))
+        if r.grad_checkpointing:
+            model.enable_input_require_grads()
+        model.train()
+    loaded.model = model
+    return loaded, device
+
+
+def compile_blocks(module: torch.nn.Module, device: torch.device) -> tuple[torch.nn.Module, str]:
+    """`module` (the model, or the loss around it) with the model's repeated blocks compiled (accelerate's
+    regional compilation: the layers share one compiled graph instead of the whole model being traced),
+    shapes dynamic because length-grouped batches differ in length. Parameters are shared with
+    `module`, whose model stays the one to save. Returns (module to call, a line for the log).
+
+    A small function is compiled first, forward and backward: where that fails (on CPU, Inductor needs a
+    working C++ compiler; on a GPU, Triton), the run trains uncompiled and the log says why. After it,
+    a graph that fails to compile runs uncompiled (dynamo's suppress_errors) instead of ending the run."""
+    why = _compile_fails(device)
+    if why:
+        return module, f"not compiling, training uncompiled: torch.compile does not work here ({why})"
+    import torch._dynamo
+    from accelerate.utils import compile_regions
+
+    torch._dynamo.config.suppress_errors = True
+    compiled = compile_regions(module, dynamic=True)
+    return compiled, "compiling the model's blocks (torch.compile): the first step is slower"
+
+
+def _compile_fails(device: torch.device) -> str | None:
+    """Why torch.compile cannot run a forward and backward pass on `device`, or None when it can."""
+    def probe(x):
+        return torch.tanh(x).pow(2).sum()
+
+    try:
+        x = torch.randn(8, device=device, requires_grad=True)
+        torch.compile(probe)(x).backward()
+    except Exception as e:  # any failure of the toolchain means: do not compile
+        lines = [ln for ln in str(e).splitlines() if ln.strip() and "TORCHDYNAMO_VERBOSE" not in ln
+                 and "TORCH_LOGS" not in ln]
+        return f"{type(e).__name__}: {lines[-1][:200]}" if lines else type(e).__name__
+    return None
+
+
+@dataclass
+class Data:
+    train: list[Example]
+    val: list[Example]
+    val_questions: list[Question]  # the eval slice, for categorical accuracy
+    pad_id: int
+    notes: list[str] = field(default_factory=list)
+
+
+HOLDOUT_SEED = 0  # not the recipe's seed: runs on the same data that differ only in seed share one eval set
+
+
+def split_questions(questions: list[Question], val_fraction: float,
+                    seed: int = HOLDOUT_SEED) -> tuple[list[Question], list[Question], str]:
+    """(train, val, how): the source's train/val splits when present, else a seeded held-out slice."""
+    splits = {q.split for q in questions}
+    train = [q for q in questions if q.split == "train"] if "train" in splits else list(questions)
+    if "val" in splits:
+        return train, [q for q in questions if q.split == "val"], "the source's train and val splits"
+    pool = sorted(train, key=lambda q: q.pid)
+    random.Random(seed).shuffle(pool)
+    n_val = max(1, round(len(pool) * val_fraction)) if len(pool) >= 10 else 0
+    how = f"{'the train split' if 'train' in splits else 'all rows'}, {n_val} held out (seed {seed})"
+    return pool[n_val:], pool[:n_val], how
+
+
+def load_data(cfg: TrainConfig, tokenizer) -> Data:
+    from core.data.sources import load_source
+
+    r = cfg.recipe
+    questions = load_source(cfg.data)
+    train_q, val_q, how = split_questions(questions, cfg.val_fraction)
+    train, dropped = encode_all(tokenizer, train_q, cfg.format, cfg.system_prompt, r.max_seq_len)
+    eval_q = list(val_q)
+    random.Random(r.seed + 1).shuffle(eval_q)
+    eval_q = eval_q[: r.eval_examples]
+    val, _ = encode_all(tokenizer, eval_q, cfg.format, cfg.system_prompt, r.max_seq_len)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    notes = [f"data {cfg.data}: {len(questions)} questions; training on {how}: {len(train)} train examples, "
+             f"{len(eval_q)} eval questions"]
+    if dropped:
+        notes.append(f"{dropped} examples dropped: longer than max_seq_len={r.max_seq_len} before the answer")
+    return Data(train=train, val=val, val_questions=eval_q, pad_id=int(pad), notes=notes)
+
+
+def build_optimizers(model: torch.nn.Module, r: Recipe) -> list[torch.optim.Optimizer]:
+    """AdamW for everything ("adamw", and always with LoRA), or Muon for the hidden 2-D matrices plus
+    AdamW for the embedding (embedding_lr) and the head and the rest (lr), as nanochat does."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if r.optimizer == "adamw" or r.lora:
+        groups = [{"params": [p for _, p in named if p.ndim >= 2], "weight_decay": r.weight_decay, "lr": r.lr},
+                  {"params": [p for _, p in named if p.ndim < 2], "weight_decay": 0.0, "lr": r.lr}]
+        opts = [torch.optim.AdamW([g for g in groups if g["params"]], lr=r.lr, betas=r.betas)]
+    else:
+        emb = [p for n, p in named if "embed_tokens" in n]
+        matrices = [p for n, p in named if p.ndim == 2 and "embed_tokens" not in n and "lm_head" not in n]
+        rest = [p for n, p in named if "embed_tokens" not in n and not (p.ndim == 2 and "lm_head" not in n)]
+        adam = [g for g in ({"params": emb, "lr": r.embedding_lr}, {"params": rest, "lr": r.lr}) if g["params"]]
+        opts = [torch.optim.AdamW(adam, lr=r.lr, betas=r.betas, weight_decay=0.0)]
+        if matrices:
+            opts.append(Muon(matrices, lr=r.matrix_lr, weight_decay=r.weight_decay, momentum=0.95))
+    for opt in opts:
+        for g in opt.param_groups:
+            g["base_lr"] = g["lr"]
+    return opts
+
+
+def lr_factor(r: Recipe, step: int, progress: float) -> float:
+    """Multiplier of every base lr: linear warmup (steps, or a fraction of the run), then decay over the
+    run's progress (0..1, by steps or by the time budget) to `min_lr_ratio`."""
+    if r.warmup >= 1:
+        warm = min(1.0, (step + 1) / r.warmup)
+    elif r.warmup > 0:
+        warm = min(1.0, max(progress, 1e-3) / r.warmup)
+    else:
+        warm = 1.0
+    m = r.min_lr_ratio
+    if r.schedule == "cosine":
+        decay = m + (1 - m) * 0.5 * (1 + math.cos(math.pi * progress))
+    elif r.schedule == "linear":
+        decay = m + (1 - m) * (1 - progress)
+    else:
+        decay = 1.0
+    return warm * decay
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
+
+
+def save_checkpoint(run_dir: Path, model, tokenizer, opts, state: dict, keep: int) -> Path:
+    """checkpoints/step_<n>/: model (or LoRA adapter) + tokenizer + optimizer state + trainer_state.json."""
+    ck = Path(run_dir) / "checkpoints" / f"step_{state['step']}"
+    with atomic_dir(ck, overwrite=True) as tmp:
+        _unwrap(model).save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        torch.save({"optimizers": [o.state_dict() for o in opts], "torch_rng": torch.get_rng_state()},
+                   tmp / "optimizer.pt")
+        write_json_atomic(tmp / "trainer_state.json", {**state, "saved": time.time()})
+    cks = sorted(ck.parent.glob("step_*"), key=lambda p: int(p.name[5:]))
+    for old in cks[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return ck
+
+
+def load_checkpoint(checkpoint: Path, opts) -> dict:
+    """Restore optimizer state and return the trainer state saved with the checkpoint."""
+    blob = torch.load(checkpoint / "optimizer.pt", map_location="cpu", weights_only=True)
+    if len(blob["optimizers"]) != len(opts):
+        raise StudioError(f"{checkpoint} was saved with a different optimizer setup; start a new run.")
+    for opt, sd in zip(opts, blob["optimizers"]):
+        base = [g["base_lr"] for g in opt.param_groups]
+        opt.load_state_dict(sd)
+        for g, b in zip(opt.param_groups, base):
+            g["base_lr"] = b
+    torch.set_rng_state(blob["torch_rng"])
+    return read_json(checkpoint / "trainer_state.json")
+
+
+def save_final_model(run_dir: Path, model, tokenizer, cfg: TrainConfig) -> Path:
+    """model/: a plain transformers folder (LoRA merged) that core.models.loading.load_model opens."""
+    m = _unwrap(model)
+    if hasattr(m, "merge_and_unload"):
+        m = m.merge_and_unload()
+    out = Path(run_dir) / "model"
+    with atomic_dir(out, overwrite=True) as tmp:
+        m.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        write_json_atomic(tmp / "studio.json", {
+            "kind": "run", "run": Path(run_dir).name, "base_model": cfg.model, "data": cfg.data,
+            "format": cfg.format, "recipe": cfg.recipe.name, "lora": cfg.recipe.lora,
+            "parameters": sum(p.numel() for p in m.parameters()), "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    return out

@@ -1,0 +1,365 @@
+"""The training worker: one run folder in, a fine-tuned model folder out. Runs in its own process.
+
+    python -m core.training.worker RUN_DIR [--resume]
+
+Reads `config.json` (a `core.training.recipes.TrainConfig`), waits for the device slot (state `queued`),
+then trains with assistant-only loss (`core.training.batching.TargetLoss`), gradient accumulation (loss
+normalised by the number of target tokens in the whole accumulated batch), autocast on GPU (fp32 on
+CPU), optional gradient checkpointing, LoRA and compiled blocks (`torch.compile`). It appends
+metrics, evaluates (loss + categorical accuracy) every `eval_every` steps, saves
+`checkpoints/step_<n>/` every `save_every` steps and on a graceful stop (keeping the last
+`keep_checkpoints`), and writes `model/` at the end. A `stop` request (or SIGTERM)
+saves a checkpoint and ends `stopped`; `cancel` ends `stopped` without one; an error ends `failed`.
+
+DDP: under `torchrun`/`accelerate launch` (WORLD_SIZE > 1) each rank trains on every WORLD_SIZE-th
+batch of the same order, the model is wrapped in DistributedDataParallel (gradients averaged), and
+only rank 0 writes to the run folder or takes the device slot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import resource
+import signal
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from core.jobs import runs
+from core.training.batching import TargetLoss, collate, make_batches
+from core.errors import StudioError
+from core.training.recipes import TrainConfig
+from core.training.setup import (Data, build_optimizers, compile_blocks, last_checkpoint, load_checkpoint, load_data,
+                              load_for_training, lr_factor, save_checkpoint, save_final_model)
+from core.training.validation import evaluate_slice
+
+OOM_HINT = ("Out of memory. Try a smaller batch size (raise grad_accum to keep the effective batch), a shorter "
+            "max_seq_len, gradient checkpointing, or LoRA.")
+TEST_OOM_ENV = "SQA_TEST_OOM_AT_STEP"  # test hook: raise torch.OutOfMemoryError at this step
+GO, STOP, BUDGET_SPENT = 0, 1, 2
+
+
+class Trainer:
+    def __init__(self, run_dir: Path, cfg: TrainConfig, resume: bool):
+        self.run_dir, self.cfg, self.r = run_dir, cfg, cfg.recipe
+        self.rank = int(os.environ.get("RANK", 0))
+        self.world = int(os.environ.get("WORLD_SIZE", 1))
+        self.main = self.rank == 0
+        self.resume = resume
+        self.stop_flag = False
+        self.last_status = 0.0
+        self.best: dict[str, float] = {}
+        self.started = time.time()
+
+    # -------------------------------------------------------------------------------- bookkeeping
+    def log(self, msg: str) -> None:
+        if self.main:
+            print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+    def status(self, force: bool = False, **fields) -> None:
+        now = time.time()
+        if self.main and (force or now - self.last_status >= 1.0):
+            runs.write_status(self.run_dir, **fields)
+            self.last_status = now
+
+    def metrics(self, rec: dict) -> None:
+        if self.main:
+            runs.append_metrics(self.run_dir, rec)
+
+    # --------------------------------------------------------------------------------------- run
+    def setup(self) -> None:
+        ck = last_checkpoint(self.run_dir) if self.resume else None
+        if self.resume and ck is None:
+            self.log("no checkpoint to resume from: starting again from step 0")
+        self.loaded, self.device = load_for_training(self.cfg, self.world, self.rank, ck)
+        self.model = self.loaded.model
+        self.tok = self.loaded.tokenizer
+        self.data: Data = load_data(self.cfg, self.tok)
+        for line in self.data.notes:
+            self.log(line)
+        if not self.data.train:
+            raise StudioError("No training examples: the data source is empty after splitting.")
+        self.opts = build_optimizers(self.model, self.r)
+        self.amp_dtype = None
+        if self.device.type == "cuda" and self.r.precision != "fp32":
+            self.amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.r.precision)
+            if self.amp_dtype is None:
+                from core.models.devices import pick_dtype
+                self.amp_dtype = pick_dtype(self.device)
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
+        self.train_model = TargetLoss(self.model)  # what the loop calls; shares the model's parameters
+        self.compiled = False
+        if self.r.compile:
+            loss = self.train_model
+            self.train_model, note = compile_blocks(loss, self.device)
+            self.compiled = self.train_model is not loss
+            self.log(note)
+        if self.world > 1:
+            self.train_model = torch.nn.parallel.DistributedDataParallel(
+                self.train_model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        lengths = [len(e) for e in self.data.train]
+        micro_per_epoch = len(make_batches(lengths, self.r.batch_size, 0, self.r.group_by_length))
+        self.steps_per_epoch = max(1, micro_per_epoch // (self.r.grad_accum * self.world))
+        self.max_steps = None if self.cfg.minutes else max(1, math.ceil(self.r.epochs * self.steps_per_epoch))
+        self.budget = self.cfg.minutes * 60 if self.cfg.minutes else None
+        self.step, self.epoch, self.cursor, self.prior_elapsed = 0, 0, 0, 0.0
+        if self.resume:
+            state = load_checkpoint(ck, self.opts) if ck else {"step": 0, "epoch": 0, "cursor": 0, "elapsed": 0.0}
+            self.step, self.epoch, self.cursor = state["step"], state["epoch"], state["cursor"]
+            self.prior_elapsed, self.best = state["elapsed"], state.get("best", {})
+            self.log(f"resumed from checkpoint step {self.step}")
+            self.metrics({"step": self.step, "resumed_from": self.step, "time": time.time()})
+
+    def progress(self, elapsed: float) -> float:
+        if self.budget:
+            return min(1.0, elapsed / self.budget)
+        return min(1.0, self.step / self.max_steps)
+
+    def decide(self, p: float) -> int:
+        """Go on, stop, or end: rank 0 decides for every rank (their clocks and file reads may differ)."""
+        d = BUDGET_SPENT if p >= 1.0 else STOP if (runs.stop_requested(self.run_dir) or self.stop_flag) else GO
+        if self.world > 1:
+            t = torch.tensor([d], device=self.device)
+            torch.distributed.broadcast(t, 0)
+            d = int(t.item())
+        return d
+
+    def set_lr(self, p: float) -> float:
+        f = lr_factor(self.r, self.step, p)
+        for opt in self.opts:
+            for g in opt.param_groups:
+                g["lr"] = g["base_lr"] * f
+        return f
+
+    def batches(self):
+        """Yield (epoch, cursor, accumulation group of micro-batches) from the saved position on."""
+        lengths = [len(e) for e in self.data.train]
+        while True:
+            order = make_batches(lengths, self.r.batch_size, self.r.seed * 1000 + self.epoch, self.r.group_by_length)
+            group = self.r.grad_accum * self.world
+            while self.cursor + group <= len(order):
+                mine = order[self.cursor + self.rank: self.cursor + group: self.world]
+                self.cursor += group
+                yield [[self.data.train[i] for i in b] for b in mine]
+            self.epoch += 1
+            self.cursor = 0
+
+    def train_step(self, group) -> tuple[float, float, int, int, int]:
+        pad = self.data.pad_id
+        n_target = sum(e.n_target for b in group for e in b)
+        if self.world > 1:
+            t = torch.tensor([n_target], device=self.device)
+            torch.distributed.all_reduce(t)
+            n_target = int(t.item()) / self.world  # DDP averages gradients over ranks
+        loss_sum, tokens, padded = 0.0, 0, 0
+        for i, examples in enumerate(group):
+            batch = {k: v.to(self.device) for k, v in collate(examples, pad).items()}
+            sync = i == len(group) - 1 or self.world == 1
+            ctx = self.train_model.no_sync() if not sync else contextlib.nullcontext()
+            with ctx, torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+                loss = self.train_model(batch["input_ids"], batch["labels"]) / n_target
+            (self.scaler.scale(loss) if self.scaler else loss).backward()
+            loss_sum += loss.item()
+            tokens += sum(len(e) for e in examples)
+            padded += batch["input_ids"].numel()
+        if self.scaler:
+            for opt in self.opts:
+                self.scaler.unscale_(opt)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        norm = torch.nn.utils.clip_grad_norm_(params, self.r.grad_clip if self.r.grad_clip > 0 else float("inf"))
+        for opt in self.opts:
+            if self.scaler:
+                self.scaler.step(opt)
+            else:
+                opt.step()
+            opt.zero_grad(set_to_none=True)
+        if self.scaler:
+            self.scaler.update()
+        return loss_sum, float(norm), tokens, sum(len(b) for b in group), padded
+
+    def evaluate(self) -> dict:
+        if not self.main or not self.data.val:
+            return {}
+        self.model.eval()
+        res = evaluate_slice(self.model, self.tok, self.data, self.cfg, self.device, self.amp_dtype)
+        self.model.train()
+        for k, better in (("eval_loss", min), ("eval_accuracy", max)):
+            if res.get(k) is not None:
+                self.best[k] = better(self.best.get(k, res[k]), res[k])
+        self.log(f"eval step {self.step}: " + ", ".join(f"{k} {v:.4f}" for k, v in res.items()))
+        return res
+
+    def best_fields(self) -> dict:
+        return {"best_eval_loss": self.best.get("eval_loss"), "best_eval_accuracy": self.best.get("eval_accuracy")}
+
+    def checkpoint(self, elapsed: float) -> None:
+        if self.main:
+            save_checkpoint(self.run_dir, self.model, self.tok, self.opts, {
+                "step": self.step, "epoch": self.epoch, "cursor": self.cursor, "elapsed": elapsed,
+                "best": self.best}, keep=self.r.keep_checkpoints)
+            self.log(f"checkpoint saved at step {self.step}")
+
+    def run(self) -> str:
+        """Train until the budget is spent or a stop is requested; returns the final state."""
+        self.setup()
+        t0 = time.time()
+        oom_at = int(os.environ.get(TEST_OOM_ENV, "0") or 0)
+        start_step, start_p = self.step, self.progress(self.prior_elapsed)
+        self.model.train()
+        self.status(force=True, state="running", pid=os.getpid(), started=self.started, step=self.step,
+                    total=self.max_steps or 0, error="",
+                    message="compiling the model (the first step takes longer)" if self.compiled else "training",
+                    resumed_from=self.step if self.resume else None)
+        self.log(f"training: {len(self.data.train)} examples, {len(self.data.val)} eval examples, "
+                 f"{self.steps_per_epoch} steps/epoch, " + (f"{self.cfg.minutes} min budget" if self.budget
+                                                          else f"{self.max_steps} steps"))
+        win_t, win_tokens, win_samples = time.time(), 0, 0
+        saved_at = self.step
+        for group in self.batches():
+            elapsed = self.prior_elapsed + time.time() - t0
+            p = self.progress(elapsed)
+            decision = self.decide(p)
+            if decision == BUDGET_SPENT:
+                break
+            if decision == STOP:
+                return self.finish_stop(elapsed)
+            lr_f = self.set_lr(p)
+            if oom_at and self.step + 1 >= oom_at:
+                raise torch.OutOfMemoryError("simulated out of memory (test hook)")
+            loss, norm, tokens, samples, padded = self.train_step(group)
+            self.step += 1
+            if self.step == start_step + 1 and self.compiled:
+                self.log(f"first step took {time.time() - win_t:.1f} s (compiling included)")
+                self.status(force=True, message="training")
+            win_tokens += tokens  # real (non-padding) tokens
+            win_samples += samples
+            now = time.time()
+            elapsed = self.prior_elapsed + now - t0
+            p = self.progress(elapsed)
+            rate_p = (p - start_p) / max(now - t0, 1e-6)
+            eta = (1 - p) / rate_p if rate_p > 0 else None
+            total = self.max_steps or (int(self.step / p) if p > 0 else 0)
+            dt = max(now - win_t, 1e-6)
+            micro_per_epoch = max(1, self.steps_per_epoch * self.r.grad_accum * self.world)
+            rec = {"step": self.step, "epoch": round(self.epoch + self.cursor / micro_per_epoch, 4),
+                   "loss": loss, "lr": self.r.lr * lr_f, "lr_factor": lr_f, "grad_norm": norm,
+                   "tokens": tokens, "padding": 1 - tokens / padded,
+                   "tokens_per_s": win_tokens * self.world / dt, "samples_per_s": win_samples * self.world / dt,
+                   "peak_memory": peak_memory(self.device), "elapsed": elapsed, "eta": eta, "progress": p}
+            win_t, win_tokens, win_samples = now, 0, 0
+            if not math.isfinite(loss):
+                raise StudioError(f"The loss became {loss} at step {self.step}: lower the learning rate.")
+            is_eval = self.step % self.r.eval_every == 0
+            if is_eval:
+                rec.update(self.evaluate())
+            self.metrics(rec)
+            self.status(force=is_eval, state="running", step=self.step, total=total, eta=eta, progress=p,
+                        elapsed=elapsed, **self.best_fields())
+            if self.step % self.r.save_every == 0:
+                self.checkpoint(elapsed)
+                saved_at = self.step
+            if self.step - start_step >= 1 and self.max_steps and self.step >= self.max_steps:
+                break
+        elapsed = self.prior_elapsed + time.time() - t0
+        if self.step % self.r.eval_every:
+            res = self.evaluate()
+            if res:
+                self.metrics({"step": self.step, **res, "elapsed": elapsed})
+        if saved_at != self.step:
+            self.checkpoint(elapsed)
+        if self.main:
+            self.status(force=True, message="saving the final model")
+            save_final_model(self.run_dir, self.model, self.tok, self.cfg)
+            self.status(force=True, state="done", step=self.step, total=self.step, ended=time.time(), eta=0,
+                        progress=1.0, elapsed=elapsed, message="done", **self.best_fields())
+            self.log("done")
+        return "done"
+
+    def finish_stop(self, elapsed: float) -> str:
+        cancel = runs.cancel_requested(self.run_dir)
+        self.status(force=True, state="stopping", message="cancelling" if cancel else "saving a checkpoint")
+        if not cancel:
+            self.checkpoint(elapsed)
+        self.status(force=True, state="stopped", ended=time.time(), step=self.step,
+                    message="cancelled" if cancel else f"stopped at step {self.step}; resume to continue")
+        self.log("cancelled" if cancel else "stopped")
+        return "stopped"
+
+
+def peak_memory(device: torch.device) -> int:
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device))
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux reports KiB
+
+
+def run_worker(run_dir: Path, resume: bool = False) -> int:
+    """Entry point of the worker process. Returns the exit code (0 done/stopped, 1 failed)."""
+    run_dir = Path(run_dir)
+    rank = int(os.environ.get("RANK", 0))
+    try:
+        cfg = TrainConfig.from_dict(runs.read_config(run_dir))
+    except (ValueError, StudioError) as e:
+        if rank == 0:
+            runs.write_status(run_dir, state="failed", pid=os.getpid(), error=f"Invalid config: {e}", ended=time.time())
+        print(f"error: invalid config: {e}", file=sys.stderr, flush=True)
+        return 1
+    trainer = Trainer(run_dir, cfg, resume)
+    previous = signal.signal(signal.SIGTERM, lambda *_: setattr(trainer, "stop_flag", True))  # graceful stop
+    try:
+        return _run(trainer, run_dir, rank)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(trainer: "Trainer", run_dir: Path, rank: int) -> int:
+    if int(os.environ.get("WORLD_SIZE", 1)) > 1:
+        import torch.distributed as dist
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    try:
+        if rank == 0:
+            runs.write_status(run_dir, state="queued", pid=os.getpid(), error="", message="starting")
+            with runs.device_slot(run_dir) as got:
+                if not got:
+                    runs.write_status(run_dir, state="stopped", ended=time.time(), message="cancelled while queued")
+                    return 0
+                runs.write_status(run_dir, state="running", message="loading the model and data")
+                trainer.started = time.time()
+                trainer.run()
+        else:
+            trainer.started = time.time()
+            trainer.run()
+        return 0
+    except torch.OutOfMemoryError as e:
+        print(f"out of memory: {e}", file=sys.stderr, flush=True)
+        _failed(trainer, rank, f"{OOM_HINT} ({e})")
+        return 1
+    except StudioError as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        _failed(trainer, rank, str(e))
+        return 1
+    except BaseException as e:  # a bug or an interrupt: record it honestly, then let it propagate to log.txt
+        _failed(trainer, rank, f"{type(e).__name__}: {e}")
+        raise
+
+
+def _failed(trainer: "Trainer", rank: int, error: str) -> None:
+    if rank == 0:  # the step reached so far (status writes are throttled, so it may be newer than status.json's)
+        runs.write_status(trainer.run_dir, state="failed", step=getattr(trainer, "step", 0), error=error,
+                          ended=time.time())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m core.training.worker", description="Training worker for one run folder")
+    ap.add_argument("run_dir", type=Path)
+    ap.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    a = ap.parse_args(argv)
+    return run_worker(a.run_dir, a.resume)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
