@@ -35,7 +35,7 @@ def metric(at: AppTest, label: str) -> str:
 
 
 def test_home_page_loads():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=30).run()
     assert not at.exception
 
 

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 from core.home import area
 from core.jobs.runs import create_run
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+APP = Path(__file__).resolve().parent.parent / "Home.py"
 
 
 def test_home_page_offline_shows_sample_and_offline_notice(monkeypatch):

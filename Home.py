@@ -1,4 +1,4 @@
-"""ScienceQA Tutor Studio: the home page. Run with `make run` (or `streamlit run app.py`)."""
+"""ScienceQA Tutor Studio: the home page. Run with `make run` (or `streamlit run Home.py`)."""
 
 import streamlit as st
 
