@@ -27,6 +27,7 @@ from pathlib import Path
 from core.errors import StudioError
 from core.files import atomic_dir, read_json, write_json_atomic
 from core.home import area
+from core.models.manifest import Manifest, read_manifest, write_manifest
 
 KINDS = ("hub-raw", "hub-hf", "local", "run", "tiny")
 AVAILABILITY = ("ready", "cached", "downloadable", "offline", "missing")
@@ -100,13 +101,17 @@ def nanochat_parameters(n_layer: int, n_embd: int, n_head: int, n_kv_head: int, 
 def parameters_of(folder: Path) -> int | None:
     """From studio.json, else from config.json (no weights loaded)."""
     folder = Path(folder)
-    if (folder / "studio.json").exists():
-        n = read_json(folder / "studio.json").get("parameters")
-        if isinstance(n, int):
-            return n
+    manifest = read_manifest(folder)
+    if manifest is not None and manifest.parameters is not None:
+        return manifest.parameters
     if not (folder / "config.json").exists():
         return None
-    c = read_json(folder / "config.json")
+    try:
+        c = read_json(folder / "config.json")
+    except StudioError:
+        return None
+    if not isinstance(c, dict):
+        return None
     try:
         return nanochat_parameters(c["num_hidden_layers"], c["hidden_size"], c["num_attention_heads"],
                                    c.get("num_key_value_heads") or c["num_attention_heads"], c["vocab_size"],
@@ -188,13 +193,13 @@ def list_models(check_hub: bool = True) -> list[ModelEntry]:
         for path in sorted(root.glob("*")) if root.exists() else []:
             if not _ready(path) or path.name.startswith("."):
                 continue
-            manifest = read_json(path / "studio.json") if (path / "studio.json").exists() else {}
-            source = str(manifest.get("source", path))
+            manifest = read_manifest(path) or Manifest(kind="unknown", source=str(path))
+            source = manifest.source or str(path)
             if sub == "hub" and source in known:
                 continue
             entries.append(ModelEntry(
                 name=source if sub == "hub" else str(path), label=source,
-                kind=manifest.get("catalogue_kind", kind), source=source,
+                kind=manifest.get("catalogue_kind") if manifest.get("catalogue_kind") in KINDS else kind, source=source,
                 parameters=parameters_of(path), availability="cached" if sub == "hub" else "ready", path=path,
                 note=_manifest_note(manifest), size_bytes=size_on_disk(path)))
     for folder in read_json(registry_path()) if registry_path().exists() else []:
@@ -208,19 +213,22 @@ def list_models(check_hub: bool = True) -> list[ModelEntry]:
 
 
 def _cached_note(path: Path) -> str:
-    return _manifest_note(read_json(path / "studio.json")) if _ready(path) and (path / "studio.json").exists() else ""
+    manifest = read_manifest(path) if _ready(path) else None
+    return _manifest_note(manifest) if manifest is not None else ""
 
 
-def _manifest_note(manifest: dict) -> str:
-    if manifest.get("kind") == "converted":
+def _manifest_note(manifest: Manifest) -> str:
+    if manifest.kind == "converted":
         return f"converted from nanochat {manifest.get('stage') or 'checkpoint'} step {manifest.get('step')}"
-    return str(manifest.get("kind", ""))
+    return manifest.kind if manifest.kind != "unknown" else ""
 
 
 def _tiny_entry() -> ModelEntry:
     path = tiny_dir()
     if _ready(path):
-        spec = read_json(path / "studio.json").get("spec", {}) if (path / "studio.json").exists() else {}
+        manifest = read_manifest(path)
+        spec = manifest.get("spec") if manifest is not None else None
+        spec = spec if isinstance(spec, dict) else {}
         return ModelEntry("tiny", "tiny (offline preset)", "tiny", f"trained here on the {TINY_SOURCE} train split",
                           parameters_of(path), "ready", path,
                           note=f"width {spec.get('hidden_size', '?')}, {spec.get('num_layers', '?')} layers",
@@ -312,9 +320,10 @@ def _cached(folder: Path, stage: str | None) -> bool:
     """A finished conversion, of the requested stage if one is requested."""
     if not _ready(folder):
         return False
-    if stage is None or not (folder / "studio.json").exists():
+    manifest = read_manifest(folder)
+    if stage is None or manifest is None:
         return True
-    return read_json(folder / "studio.json").get("stage") == stage
+    return manifest.get("stage") == stage
 
 
 def resolve_local(folder: Path, progress: Progress | None = None, stage: str | None = None) -> Path:
@@ -395,6 +404,6 @@ def adopt_transformers_folder(src: Path, out: Path, source: str) -> Path:
             elif f.name in ("config.json", "generation_config.json", "model.safetensors.index.json"):
                 shutil.copyfile(f, tmp / f.name)
         tokenizer.save_pretrained(tmp)
-        write_json_atomic(tmp / "studio.json", {"kind": "transformers", "catalogue_kind": "hub-hf",
-                                                "source": source, "parameters": parameters_of(src)})
+        write_manifest(tmp, Manifest(kind="transformers", source=source, family="nanochat", pretrained=True,
+                                     parameters=parameters_of(src), extra={"catalogue_kind": "hub-hf"}))
     return out

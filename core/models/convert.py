@@ -23,7 +23,8 @@ from pathlib import Path, PurePosixPath
 
 from core.models.chat_template import ASSISTANT_END, BOS, CHAT_TEMPLATE, SPECIAL_TOKENS
 from core.errors import StudioError
-from core.files import atomic_dir, read_json, write_json_atomic
+from core.files import atomic_dir, read_json
+from core.models.manifest import Manifest, write_manifest
 
 # nanochat's checkpoint folders per training stage, in the order we prefer them for fine-tuning.
 STAGE_DIRS = {"sft": "chatsft_checkpoints", "rl": "chatrl_checkpoints", "mid": "mid_checkpoints",
@@ -287,9 +288,8 @@ def convert_checkpoint(root: Path, out: Path, ckpt: RawCheckpoint | None = None,
     with atomic_dir(out, overwrite=overwrite) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        write_json_atomic(tmp / "studio.json", {
-            "kind": "converted", "source": source or str(root), "stage": ckpt.stage, "step": ckpt.step,
-            "files": ckpt.files, "parameters": n_params, "dtype": dtype, "model_config": cfg,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds": round(time.time() - started, 2),
-        })
+        write_manifest(tmp, Manifest(
+            kind="converted", source=source or str(root), family="nanochat", pretrained=True, parameters=n_params,
+            extra={"stage": ckpt.stage, "step": ckpt.step, "files": ckpt.files, "dtype": dtype, "model_config": cfg,
+                   "seconds": round(time.time() - started, 2)}))
     return out

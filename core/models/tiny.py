@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.models.chat_template import ASSISTANT_END, BOS, CHAT_TEMPLATE, SPECIAL_TOKENS
-from core.files import atomic_dir, write_json_atomic
+from core.files import atomic_dir
+from core.models.manifest import Manifest, write_manifest
 from core.data.prompts import FORMATS, DEFAULT_SYSTEM_PROMPT, to_messages
 from core.data.records import Question, content_hash
 
@@ -109,9 +110,9 @@ def create_tiny(questions: list[Question], out: Path, size: str | TinySpec = "sm
     with atomic_dir(out, overwrite=overwrite) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        write_json_atomic(tmp / "studio.json", {
-            "kind": "tiny", "source": source, "data_hash": content_hash(questions),
-            "spec": asdict(spec), "seed": seed, "parameters": sum(p.numel() for p in model.parameters()),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds": round(time.time() - started, 2),
-        })
+        write_manifest(tmp, Manifest(
+            kind="tiny", source=source, family="nanochat", pretrained=False,
+            parameters=sum(p.numel() for p in model.parameters()),
+            extra={"data_hash": content_hash(questions), "spec": asdict(spec), "seed": seed,
+                   "seconds": round(time.time() - started, 2)}))
     return out

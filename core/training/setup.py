@@ -20,6 +20,7 @@ from core.errors import StudioError
 from core.files import atomic_dir, read_json, write_json_atomic
 from core.home import area
 from core.models.loading import LoadedModel, load_model
+from core.models.manifest import Manifest, read_manifest, write_manifest
 from core.training.muon import Muon
 from core.training.recipes import Recipe, TrainConfig
 from core.data.records import Question
@@ -243,8 +244,17 @@ def save_final_model(run_dir: Path, model, tokenizer, cfg: TrainConfig) -> Path:
     with atomic_dir(out, overwrite=True) as tmp:
         m.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        write_json_atomic(tmp / "studio.json", {
-            "kind": "run", "run": Path(run_dir).name, "base_model": cfg.model, "data": cfg.data,
-            "format": cfg.format, "recipe": cfg.recipe.name, "lora": cfg.recipe.lora,
-            "parameters": sum(p.numel() for p in m.parameters()), "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        base = _base_manifest(cfg.model)
+        write_manifest(tmp, Manifest(
+            kind="run", source=cfg.model, base_model=cfg.model, format=cfg.format, recipe=cfg.recipe.name,
+            family=base.family if base else None, pretrained=base.pretrained if base else False,
+            parameters=sum(p.numel() for p in m.parameters()),
+            extra={"run": Path(run_dir).name, "data": cfg.data, "lora": cfg.recipe.lora}))
     return out
+
+
+def _base_manifest(name: str) -> Manifest | None:
+    """The manifest of the model a run started from (already here: the run loaded it)."""
+    from core.models.catalogue import local_model_folder
+
+    return read_manifest(local_model_folder(name))
