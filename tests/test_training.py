@@ -337,3 +337,36 @@ def test_estimate_before_launch_gives_time_and_memory(tiny_model_dir, toy_source
     assert est.examples == 50 and est.steps == math.ceil(2 * 50 / 8)
     assert est.parameters > 50_000 and est.memory_bytes > 4 * est.parameters and est.seconds > 0
     assert "GiB" in est.describe() and est.fits
+
+
+def test_cpu_pretrained_recipe_validates_and_lora_replaces_its_freezing():
+    r = get_recipe("cpu-pretrained")
+    assert (r.optimizer, r.freeze_fraction, r.lora) == ("adamw", 0.5, False)
+    assert build_config("m", "sample", recipe="cpu-pretrained").recipe == r
+    assert get_recipe("cpu-pretrained", lora=True).freeze_fraction == 0.0
+    with pytest.raises(ValueError, match="freeze_fraction must be in"):
+        get_recipe("cpu-pretrained", freeze_fraction=1.0)
+    with pytest.raises(ValueError, match="do not combine"):
+        get_recipe("cpu-pretrained", lora=True, freeze_fraction=0.5)
+    from core.training.recipes import RECIPE_HELP, suggested_format
+    assert suggested_format("cpu-pretrained") == "paper" and "cpu-pretrained" in RECIPE_HELP
+
+
+def test_cpu_pretrained_recipe_trains_only_the_top_blocks(tiny_model_dir, toy_source):
+    """A few worker steps with the recipe as named: the input embedding and the bottom half of the blocks
+    stay exactly as loaded, every tensor of the top half learns, the loss is finite."""
+    from core.models.loading import load_model
+
+    config = build_config(str(tiny_model_dir), str(toy_source), recipe="cpu-pretrained", fmt="paper",
+                          eval_every=3, save_every=3, eval_examples=10, epochs=0.2)
+    run_dir = start_training(config)
+    st = wait_terminal(run_dir)
+    assert st.state == "done" and st.step >= 2, runs.log_tail(run_dir)
+    losses = [r["loss"] for r in runs.read_metrics(run_dir) if "loss" in r]
+    assert losses and all(math.isfinite(x) for x in losses)
+    base, tuned = load_model(tiny_model_dir, device="cpu").model, load_model(run_dir / "model", device="cpu").model
+    layers = len(base.model.layers)
+    assert layers >= 2
+    for (name, a), (_, b) in zip(base.named_parameters(), tuned.named_parameters()):
+        frozen = "embed_tokens" in name or any(f"layers.{i}." in name for i in range(layers // 2))
+        assert torch.equal(a, b) == frozen, name

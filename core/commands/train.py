@@ -21,6 +21,7 @@ OVERRIDES = {  # flag -> (recipe field, type)
     "--keep-checkpoints": ("keep_checkpoints", int), "--seed": ("seed", int), "--warmup": ("warmup", float),
     "--weight-decay": ("weight_decay", float), "--optimizer": ("optimizer", str), "--schedule": ("schedule", str),
     "--precision": ("precision", str), "--lora-r": ("lora_r", int),
+    "--freeze-fraction": ("freeze_fraction", float),
 }
 
 
@@ -31,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="tiny | a Hub id | a local model folder | run:<id>")
     p.add_argument("--data", default="sample", help="sample | a file | a folder | subset:NAME (default: sample)")
     p.add_argument("--out", type=Path, default=None, help="run folder to create (default: <home>/runs/<time>)")
-    p.add_argument("--recipe", default=None, help="plan | default | tiny (default: tiny for the tiny model, else default)")
+    p.add_argument("--recipe", default=None, help="plan | default | tiny | cpu-pretrained (default: tiny for tiny, else default)")
     p.add_argument("--format", default=None, choices=list(FORMATS),
                    help=f"prompt format (default: the recipe's, paper for tiny, else {DEFAULT_FORMAT})")
     budget = p.add_mutually_exclusive_group()

@@ -57,6 +57,7 @@ class Recipe:
     eval_examples: int = 200
     save_every: int = 100
     keep_checkpoints: int = 2
+    freeze_fraction: float = 0.0  # freeze the input embedding and this bottom share of the blocks (0: train all)
     lora: bool = False
     lora_r: int = 16
     lora_alpha: int = 32
@@ -102,6 +103,10 @@ class Recipe:
             raise ValueError("eval_examples must be between 0 and 100000")
         if not 0 <= self.lora_dropout < 1:
             raise ValueError("lora_dropout must be in [0, 1)")
+        if not 0 <= self.freeze_fraction < 1:
+            raise ValueError(f"freeze_fraction must be in [0, 1), got {self.freeze_fraction}")
+        if self.freeze_fraction and self.lora:
+            raise ValueError("freeze_fraction and lora do not combine: LoRA already freezes the model's weights")
 
     @property
     def effective_batch(self) -> int:
@@ -116,16 +121,20 @@ RECIPES: dict[str, Recipe] = {
     "tiny": Recipe(name="tiny", optimizer="muon", lr=4e-3, embedding_lr=0.2, matrix_lr=0.02, warmup=0.05,
                    schedule="cosine", min_lr_ratio=0.05, batch_size=32, epochs=30.0, eval_every=100,
                    eval_examples=300, save_every=200),
+    "cpu-pretrained": Recipe(name="cpu-pretrained", optimizer="adamw", lr=3e-4, betas=(0.9, 0.95), warmup=0.05,
+                             schedule="cosine", min_lr_ratio=0.1, batch_size=8, freeze_fraction=0.5, epochs=1.0,
+                             max_seq_len=512, eval_every=100, eval_examples=100, save_every=100),
 }
 RECIPE_HELP = {
     "plan": "The plan's recipe as written (HF-Trainer-like AdamW 5e-5, batch 2 x 8, random batches).",
     "default": "Measured best: length-grouped batches of 16 x 2 accumulation, Muon + AdamW, cosine decay, compiled.",
     "tiny": "From-scratch recipe for the tiny preset: high learning rates, batches of 32.",
+    "cpu-pretrained": "Pretrained model on a CPU: AdamW on the top half of the blocks (the rest frozen), batches of 8, answer-only format.",
 }
 # A model of a few million parameters trained from scratch for minutes on a CPU learns to pick the
 # answer, not to write lectures: spending its budget on "The answer is X." (QCM->A) took the sample's
 # test split to +18.4 points over chance in 5 minutes, QCM->ALE to +4.9 (bench/learn_bench.py).
-SUGGESTED_FORMAT = {"tiny": "paper"}
+SUGGESTED_FORMAT = {"tiny": "paper", "cpu-pretrained": "paper"}
 
 
 def suggested_recipe(model: str) -> str:
@@ -148,6 +157,8 @@ def get_recipe(name: str, **overrides: Any) -> Recipe:
         raise ValueError(f"unknown recipe setting(s): {', '.join(sorted(unknown))}")
     if "betas" in overrides:
         overrides["betas"] = tuple(overrides["betas"])
+    if overrides.get("lora") and "freeze_fraction" not in overrides:
+        overrides["freeze_fraction"] = 0.0  # LoRA freezes every weight already: it replaces the recipe's freezing
     return replace(RECIPES[name], **overrides)
 
 

@@ -67,6 +67,8 @@ def load_for_training(cfg: TrainConfig, world: int = 1, rank: int = 0,
     if r.grad_checkpointing:
         model.gradient_checkpointing_enable()
         model.config.use_cache = False
+    if r.freeze_fraction:
+        freeze_bottom(model, r.freeze_fraction)
     if r.lora:
         from peft import LoraConfig, PeftModel, get_peft_model
         if checkpoint is not None:
@@ -79,6 +81,22 @@ def load_for_training(cfg: TrainConfig, world: int = 1, rank: int = 0,
         model.train()
     loaded.model = model
     return loaded, device
+
+
+def freeze_bottom(model: torch.nn.Module, fraction: float) -> int:
+    """Freeze the input embedding and the bottom `fraction` of the transformer blocks (the model's
+    longest ModuleList); returns how many blocks are frozen. Backward then stops at the first trainable
+    block: on a CPU, where every FLOP shows, a step costs about 2N + 4N x (trainable share) instead of
+    6N per token. A head tied to the embedding is frozen with it."""
+    lists = [m for m in model.modules() if isinstance(m, torch.nn.ModuleList)]
+    if not lists:
+        raise StudioError("freeze_fraction: this model has no list of transformer blocks to freeze")
+    blocks = max(lists, key=len)
+    n = int(len(blocks) * fraction)
+    for module in [model.get_input_embeddings(), *blocks[:n]]:
+        for p in module.parameters():
+            p.requires_grad_(False)
+    return n
 
 
 def compile_blocks(module: torch.nn.Module, device: torch.device) -> tuple[torch.nn.Module, str]:
