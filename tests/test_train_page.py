@@ -69,3 +69,64 @@ def test_train_page_refuses_an_invalid_launch():
     next(b for b in at.button if b.label == "Launch").click().run()
     assert not at.exception
     assert at.error and runs.list_runs(area("runs")) == []
+
+
+def test_the_simple_form_comes_first_and_expert_settings_sit_behind_advanced():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    advanced = next(e for e in at.expander if e.label.startswith("Advanced"))
+    inside = {w.key for w in advanced.number_input} | {w.key for w in advanced.selectbox}
+    assert {"tr_lr_tiny", "tr_bs_tiny", "tr_recipe_tiny", "tr_format_tiny"} <= inside
+    outside = {w.key for w in at.number_input} - inside
+    assert outside == {"tr_b_minutes_tiny"}  # how long: the only number before Advanced
+    assert any(c.value.startswith("Recipe **tiny**: From-scratch recipe") for c in at.caption)
+
+
+def test_the_run_just_launched_is_the_one_shown_with_its_name(monkeypatch):
+    import core.training.jobs as jobs
+
+    write_run("older-run", "done")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert at.selectbox(key="train_run_pick").value == "older-run"
+
+    def start_without_a_worker(cfg, name=None, root=None, env=None):  # the run folder, as start_training writes it
+        return runs.create_run(area("runs"), cfg.to_dict(), "newer-run")
+
+    monkeypatch.setattr(jobs, "start_training", start_without_a_worker)
+    at.text_input(key="tr_label").input("grade 3 science").run()
+    next(b for b in at.button if b.label == "Launch").click().run()
+    assert not at.exception
+    assert at.selectbox(key="train_run_pick").value == "newer-run"
+    assert runs.read_config(area("runs") / "newer-run")["label"] == "grade 3 science"
+    md = " ".join(m.value for m in at.markdown)
+    assert "grade 3 science (newer-run)" in md
+    assert "grade 3 science (newer-run)" in set(at.dataframe[0].value["run"])
+
+
+def test_the_table_and_the_header_show_the_same_step_and_duration():
+    write_run("live-run", "running")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    row = at.dataframe[0].value.iloc[0]
+    bar = at.get("progress")[0].proto.text
+    assert f"step {row['step']} of ~12" in bar and f"trained for {row['trained for']}" in bar
+
+
+def test_deleting_asks_again_for_every_run():
+    for name in ("run-a", "run-b", "run-c"):
+        write_run(name, "done")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    victim = at.selectbox(key="del_pick").value
+    sure = next(c for c in at.checkbox if c.label == "Yes, delete it")
+    sure.check().run()
+    assert not next(b for b in at.button if b.key == "del_button").disabled
+    next(b for b in at.button if b.key == "del_button").click().run()
+    assert not at.exception
+    assert victim not in [r.name for r in runs.list_runs(area("runs"))]
+    assert at.selectbox(key="del_pick").value != victim
+    assert not next(c for c in at.checkbox if c.label == "Yes, delete it").value
+    assert next(b for b in at.button if b.key == "del_button").disabled
+    # ticking it, then picking another run, asks again too
+    next(c for c in at.checkbox if c.label == "Yes, delete it").check().run()
+    other = next(n for n in at.selectbox(key="del_pick").options if n != at.selectbox(key="del_pick").value)
+    at.selectbox(key="del_pick").set_value(other).run()
+    assert not next(c for c in at.checkbox if c.label == "Yes, delete it").value

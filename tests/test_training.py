@@ -63,7 +63,8 @@ def test_worker_trains_writes_metrics_and_a_loadable_model(tiny_model_dir, toy_s
     losses = [r["loss"] for r in hist if "loss" in r]
     assert len(losses) == st.step and all(math.isfinite(x) for x in losses)
     assert losses[-1] < losses[0]
-    assert any("eval_accuracy" in r and "eval_loss" in r for r in hist)
+    evals = [r["step"] for r in hist if "eval_accuracy" in r and "eval_loss" in r]
+    assert len(evals) >= min(st.step, 5)  # a short run still draws several evaluation points
     assert all(k in hist[0] for k in ("epoch", "lr", "grad_norm", "tokens_per_s", "samples_per_s", "peak_memory",
                                       "elapsed", "eta"))
     assert st.extra["best_eval_loss"] is not None
@@ -95,8 +96,15 @@ def test_kill_9_reads_as_crashed_and_resume_continues_from_the_last_checkpoint(t
     assert killed_at - last_ck <= 3 + 1  # at most one checkpoint interval lost
     with open(run_dir / "config.json") as f:
         total = json.load(f)
+    before = runs.read_status(run_dir).extra
     resume_training(run_dir)
-    wait_for(lambda: runs.read_status(run_dir).step > last_ck + 1, 60, "resumed steps")
+    queued = runs.read_status(run_dir).extra  # progress and training time continue, never back to 0
+    assert (queued["progress"], queued["elapsed"]) == (before["progress"], before["elapsed"])
+    wait_for(lambda: (s := runs.read_status(run_dir)).state == "running" and s.step > last_ck + 1
+             and "elapsed_at" in s.extra, 60, "resumed steps")
+    resumed = runs.read_status(run_dir).extra
+    assert resumed["progress"] > last_ck / killed_at * before["progress"] * 0.9
+    assert resumed["elapsed"] > before["elapsed"] * last_ck / killed_at * 0.9
     runs.request_stop(run_dir, cancel=True)
     assert wait_terminal(run_dir).state == "stopped"
     reader = runs.MetricsReader(run_dir)

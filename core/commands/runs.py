@@ -47,14 +47,17 @@ def run_list(a: argparse.Namespace) -> int:
     from core.jobs import runs
     from core.home import area
 
+    from core.training.progress import format_duration, snapshot
+
     rows = runs.list_runs(a.root or area("runs"))
     if not rows:
         print("no runs")
     for r in rows:
-        s = r.status
-        best = s.extra.get("best_eval_accuracy")
-        print(f"{r.name:24} {s.state:9} step {s.step:>6}/{s.total:<6} "
-              f"{'' if best is None else f'best acc {best:.3f} '}{r.config.get('model', '')} on {r.config.get('data', '')}")
+        v = snapshot(r)
+        best = v.best_eval_accuracy
+        print(f"{r.name:24} {v.state:9} step {v.step:>6}/{v.total:<6} {format_duration(v.elapsed):>8} "
+              f"{'' if best is None else f'best acc {best:.3f} '}{v.model} on {v.data}"
+              + (f"  [{v.label}]" if v.label else ""))
     return 0
 
 

@@ -38,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, default=None, help="train for this long (cycling the data)")
     budget.add_argument("--epochs", type=float, default=None, help="train for this many epochs")
+    p.add_argument("--label", default="", help="a name for the run, shown beside its folder id")
     p.add_argument("--val-fraction", type=float, default=0.1, help="held-out share when the source has no val split")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     for flag, (_, typ) in OVERRIDES.items():
@@ -60,7 +61,7 @@ def config_from_args(a: argparse.Namespace):
                      group_by_length=a.group_by_length, compile=a.compile)
     return TrainConfig(model=a.model, data=a.data, recipe=get_recipe(recipe, **overrides),
                        format=a.format or suggested_format(recipe),
-                       minutes=a.minutes, val_fraction=a.val_fraction, device=a.device)
+                       minutes=a.minutes, val_fraction=a.val_fraction, device=a.device, label=a.label.strip())
 
 
 def run_train(a: argparse.Namespace) -> int:

@@ -126,9 +126,11 @@ def launch(run_dir: Path, argv: list[str], env: dict[str, str] | None = None) ->
             (run_dir / req).unlink()
     # Before the process exists: queued, no pid (reads as "not started yet", never as crashed).
     # After Popen only the worker writes status.json, so the two never race.
+    # A resumed run keeps where it was (step, progress, training time) until its worker moves on.
     prev = _raw_status(run_dir)
+    kept = {k: prev[k] for k in ("progress", "elapsed", "best_eval_loss", "best_eval_accuracy") if k in prev}
     write_json_atomic(run_dir / STATUS, {"state": "queued", "pid": None, "step": prev.get("step", 0),
-                                         "total": prev.get("total", 0)})
+                                         "total": prev.get("total", 0), **kept})
     try:
         log = open(run_dir / LOG, "ab")
     except OSError as e:

@@ -173,8 +173,11 @@ class TrainConfig:
     val_fraction: float = 0.1  # held-out share when the source has no val split
     device: str = "auto"
     kind: str = "train"
+    label: str = ""  # the run's name as the user gave it (the folder id stays the run's id)
 
     def __post_init__(self) -> None:
+        if len(self.label) > 80 or "\n" in self.label:
+            raise ValueError("a run's name is one line of at most 80 characters")
         if not str(self.model).strip():
             raise ValueError("model is empty: pick a model (e.g. 'tiny' or a model folder)")
         if not str(self.data).strip():
@@ -219,10 +222,10 @@ class TrainConfig:
 
 
 def build_config(model: str, data: str, recipe: str = "default", fmt: str = DEFAULT_FORMAT,
-                 minutes: float | None = None, **overrides: Any) -> TrainConfig:
+                 minutes: float | None = None, label: str = "", **overrides: Any) -> TrainConfig:
     """The config for a run: a named recipe plus overrides (recipe fields), validated."""
     return TrainConfig(model=model, data=data, recipe=get_recipe(recipe, **overrides), format=fmt,
-                       minutes=minutes)
+                       minutes=minutes, label=label.strip())
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -238,7 +241,8 @@ def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def config_diff(configs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Only the settings that differ between runs: {setting: {run: value}}."""
-    flat = {name: flatten({k: v for k, v in c.items() if k != "created"}) for name, c in configs.items()}
+    flat = {name: flatten({k: v for k, v in c.items() if k not in ("created", "label")})
+            for name, c in configs.items()}
     keys = sorted({k for f in flat.values() for k in f})
     diff = {}
     for k in keys:

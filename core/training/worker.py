@@ -33,6 +33,7 @@ import torch
 from core.jobs import runs
 from core.training.batching import TargetLoss, collate, make_batches
 from core.errors import StudioError
+from core.training.progress import eval_interval, eval_period
 from core.training.recipes import TrainConfig
 from core.training.setup import (Data, build_optimizers, compile_blocks, last_checkpoint, load_checkpoint, load_data,
                               load_for_training, lr_factor, save_checkpoint, save_final_model)
@@ -107,6 +108,9 @@ class Trainer:
         self.steps_per_epoch = max(1, micro_per_epoch // (self.r.grad_accum * self.world))
         self.max_steps = None if self.cfg.minutes else max(1, math.ceil(self.r.epochs * self.steps_per_epoch))
         self.budget = self.cfg.minutes * 60 if self.cfg.minutes else None
+        # a short run still shows several evaluation points (core.training.progress)
+        self.eval_every = eval_interval(self.r.eval_every, self.max_steps)
+        self.eval_period = eval_period(self.budget) if self.world == 1 else None  # ranks' clocks differ
         self.step, self.epoch, self.cursor, self.prior_elapsed = 0, 0, 0, 0.0
         if self.resume:
             state = load_checkpoint(ck, self.opts) if ck else {"step": 0, "epoch": 0, "cursor": 0, "elapsed": 0.0}
@@ -212,7 +216,8 @@ class Trainer:
         start_step, start_p = self.step, self.progress(self.prior_elapsed)
         self.model.train()
         self.status(force=True, state="running", pid=os.getpid(), started=self.started, step=self.step,
-                    total=self.max_steps or 0, error="",
+                    total=self.max_steps or 0, error="", progress=start_p, elapsed=self.prior_elapsed,
+                    elapsed_at=t0, eta=None,
                     message="compiling the model (the first step takes longer)" if self.compiled else "training",
                     resumed_from=self.step if self.resume else None)
         self.log(f"training: {len(self.data.train)} examples, {len(self.data.val)} eval examples, "
@@ -220,6 +225,7 @@ class Trainer:
                                                           else f"{self.max_steps} steps"))
         win_t, win_tokens, win_samples = time.time(), 0, 0
         saved_at = self.step
+        last_eval, last_eval_step = self.prior_elapsed, self.step
         for group in self.batches():
             elapsed = self.prior_elapsed + time.time() - t0
             p = self.progress(elapsed)
@@ -254,19 +260,21 @@ class Trainer:
             win_t, win_tokens, win_samples = now, 0, 0
             if not math.isfinite(loss):
                 raise StudioError(f"The loss became {loss} at step {self.step}: lower the learning rate.")
-            is_eval = self.step % self.r.eval_every == 0
+            is_eval = self.step % self.eval_every == 0 or bool(
+                self.eval_period and elapsed - last_eval >= self.eval_period and p < 1.0)
             if is_eval:
                 rec.update(self.evaluate())
+                last_eval, last_eval_step = elapsed, self.step
             self.metrics(rec)
             self.status(force=is_eval, state="running", step=self.step, total=total, eta=eta, progress=p,
-                        elapsed=elapsed, **self.best_fields())
+                        elapsed=elapsed, elapsed_at=now, **self.best_fields())
             if self.step % self.r.save_every == 0:
                 self.checkpoint(elapsed)
                 saved_at = self.step
             if self.step - start_step >= 1 and self.max_steps and self.step >= self.max_steps:
                 break
         elapsed = self.prior_elapsed + time.time() - t0
-        if self.step % self.r.eval_every:
+        if last_eval_step != self.step:
             res = self.evaluate()
             if res:
                 self.metrics({"step": self.step, **res, "elapsed": elapsed})

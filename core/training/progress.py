@@ -1,0 +1,114 @@
+"""What the Train page and `python -m core runs list` say about a training run, computed once.
+
+`snapshot(run)` reads a run's status and config into one `RunView` (label, state, step, progress,
+elapsed, ETA, best evaluation), so the runs table, the live header and the charts show the same step
+and the same duration. The duration is the worker's training time (`elapsed`, which a resumed run
+carries over from its checkpoint), advanced by the time since the worker wrote it while it runs.
+
+`eval_interval(...)` is the adaptive evaluation schedule: a short run still shows several evaluation
+points. `run_colors(names)` gives each run one colour, the same in every chart.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from core.jobs.runs import RunInfo, Status
+
+EVAL_POINTS = 6  # at least this many evaluations in a run whose length is known before it starts
+PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D",
+           "#EECA3B", "#BAB0AC")
+
+
+@dataclass(frozen=True)
+class RunView:
+    name: str  # the folder id
+    label: str  # the name the user gave (may be empty)
+    state: str
+    step: int
+    total: int  # 0 while unknown (a time budget before the first step)
+    progress: float  # 0..1
+    elapsed: float | None  # seconds of training so far (None before the worker starts)
+    eta: float | None  # seconds left, while active
+    model: str
+    data: str
+    recipe: str
+    best_eval_loss: float | None
+    best_eval_accuracy: float | None
+    message: str
+    error: str
+
+    @property
+    def title(self) -> str:
+        """The label where one was given, with the folder id; else the folder id."""
+        return f"{self.label} ({self.name})" if self.label else self.name
+
+    def progress_text(self) -> str:
+        total = f" of ~{self.total}" if self.total and self.state not in ("done",) else ""
+        eta = f" · about {format_duration(self.eta)} left" if self.eta else ""
+        return (f"step {self.step}{total} · {100 * self.progress:.0f}% · "
+                f"trained for {format_duration(self.elapsed)}{eta}")
+
+
+def elapsed(status: Status, now: float | None = None) -> float | None:
+    """Training time: the worker's last `elapsed`, plus the time since it wrote it while it runs."""
+    now = time.time() if now is None else now
+    value = status.extra.get("elapsed")
+    if value is None:
+        return None if status.started is None or status.state == "queued" else status.duration
+    value = float(value)
+    written = status.extra.get("elapsed_at")
+    if status.state in ("running", "stopping") and written is not None:
+        value += max(0.0, now - float(written))
+    return value
+
+
+def snapshot(run: RunInfo, now: float | None = None) -> RunView:
+    s, cfg = run.status, run.config
+    frac = s.extra.get("progress")
+    if frac is None:
+        frac = s.step / s.total if s.total else 0.0
+    if s.state == "done":
+        frac = 1.0
+    eta = s.extra.get("eta") if s.state in ("running", "stopping") else None
+    recipe = cfg.get("recipe")
+    return RunView(
+        name=run.name, label=str(cfg.get("label") or ""), state=s.state, step=s.step, total=s.total,
+        progress=min(1.0, max(0.0, float(frac))), elapsed=elapsed(s, now), eta=float(eta) if eta else None,
+        model=str(cfg.get("model", "")), data=str(cfg.get("data", "")),
+        recipe=str(recipe.get("name", "")) if isinstance(recipe, dict) else "",
+        best_eval_loss=s.extra.get("best_eval_loss"), best_eval_accuracy=s.extra.get("best_eval_accuracy"),
+        message=str(s.extra.get("message") or ""), error=s.error)
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    s = int(seconds)
+    return f"{s // 3600}h {s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m {s % 60:02d}s"
+
+
+def table_row(v: RunView) -> dict[str, Any]:
+    """One row of the runs table (the same numbers as the live header)."""
+    return {"run": v.title, "state": v.state, "step": v.step, "progress": v.progress,
+            "trained for": format_duration(v.elapsed), "model": v.model, "data": v.data, "recipe": v.recipe,
+            "best eval loss": v.best_eval_loss, "best eval acc": v.best_eval_accuracy}
+
+
+def eval_interval(configured: int, max_steps: int | None) -> int:
+    """Steps between evaluations: the recipe's, or fewer so a run of known length shows EVAL_POINTS."""
+    if not max_steps:
+        return configured
+    return max(1, min(configured, max_steps // EVAL_POINTS))
+
+
+def eval_period(budget_seconds: float | None) -> float | None:
+    """For a time budget: evaluate at least every budget / EVAL_POINTS seconds (None: no time rule)."""
+    return budget_seconds / EVAL_POINTS if budget_seconds else None
+
+
+def run_colors(names: list[str]) -> dict[str, str]:
+    """One colour per run, by its place in the list (newest first), the same in every chart."""
+    return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
