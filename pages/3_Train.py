@@ -167,6 +167,8 @@ with st.expander("Start a new run", expanded=not any(r.status.active for r in al
                 est = estimate(cfg) if check else None
                 if est:
                     (st.info if est.fits else st.warning)(f"Estimate: {est.describe()}. {est.memory_note}")
+                    if est.warning:
+                        st.warning(est.warning, icon=":material/hourglass_empty:")
                 if go_:
                     run_dir = start_training(cfg)
                     st.session_state["train_run_pick"] = run_dir.name  # the run just launched is the one shown

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from core.data.prompts import DEFAULT_SYSTEM_PROMPT, to_messages
+from core.data.prompts import DEFAULT_SYSTEM_PROMPT, to_messages, training_conversations
 from core.data.records import Question
 
 IGNORE = -100
@@ -32,11 +32,10 @@ class Example:
         return sum(1 for t in self.labels if t != IGNORE)
 
 
-def encode(tokenizer, q: Question, fmt: str, system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
-           max_seq_len: int | None = None) -> Example | None:
-    """One question as a training example (None when truncation leaves no target token)."""
-    out = tokenizer.apply_chat_template(to_messages(q, fmt, system_prompt), tokenize=True, return_dict=True,
-                                        return_assistant_tokens_mask=True)
+def encode_messages(tokenizer, messages: list[dict[str, str]], max_seq_len: int | None = None) -> Example | None:
+    """One conversation as a training example: loss on the assistant's tokens only (None when truncation
+    leaves no target token)."""
+    out = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
     ids = list(out["input_ids"])
     mask = list(out["assistant_masks"])
     if max_seq_len:
@@ -47,12 +46,20 @@ def encode(tokenizer, q: Question, fmt: str, system_prompt: str | None = DEFAULT
     return Example(ids, labels)
 
 
+def encode(tokenizer, q: Question, fmt: str, system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
+           max_seq_len: int | None = None) -> Example | None:
+    """One question's multiple-choice conversation as a training example."""
+    return encode_messages(tokenizer, to_messages(q, fmt, system_prompt), max_seq_len)
+
+
 def encode_all(tokenizer, questions: list[Question], fmt: str, system_prompt: str | None,
                max_seq_len: int) -> tuple[list[Example], int]:
-    """Encode many questions; returns (examples, number dropped because nothing was left to learn)."""
+    """Encode every conversation the questions become in this format (a teaching format adds open turns,
+    core.data.prompts.training_conversations); returns (examples, number dropped because nothing was
+    left to learn)."""
     examples, dropped = [], 0
-    for q in questions:
-        ex = encode(tokenizer, q, fmt, system_prompt, max_seq_len)
+    for messages in training_conversations(questions, fmt, system_prompt):
+        ex = encode_messages(tokenizer, messages, max_seq_len)
         if ex is None:
             dropped += 1
         else:

@@ -78,6 +78,7 @@ class Estimate:
     fits: bool = True
     memory_note: str = ""
     compiles: bool = False  # the first step compiles the model (torch.compile; ~30 s for the tiny model on CPU)
+    warning: str = ""  # the budget is too short to learn anything (too_short)
 
     def describe(self) -> str:
         gib = self.memory_bytes / 2**30
@@ -87,6 +88,18 @@ class Estimate:
                 f"(~{self.tokens_per_epoch:,} tokens/epoch); {steps}about {mins:.0f} min on {self.device}"
                 f"{', the first step compiling the model' if self.compiles else ''}; "
                 f"peak memory about {gib:.2f} GiB (rough)")
+
+
+def too_short(steps: float, eval_every: int, warmup: float) -> str:
+    """Why a run of about `steps` optimizer steps would learn nothing worth measuring, or ''."""
+    if warmup >= 1 and steps < warmup:
+        return (f"This budget is too short to learn: about {steps:.0f} optimizer steps, fewer than the "
+                f"{warmup:.0f} warm-up steps, so the learning rate never reaches its value. Give it more time.")
+    if steps < eval_every:
+        return (f"This budget is too short to learn much: about {steps:.0f} optimizer steps, fewer than one "
+                f"evaluation interval ({eval_every} steps), so you will see no progress measured. "
+                f"Give it more time (or evaluate more often, under Expert settings).")
+    return ""
 
 
 # Effective training throughput in FLOP/s, rough: 2 shared CPU cores measured on the tiny preset; a GPU at
@@ -100,7 +113,8 @@ def estimate(cfg: TrainConfig, model_dir: Path | None = None) -> Estimate:
     from core.models.loading import load_tokenizer
     from core.data.sources import load_source
     from core.training.setup import resolve_model_path, split_questions
-    from core.training.batching import encode
+    from core.data.prompts import training_conversations
+    from core.training.batching import encode_messages
     from core.models.memory import TrainSetup, check_training_fits
 
     r = cfg.recipe
@@ -111,18 +125,22 @@ def estimate(cfg: TrainConfig, model_dir: Path | None = None) -> Estimate:
     params = vocab * h * (1 if mc.get("tie_word_embeddings") else 2) + layers * (4 * h * h + 2 * h * inter)
     train_q, _, _ = split_questions(load_source(cfg.data), cfg.val_fraction)
     tok = load_tokenizer(model_dir)
-    sample = train_q[:: max(1, len(train_q) // 200)]
-    lengths = [len(e) for e in (encode(tok, q, cfg.format, cfg.system_prompt, r.max_seq_len) for q in sample) if e]
+    convs = training_conversations(train_q, cfg.format, cfg.system_prompt)  # a teaching format adds open turns
+    sample = convs[:: max(1, len(convs) // 200)]
+    lengths = [len(e) for e in (encode_messages(tok, m, r.max_seq_len) for m in sample) if e]
     mean_len = sum(lengths) / max(1, len(lengths))
-    tokens = int(mean_len * len(train_q))
+    tokens = int(mean_len * len(convs))
     device = pick_device(cfg.device).type
     flops_per_token = 6 * params + (2 * params if r.grad_checkpointing else 0)
-    steps = None if cfg.minutes else math.ceil(r.epochs * len(train_q) / r.effective_batch)
-    seconds = cfg.minutes * 60 if cfg.minutes else r.epochs * tokens * flops_per_token / FLOPS.get(device, FLOPS["cpu"])
+    flops = FLOPS.get(device, FLOPS["cpu"])
+    steps = None if cfg.minutes else math.ceil(r.epochs * len(convs) / r.effective_batch)
+    seconds = cfg.minutes * 60 if cfg.minutes else r.epochs * tokens * flops_per_token / flops
+    step_seconds = r.effective_batch * mean_len * flops_per_token / flops
+    warning = too_short(steps if steps else seconds / max(step_seconds, 1e-9), r.eval_every, r.warmup)
     width = min(r.max_seq_len, max(lengths or [64]))
     setup = TrainSetup(batch=r.batch_size, seq_len=width, dtype="float32", optimizer=r.optimizer,
                        grad_checkpointing=r.grad_checkpointing, lora=r.lora, lora_rank=r.lora_r)
     fits, memory_note, mem = check_training_fits(model_dir, setup, cfg.device)
-    return Estimate(parameters=params, examples=len(train_q), tokens_per_epoch=tokens, steps=steps,
+    return Estimate(parameters=params, examples=len(convs), tokens_per_epoch=tokens, steps=steps,
                     seconds=seconds, memory_bytes=mem.total, device=device, fits=fits, memory_note=memory_note,
-                    compiles=r.compile)
+                    compiles=r.compile, warning=warning)
