@@ -1,11 +1,16 @@
-"""ScienceQA Tutor Studio: the home page. Run with `make run` (or `streamlit run Home.py`)."""
+"""ScienceQA Tutor Studio: the home page. Run with `make run` (or `streamlit run Home.py`).
+
+A guided path for a teacher who has never trained a model: the steps from the questions to a shared
+tutor, each with its state read from disk (core.overview.guided_path) and a link to the page that does it."""
 
 import streamlit as st
 
 from core.errors import StudioError
-from core.overview import overview
+from core.overview import guided_path, overview
 
 st.set_page_config(page_title="ScienceQA Tutor Studio", page_icon=":material/science:", layout="wide")
+BADGE = {"done": ":green-badge[:material/check_circle: done]", "running": ":blue-badge[:material/play_arrow: in progress]",
+         "next": ":orange-badge[:material/arrow_forward: next]", "waiting": ":gray-badge[:material/schedule: later]"}
 
 st.title(":material/science: ScienceQA Tutor Studio")
 st.markdown(
@@ -22,6 +27,15 @@ except StudioError as e:
 if ov.offline_note:
     st.info(ov.offline_note, icon=":material/cloud_off:")
 
+st.subheader("Start here")
+for i, step in enumerate(guided_path(ov), start=1):
+    with st.container(border=True, key=f"step_{i}"):
+        text, link = st.columns([4, 1.3], vertical_alignment="center")
+        text.markdown(f"**{i}. {step.title}** {BADGE[step.state]}")
+        text.caption(step.detail)
+        link.page_link(step.page, label=step.action, icon=":material/arrow_forward:" if step.state == "next" else None)
+
+st.subheader("At a glance")
 a, b, c = st.columns(3)
 a.metric("Embedded sample", f"{ov.sample_rows:,} questions",
          help=" · ".join(f"{k}: {v}" for k, v in sorted(ov.sample_splits.items())))
@@ -31,19 +45,6 @@ c.metric("Training runs", total_runs,
          help=" · ".join(f"{k}: {v}" for k, v in sorted(ov.runs_by_state.items())) or "none yet")
 if ov.latest_run:
     st.caption(f"Latest run: **{ov.latest_run}** ({ov.latest_run_state}). Saved subsets: {len(ov.subsets)}.")
-
-st.subheader("Pages")
-cols = st.columns(5)
-for col, (page, label, icon, text) in zip(cols, [
-    ("pages/1_Data.py", "Data", ":material/dataset:", "Browse, filter and subset ScienceQA; see the exact conversation each row becomes."),
-    ("pages/2_Models.py", "Models", ":material/neurology:", "nanochat checkpoints from the Hub, local folders, the tiny offline preset; memory estimates."),
-    ("pages/3_Train.py", "Train", ":material/model_training:", "Fine-tune in the background with live loss curves; stop, resume and compare runs."),
-    ("pages/4_Compare.py", "Compare", ":material/compare:", "Base vs fine-tuned with leaderboard-comparable numbers, side by side."),
-    ("pages/5_Tutor.py", "Tutor", ":material/school:", "Chat with the tutor; share it with a class through a link."),
-]):
-    with col.container(border=True):
-        st.page_link(page, label=label, icon=icon)
-        st.caption(text)
 
 st.caption(f"App home folder: `{ov.home}` (set `SQA_STUDIO_HOME` to move it). "
            "Everything here also runs from the command line: `python -m core --help`.")

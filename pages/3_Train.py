@@ -151,7 +151,7 @@ with st.expander("Start a new run", expanded=not any(r.status.active for r in al
         compiled = o3.checkbox("Compile (torch.compile)", value=r.compile, key="tr_compile" + k,
                                help="Faster steps after a slower first one, which compiles the model "
                                     "(~30 s for the tiny model on 2 CPU cores)")
-    b1, b2, _ = st.columns([1.6, 1, 3.4])
+    b1, b2, _ = st.columns([1, 1, 4])
     go_ = b1.button("Launch", type="primary", icon=":material/play_arrow:", key="tr_launch")
     check = b2.button("Estimate", icon=":material/calculate:", key="tr_check",
                       help="How long and how much memory, before launching")

@@ -1,4 +1,4 @@
-"""The home page: loads offline, says so in one line, and reports where data, models and runs stand."""
+"""The home page: loads offline, says so in one line, and walks a first-time teacher through the steps."""
 
 from pathlib import Path
 
@@ -26,3 +26,52 @@ def test_home_page_counts_runs():
     assert not at.exception
     assert next(m for m in at.metric if m.label == "Training runs").value == "1"
     assert any("first" in c.value for c in at.caption)
+
+
+def steps_of(at: AppTest) -> list[tuple[str, str]]:
+    """(title, state) of each guided step, as the page writes them: '**1. Title** :badge[... state]'."""
+    out = []
+    for m in at.markdown:
+        if m.value.startswith("**") and "-badge[" in m.value:
+            title = m.value.split("**")[1].split(". ", 1)[1]
+            state = m.value.split("-badge[", 1)[1].split(": ", 1)[1].rstrip("]")
+            out.append((title, state))
+    return out
+
+
+def test_an_empty_home_says_what_to_do_first(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert [s for _, s in steps_of(at)] == ["done", "next", "later", "later", "later"]
+    links = [(p.proto.page, p.proto.label) for p in at.get("page_link")]
+    assert [page for page, _ in links] == ["Data", "Models", "Train", "Compare", "Tutor"]
+    assert any("create the tiny model" in c.value for c in at.caption)
+
+
+def test_the_path_follows_what_is_on_disk(monkeypatch):
+    import os
+
+    from core.jobs import runs
+    from core.training.recipes import build_config
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    (area("models") / "tiny").mkdir(parents=True)
+    (area("models") / "tiny" / "config.json").write_text("{}")
+    done = create_run(area("runs"), build_config("tiny", "sample", recipe="tiny", label="week 1").to_dict(),
+                      name="first")
+    runs.write_status(done, state="done", step=10, total=10)
+    (done / "model").mkdir()
+    (done / "model" / "config.json").write_text("{}")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert [s for _, s in steps_of(at)] == ["done", "done", "done", "next", "later"]
+    assert any("run:first" in c.value for c in at.caption)
+    # a run training now shows as in progress; an evaluation of the run's model marks Compare done
+    live = create_run(area("runs"), build_config("tiny", "sample", recipe="tiny").to_dict(), name="second")
+    runs.write_status(live, state="running", pid=os.getpid(), step=3, total=12, progress=0.25, elapsed=20.0)
+    ev = create_run(area("evals"), {"kind": "eval", "request": {"model": "run:first"}}, name="ev")
+    runs.write_status(ev, state="done")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert [s for _, s in steps_of(at)] == ["done", "done", "in progress", "done", "next"]
+    assert any("Training now: second (step 3 of ~12 · 25%" in c.value for c in at.caption)
