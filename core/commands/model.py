@@ -10,7 +10,6 @@ estimate memory.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -68,10 +67,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from core.models.catalogue import HUB_ID, fetch_hub_model, local_cache_dir
-    from core.models.convert import convert_checkpoint, is_raw_nanochat, local_checkpoint
+    from core.models.convert import CONVERT_STAGES, convert_checkpoint, is_raw_nanochat, local_checkpoint
+    from core.progress import Bar
     from core.errors import StudioError
 
-    say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    from core.progress import say
     src = Path(args.src).expanduser()
     if src.exists():
         if not is_raw_nanochat(src):
@@ -80,8 +80,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else local_cache_dir(src)
         ckpt = local_checkpoint(src, args.stage, args.step)
         say(f"Converting {ckpt.model} (step {ckpt.step}) ...")
-        done = convert_checkpoint(src, out, ckpt=ckpt, source=str(src.resolve()), dtype=args.dtype,
-                                  overwrite=args.overwrite or not args.out)
+        with Bar("converting", total=len(CONVERT_STAGES), unit="stage") as bar:
+            done = convert_checkpoint(src, out, ckpt=ckpt, source=str(src.resolve()), dtype=args.dtype,
+                                      overwrite=args.overwrite or not args.out,
+                                      on_stage=lambda name: bar.set(CONVERT_STAGES.index(name), postfix=name))
+            bar.set(len(CONVERT_STAGES), postfix="done")
     elif HUB_ID.match(args.src):
         cached = fetch_hub_model(args.src, stage=args.stage, step=args.step, progress=say)
         done = cached

@@ -92,7 +92,22 @@ def run_train(a: argparse.Namespace) -> int:
                 break
             time.sleep(0.1)
     print(f"run folder: {run_dir}", flush=True)
-    rc = run_worker(run_dir)
+    if int(os.environ.get("RANK", 0)) != 0:
+        rc = run_worker(run_dir)
+    else:
+        from core.progress import Bar
+
+        bars: list[Bar] = []  # opened at the first step, after loading (whose own bar must not overlap it)
+
+        def on_step(step: int, total: int, rec: dict) -> None:
+            if not bars:
+                bars.append(Bar("training", total=total or None, unit="step"))
+            bars[0].set(step, total or None, postfix=f"loss {rec['loss']:.3f}")  # total: estimated on a time budget
+        try:
+            rc = run_worker(run_dir, on_step=on_step)
+        finally:
+            for bar in bars:
+                bar.close()
     if int(os.environ.get("RANK", 0)) != 0:
         return rc
     st = runs.read_status(run_dir)

@@ -27,6 +27,8 @@ from core.jobs import runs
 from core.errors import StudioError
 from core.evaluation.scoring import METHODS, EvalResult, EvalSettings, evaluate
 from core.files import read_json, write_json_atomic
+from core.progress import Bar
+from core.progress import say as say_progress
 from core.home import PROJECT_ROOT, area
 from core.data.prompts import DEFAULT_FORMAT, get_format
 from core.data.records import Question, content_hash
@@ -206,15 +208,21 @@ def run_job(run_dir: Path, echo: bool = False) -> int:
         runs.write_status(run_dir, state="failed", pid=os.getpid(), error=f"Invalid config: {e}", ended=time.time())
         return 1
 
+    bar: Bar | None = None  # echo (the command line): count, rate and ETA on stderr (core.progress)
+
     def say(message: str) -> None:
         runs.write_status(run_dir, message=message)
         if echo:
-            print(message, file=sys.stderr, flush=True)
+            say_progress(message)
 
     def progress(done: int, total: int) -> None:
+        nonlocal bar
         if runs.stop_requested(run_dir):
             raise _Stopped
         runs.write_status(run_dir, step=done, total=total, message=f"{done}/{total} questions")
+        if echo:
+            bar = bar or Bar(f"evaluating ({req.method})", total=total, unit="question")
+            bar.set(done, total)
 
     runs.write_status(run_dir, state="queued", pid=os.getpid(), error="", message="waiting for the device")
     try:
@@ -252,6 +260,9 @@ def run_job(run_dir: Path, echo: bool = False) -> int:
         traceback.print_exc()
         runs.write_status(run_dir, state="failed", error=f"{type(e).__name__}: {e}", ended=time.time())
         return 1
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def main(argv: list[str] | None = None) -> int:

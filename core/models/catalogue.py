@@ -366,6 +366,7 @@ def _download_and_convert(repo: str, cached: Path, stage: str | None, step: int 
 
     from core.models.convert import convert_checkpoint, select_checkpoint
     from core.models.hub import get_token
+    from core.progress import tqdm_class  # a plain line every few seconds off a terminal, the Hub's bar on one
 
     token = get_token()  # passed to the hub client only; never printed, logged or stored
     prefer = next((m.stage for m in KNOWN_HUB if m.repo == repo), None)
@@ -373,12 +374,12 @@ def _download_and_convert(repo: str, cached: Path, stage: str | None, step: int 
         files = HfApi().list_repo_files(repo, token=token)
         if "config.json" in files and not any(f.endswith(".pt") for f in files):
             say(f"Downloading {repo} (transformers format)...")
-            snap = snapshot_download(repo, token=token, allow_patterns=[
+            snap = snapshot_download(repo, token=token, tqdm_class=tqdm_class(), allow_patterns=[
                 "*.json", "*.safetensors", "*.jinja", "tokenizer*", "*.txt", "*.model"])
             return adopt_transformers_folder(Path(snap), cached, source=repo)
         ckpt = select_checkpoint(files, stage=stage, step=step, prefer=prefer)
         say(f"Downloading {repo}: {', '.join(ckpt.files)}...")
-        snap = snapshot_download(repo, token=token, allow_patterns=ckpt.files)
+        snap = snapshot_download(repo, token=token, tqdm_class=tqdm_class(), allow_patterns=ckpt.files)
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as e:
         raise StudioError(f"Could not download {repo}: {type(e).__name__}: {str(e).splitlines()[0]}. "
                           "Check the repo id, your connection, and (for private or gated repos) HF_TOKEN.") from e

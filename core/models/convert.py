@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -249,13 +250,18 @@ def convert_tokenizer(encoding):
 
 # ---- the whole conversion ------------------------------------------------------------------------
 
+CONVERT_STAGES = ("reading the weights", "building the model", "saving the transformers folder")
+
+
 def convert_checkpoint(root: Path, out: Path, ckpt: RawCheckpoint | None = None, stage: str | None = None,
                        step: int | None = None, source: str = "", overwrite: bool = False,
-                       dtype: str | None = None) -> Path:
+                       dtype: str | None = None, on_stage: Callable[[str], None] | None = None) -> Path:
     """Convert the checkpoint under `root` (chosen by `select_checkpoint`) into a transformers folder `out`.
 
     dtype: 'float32' or 'bfloat16'; default keeps bfloat16 if the checkpoint has any bf16 tensor.
+    on_stage(name) as each of CONVERT_STAGES starts (the command line's progress bar).
     """
+    stage_ = on_stage or (lambda _name: None)
     import torch
     from transformers import NanoChatForCausalLM
 
@@ -270,12 +276,14 @@ def convert_checkpoint(root: Path, out: Path, ckpt: RawCheckpoint | None = None,
         raise StudioError(f"Vocabulary mismatch: the tokenizer has {encoding.n_vocab} tokens but the model was "
                           f"built for {cfg['vocab_size']} ({ckpt.meta}). The tokenizer.pkl belongs to another model.")
     tokenizer = convert_tokenizer(encoding)
+    stage_(CONVERT_STAGES[0])
     sd = rename_state_dict(load_state_dict(root / ckpt.model), cfg["n_layer"], cfg["vocab_size"])
     if dtype is None:
         dtype = "bfloat16" if any(v.dtype == torch.bfloat16 for v in sd.values()) else "float32"
     if dtype not in ("float32", "bfloat16"):
         raise ValueError("dtype must be 'float32' or 'bfloat16'")
     sd = {k: v.to(getattr(torch, dtype)) for k, v in sd.items()}
+    stage_(CONVERT_STAGES[1])
     config = build_config(cfg, tokenizer.bos_token_id, tokenizer.eos_token_id, dtype)
     with torch.device("meta"):
         model = NanoChatForCausalLM(config)
@@ -285,6 +293,7 @@ def convert_checkpoint(root: Path, out: Path, ckpt: RawCheckpoint | None = None,
         raise StudioError(f"The weights in {ckpt.model} do not fit the config in {ckpt.meta}: "
                           f"{str(e).splitlines()[-1].strip()}") from e
     n_params = sum(p.numel() for p in model.parameters())
+    stage_(CONVERT_STAGES[2])
     with atomic_dir(out, overwrite=overwrite) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)

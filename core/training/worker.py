@@ -26,6 +26,7 @@ import resource
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -33,6 +34,7 @@ import torch
 from core.jobs import runs
 from core.training.batching import TargetLoss, collate, make_batches
 from core.errors import StudioError
+from core.progress import echo
 from core.training.progress import eval_interval, eval_period
 from core.training.recipes import TrainConfig
 from core.training.setup import (Data, build_optimizers, compile_blocks, last_checkpoint, load_checkpoint, load_data,
@@ -43,6 +45,7 @@ OOM_HINT = ("Out of memory. Try a smaller batch size (raise grad_accum to keep t
             "max_seq_len, gradient checkpointing, or LoRA.")
 TEST_OOM_ENV = "SQA_TEST_OOM_AT_STEP"  # test hook: raise torch.OutOfMemoryError at this step
 GO, STOP, BUDGET_SPENT = 0, 1, 2
+StepHook = Callable[[int, int, dict], None]
 
 
 class Trainer:
@@ -56,11 +59,12 @@ class Trainer:
         self.last_status = 0.0
         self.best: dict[str, float] = {}
         self.started = time.time()
+        self.on_step: StepHook | None = None  # a foreground run's progress bar (core.commands.train)
 
     # -------------------------------------------------------------------------------- bookkeeping
     def log(self, msg: str) -> None:
-        if self.main:
-            print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+        if self.main:  # echo: above the progress bar of a foreground run (core.progress)
+            echo(f"[{time.strftime('%H:%M:%S')}] {msg}")
 
     def status(self, force: bool = False, **fields) -> None:
         now = time.time()
@@ -268,6 +272,8 @@ class Trainer:
             self.metrics(rec)
             self.status(force=is_eval, state="running", step=self.step, total=total, eta=eta, progress=p,
                         elapsed=elapsed, elapsed_at=now, **self.best_fields())
+            if self.on_step is not None:
+                self.on_step(self.step, total, rec)
             if self.step % self.r.save_every == 0:
                 self.checkpoint(elapsed)
                 saved_at = self.step
@@ -305,8 +311,10 @@ def peak_memory(device: torch.device) -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux reports KiB
 
 
-def run_worker(run_dir: Path, resume: bool = False) -> int:
-    """Entry point of the worker process. Returns the exit code (0 done/stopped, 1 failed)."""
+def run_worker(run_dir: Path, resume: bool = False, on_step: StepHook | None = None) -> int:
+    """Entry point of the worker process. Returns the exit code (0 done/stopped, 1 failed).
+
+    on_step(step, total steps (an estimate under a time budget), metrics record) after every step."""
     run_dir = Path(run_dir)
     rank = int(os.environ.get("RANK", 0))
     try:
@@ -317,6 +325,7 @@ def run_worker(run_dir: Path, resume: bool = False) -> int:
         print(f"error: invalid config: {e}", file=sys.stderr, flush=True)
         return 1
     trainer = Trainer(run_dir, cfg, resume)
+    trainer.on_step = on_step
     previous = signal.signal(signal.SIGTERM, lambda *_: setattr(trainer, "stop_flag", True))  # graceful stop
     try:
         return _run(trainer, run_dir, rank)
