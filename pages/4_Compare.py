@@ -16,17 +16,23 @@ import streamlit as st
 from core.jobs import runs
 from core.models.catalogue import list_models, resolve_model
 from core.errors import StudioError
-from core.evaluation.jobs import EvalRequest, find_cached, find_running, load_results, model_identity, start_eval
+from core.evaluation.jobs import (EvalRequest, find_cached, find_running, load_results, model_identity, start_eval,
+                                  time_estimate)
 from core.home import area
 from core.data.prompts import DEFAULT_FORMAT, FORMATS, to_messages
 from core.data.records import LEADERBOARD_COLUMNS, LETTERS, Question
-from core.evaluation.reports import compare, summarize, to_csv, to_json, to_markdown
+from core.evaluation.reports import compare, headline, model_warnings, summarize, to_csv, to_json, to_markdown
+from core.training.progress import format_duration
 from core.data.sources import load_source, source_splits
 from core.data.subsets import list_subsets
 
 st.set_page_config(page_title="Compare · ScienceQA Tutor Studio", page_icon=":material/compare:", layout="wide")
-METHODS = {"categorical": "Categorical (letter logits, deterministic)", "generative": "Generative (paper's extraction)",
-           "plan": "The plan's metric (INVALID, for demonstration)"}
+METHODS = {"categorical": "Which choice the model finds most likely", "generative": "What the model writes",
+           "plan": "A flawed check, to see why it misleads"}
+METHOD_HELP = {"categorical": "Reads the model's probability of each answer letter: fast and the same every time.",
+               "generative": "The model writes its answer and the paper's rules read the letter from it: slower.",
+               "plan": "Looks for the letter in the first 100 characters of the text, prompt included: the prompt "
+                       "alone scores well, so this one is wrong on purpose."}
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading model…")
@@ -47,6 +53,17 @@ def default_pair(names: list[str]) -> tuple[str, str]:
         if run.model_path is not None and run.config.get("model"):
             return str(run.config["model"]), f"run:{run.name}"
     return names[0], names[1] if len(names) > 1 else names[0]
+
+
+def choice_label(i: int, text: str, width: int = 16, lines: int = 3) -> str:
+    """'(B) first words<br>of the choice…': wrapped, never cut to the same text as another choice."""
+    import textwrap
+
+    parts = textwrap.wrap(text, width) or [""]
+    if len(parts) > lines:
+        parts = parts[:lines]
+        parts[-1] += "…"
+    return f"({LETTERS[i]}) " + "<br>".join(parts)
 
 
 def model_picker(label: str, names: list[str], default: str, key: str) -> str:
@@ -78,8 +95,10 @@ with st.sidebar:
         st.stop()
     split = st.selectbox("Split", splits or ["(all)"], index=splits.index("test") if "test" in splits else 0,
                          key="split")
-    limit = st.number_input("At most this many questions (0 = all)", 0, 100_000, 200, step=50, key="limit")
-    method = st.radio("Method", list(METHODS), format_func=METHODS.get, key="method")
+    limit = st.number_input("At most this many questions (0 = the whole split)", 0, 100_000, 0, step=50, key="limit",
+                            help="Fewer questions are quicker, but the comparison is less sure.")
+    method = st.radio("How answers are scored", list(METHODS), format_func=METHODS.get, key="method",
+                      captions=[METHOD_HELP[m] for m in METHODS])
     fmt = st.selectbox("Prompt format", list(FORMATS), index=list(FORMATS).index(DEFAULT_FORMAT),
                        format_func=lambda f: FORMATS[f].label, key="fmt")
 
@@ -100,7 +119,7 @@ by_pid = {q.pid: q for q in questions}
 if method == "plan":
     from core.evaluation.scoring import plan_prompt_only_accuracy
 
-    st.warning("The plan's metric is **invalid**: it scores the decoded prompt, whose 'A.'/'B.' lines put answer "
+    st.warning("This check (the project plan's metric) is **invalid**: it scores the decoded prompt, whose 'A.'/'B.' lines put answer "
                "letters within the first 100 characters. On these questions the prompt alone, before any model "
                f"writes a token, scores **{100 * plan_prompt_only_accuracy(questions):.1f}%**. It is here to show "
                "why it misleads.", icon=":material/warning:")
@@ -110,9 +129,16 @@ keys = [json.dumps(asdict(r), sort_keys=True) for r in reqs]
 for r, k, hit in zip(reqs, keys, done):
     if hit is None and k not in jobs and (running := find_running(r, questions)) is not None:
         jobs[k] = str(running)  # re-attach after a reload
+uncached = st.session_state.setdefault("evaluated_this_visit", set())  # keys not cached when first seen here
+uncached.update(k for k, hit in zip(keys, done) if hit is None)
 if all(done):
-    st.caption(f":material/bolt: Cached results for {len(questions):,} questions.")
-elif st.button("Evaluate both", type="primary", icon=":material/play_arrow:"):
+    if not uncached & set(keys):
+        st.caption(f":material/bolt: Cached results for {len(questions):,} questions (evaluated before this visit).")
+else:
+    todo = sum(hit is None for hit in done)
+    st.caption(f"{len(questions):,} questions; evaluating {'both models' if todo == 2 else 'one model'} takes "
+               f"about {format_duration(time_estimate(len(questions), method, todo))} here (rough).")
+if not all(done) and st.button("Evaluate both", type="primary", icon=":material/play_arrow:"):
     try:
         for r, k, hit in zip(reqs, keys, done):
             if hit is None:
@@ -154,17 +180,24 @@ except StudioError as e:
     st.error(str(e))
     st.stop()
 sa, sb = summarize(res_a, reqs[0].split), summarize(res_b, reqs[0].split)
-c = st.columns(5)
-for col, label, s in ((c[0], model_a, sa), (c[1], model_b, sb)):
+st.markdown(f"#### {headline(cmp, base=f'its base ({model_a})', tuned=f'The fine-tuned model ({model_b})')}")
+c = st.columns(3)
+for col, label, s, res in ((c[0], model_a, sa, res_a), (c[1], model_b, sb, res_b)):
     col.metric(f"{label}", f"{100 * s['accuracy']:.1f}%",
                help=f"95% CI {100 * s['ci'][0]:.1f}–{100 * s['ci'][1]:.1f}%, n = {s['n']}")
-    col.caption(f"95% CI {100 * s['ci'][0]:.1f}–{100 * s['ci'][1]:.1f}% · n = {s['n']}")
-lo, hi = cmp["difference_ci"]
-c[2].metric("Difference", f"{100 * cmp['difference']:+.1f} pts", help="fine-tuned minus base, paired")
-c[2].caption(f"95% CI {100 * lo:+.1f} to {100 * hi:+.1f} pts")
-c[3].metric("McNemar p", f"{cmp['mcnemar_p']:.3g}", help=f"{cmp['mcnemar_test']} test on the discordant pairs")
-c[3].caption(f"{len(cmp['gained'])} gained · {len(cmp['lost'])} lost")
-c[4].metric("Chance", f"{100 * sa['chance']:.1f}%", help="mean of 1 / number of choices on these questions")
+    col.caption(f"right on {s['correct']:,} of {s['n']:,} · chance {100 * s['chance']:.0f}%")
+    for note in model_warnings(res):
+        col.warning(note, icon=":material/warning:")
+c[2].metric("Chance (guessing)", f"{100 * sa['chance']:.1f}%", help="mean of 1 / number of choices on these questions")
+with st.expander("The statistics behind the sentence"):
+    lo, hi = cmp["difference_ci"]
+    s1, s2, s3 = st.columns(3)
+    s1.metric("Difference", f"{100 * cmp['difference']:+.1f} pts", help="fine-tuned minus base, paired")
+    s1.caption(f"95% CI {100 * lo:+.1f} to {100 * hi:+.1f} pts (Newcombe, paired)")
+    s2.metric("McNemar p", f"{cmp['mcnemar_p']:.3g}", help=f"{cmp['mcnemar_test']} test on the discordant pairs")
+    s2.caption(f"{len(cmp['gained'])} gained · {len(cmp['lost'])} lost")
+    s3.caption(" · ".join(f"{name}: 95% CI {100 * s['ci'][0]:.1f}–{100 * s['ci'][1]:.1f}%"
+                          for name, s in ((model_a, sa), (model_b, sb))))
 if method == "generative":
     st.caption(" · ".join(f"{name}: {s['format_failures']} replies without a valid answer; the paper's accuracy "
                           f"(random valid choice instead) {100 * s['fallback_accuracy']:.1f}%"
@@ -176,9 +209,12 @@ fig = go.Figure([go.Bar(name=name, x=LEADERBOARD_COLUMNS,
                         y=[100 * (s["columns"][k]["accuracy"] or 0) for k in LEADERBOARD_COLUMNS],
                         text=[f"n={s['columns'][k]['n']}" for k in LEADERBOARD_COLUMNS])
                  for name, s in ((model_a, sa), (model_b, sb))])
-fig.update_layout(barmode="group", height=320, margin=dict(l=10, r=10, t=30, b=10), yaxis_title="accuracy %",
-                  title="The leaderboard's columns", legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
-st.plotly_chart(fig, width="stretch")
+fig.update_layout(barmode="group", height=340, margin=dict(l=10, r=10, t=30, b=10), yaxis_title="accuracy %",
+                  yaxis_range=[0, 100], title="The leaderboard's columns",
+                  legend=dict(orientation="h", yanchor="top", y=-0.12, x=0, xanchor="left"))
+fig.add_hline(y=100 * sa["chance"], line_dash="dot", line_color="#888", annotation_text="chance",
+              annotation_position="top left")
+st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
 if sa.get("reference"):
     st.caption("Published on the full official test split: " + " · ".join(
         f"{r['name']} {100 * r['accuracy']:.2f}%" for r in sa["reference"]))
@@ -202,9 +238,10 @@ with tabs[0]:
         st.session_state.update(flip_seen=picked, q_pid=picked, q_mode="from the data")
 with tabs[1]:
     topics = sorted(set(sa["topics"]) | set(sb["topics"]))
-    st.dataframe(pd.DataFrame([{"topic": t, "n": sa["topics"][t]["n"],
+    st.dataframe(pd.DataFrame([{"topic": t, "questions": sa["topics"][t]["n"],
                                 model_a: sa["topics"][t]["accuracy"], model_b: sb["topics"].get(t, {}).get("accuracy")}
-                               for t in topics]), hide_index=True)
+                               for t in topics]), hide_index=True,
+                 column_config={m: st.column_config.NumberColumn(format="percent") for m in (model_a, model_b)})
 with tabs[2]:
     for i, (col, name, res, s) in enumerate(zip(st.columns(2), (model_a, model_b), (res_a, res_b), (sa, sb))):
         col.markdown(f"**{name}**")
@@ -249,11 +286,13 @@ try:
 except StudioError as e:
     st.error(str(e))
     st.stop()
-bars = go.Figure([go.Bar(name=name, x=[f"({LETTERS[i]}) {c[:30]}" for i, c in enumerate(q.choices)],
-                         y=p) for name, p in zip((model_a, model_b), probs)])
-bars.update_layout(barmode="group", height=260, margin=dict(l=10, r=10, t=30, b=10), yaxis_title="probability",
-                   title=f"Each model's probability of each choice (gold: {q.answer_letter})")
-st.plotly_chart(bars, width="stretch")
+labels = [choice_label(i, c) for i, c in enumerate(q.choices)]  # the letter keeps labels apart
+bars = go.Figure([go.Bar(name=name, x=labels, y=p, hovertext=q.choices, marker_color=color)
+                  for name, p, color in zip((model_a, model_b), probs, ("#4C78A8", "#F58518"))])
+bars.update_layout(barmode="group", height=300, margin=dict(l=10, r=10, t=30, b=10), yaxis_title="probability",
+                   yaxis_range=[0, 1], title=f"Each model's probability of each choice (right answer: {q.answer_letter})",
+                   legend=dict(orientation="h", yanchor="top", y=-0.2, x=0, xanchor="left"))
+st.plotly_chart(bars, width="stretch", config={"displayModeBar": False})
 left, right = st.columns([1, 3])
 temperature = left.slider("Temperature (0 = greedy)", 0.0, 1.5, 0.0, 0.1, key="temperature")
 seed = left.number_input("Seed", 0, 2**31 - 1, 0, key="seed", help="the same for both models")

@@ -136,6 +136,25 @@ def test_the_hub_token_never_reaches_the_log_or_the_home_folder(server):
         assert CANARY.encode() not in pid_env
 
 
+def test_the_sign_in_page_asks_only_for_the_password(server):
+    import re
+
+    base = server[0].local_url.rstrip("/")
+    with urllib.request.urlopen(base + "/", timeout=10) as r:
+        page = r.read().decode()
+    inputs = re.findall(r"<input[^>]*>", page)
+    assert len(inputs) == 1 and 'type="password"' in inputs[0]
+    assert "Class password" in page and "username" not in page.replace('username: "student"', "")
+    assert "Wrong password" in page  # the message a wrong try shows, in plain words
+    request = urllib.request.Request(base + "/login", data=b"username=student&password=wrong", method="POST")
+    try:
+        urllib.request.urlopen(request, timeout=10)
+        raise AssertionError("a wrong password was accepted")
+    except urllib.error.HTTPError as e:
+        assert e.code == 400
+    assert fetch(base + "/config") == 401  # the page is only a form: the app stays behind Gradio's check
+
+
 def test_stop_ends_the_server(server, monkeypatch):  # last: it stops the module's server
     link, home, _ = server
     monkeypatch.setenv("SQA_STUDIO_HOME", str(home))

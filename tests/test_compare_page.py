@@ -12,7 +12,7 @@ from conftest import make_questions
 from core.jobs import runs
 from core.evaluation.jobs import EvalRequest, load_results, run_eval
 from core.home import area
-from core.evaluation.reports import compare
+from core.evaluation.reports import compare, headline
 from core.models.tiny import create_tiny
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "4_Compare.py")
@@ -62,3 +62,33 @@ def test_compare_page_explains_bad_input_instead_of_crashing(two_models):
     at.text_input(key="data_path").input("/no/such/file.jsonl").run()
     assert not at.exception
     assert at.error and "/no/such/file.jsonl" in at.error[0].value
+
+
+def test_compare_page_leads_with_one_sentence_and_keeps_the_statistics_one_click_below(two_models):
+    base, tuned = cached_pair(two_models)
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.number_input(key="limit").set_value(12).run()
+    assert not at.exception
+    sentence = headline(compare(base, tuned), base="its base (tiny)", tuned="The fine-tuned model (run:r1)")
+    assert at.markdown[[m.value for m in at.markdown].index(f"#### {sentence}")]
+    stats = next(e for e in at.expander if e.label == "The statistics behind the sentence")
+    assert {m.label for m in stats.metric} == {"Difference", "McNemar p"}
+    assert any(m.label == "Chance (guessing)" for m in at.metric)
+    assert any("chance" in c.value and "right on" in c.value for c in at.caption)
+    topics = next(df for df in at.dataframe if "topic" in df.value.columns)
+    assert topics.proto.columns and "percent" in topics.proto.columns  # per-topic figures in %
+
+
+def test_cached_results_are_called_so_only_when_cached_before_this_visit(two_models):
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert at.number_input(key="limit").value == 0  # the whole split by default, with how long it takes
+    assert any("questions; evaluating both models takes about" in c.value for c in at.caption)
+    at.number_input(key="limit").set_value(12).run()
+    assert not any("Cached results" in c.value for c in at.caption)
+    cached_pair(two_models)  # the evaluations finish during this visit
+    at.run()
+    assert not at.exception and any(m.label == "Difference" for m in at.metric)
+    assert not any("Cached results" in c.value for c in at.caption)
+    fresh = AppTest.from_file(PAGE, default_timeout=120).run()  # a later visit
+    fresh.number_input(key="limit").set_value(12).run()
+    assert any("Cached results for 12 questions" in c.value for c in fresh.caption)

@@ -10,8 +10,9 @@ import pytest
 
 from core.errors import StudioError
 from core.evaluation.scoring import EvalResult, Prediction
-from core.evaluation.reports import (OFFICIAL_TEST_SIZE, compare, mcnemar, paired_difference_interval, summarize, to_csv,
-                          to_json, to_markdown, wilson_interval)
+from core.evaluation.reports import (OFFICIAL_TEST_SIZE, compare, headline, mcnemar, model_warnings,
+                                    paired_difference_interval, significance, summarize, to_csv, to_json, to_markdown,
+                                    wilson_interval)
 
 
 def result_of(correct: list[bool], method: str = "categorical", groups=None, n_choices=None) -> EvalResult:
@@ -90,3 +91,27 @@ def test_compare_pairs_questions_counts_flips_and_tests_them():
 def test_compare_refuses_different_question_sets():
     with pytest.raises(StudioError, match="not on the same questions"):
         compare(result_of([True, False]), result_of([True, False, True]))
+
+
+def test_the_headline_says_per_100_questions_how_many_more_and_how_sure():
+    base = result_of([i % 10 < 4 for i in range(200)])  # 40% right
+    tuned = result_of([i % 10 < 4 or i % 10 in (5, 6) for i in range(200)])  # the same plus 40 more: 60%
+    line = headline(compare(base, tuned))
+    assert line == ("The fine-tuned model answers 20 more questions out of 100 correctly than its base "
+                    "(on 200 questions); a difference this large is very unlikely to be luck (p < 0.001).")
+    worse = headline(compare(tuned, base), base="its base (tiny)", tuned="The fine-tuned model (run:r1)")
+    assert worse.startswith("The fine-tuned model (run:r1) answers 20 fewer questions out of 100 correctly than "
+                            "its base (tiny)")
+    same = headline(compare(base, result_of([i % 10 < 4 for i in range(200)])))
+    assert "about as many questions correctly" in same and "could be luck (p = 1.00)" in same
+    assert significance(0.004) == "a difference this large is unlikely to be luck (p = 0.004)"
+    assert significance(0.03).startswith("this is probably not luck")
+
+
+def test_a_model_that_always_answers_the_same_letter_is_flagged():
+    preds = [Prediction(pid=f"q{i}", gold=i % 2, pred=0, correct=i % 2 == 0, n_choices=2, groups=["NAT"])
+             for i in range(40)]
+    notes = model_warnings(EvalResult(method="categorical", fmt="paper", model="m", predictions=preds, data_hash="h"))
+    assert any("answers (A) to 100% of the questions" in n for n in notes)
+    assert model_warnings(result_of([True] * 30)) == []  # right on everything: nothing to flag
+    assert any("not clearly better than guessing" in n for n in model_warnings(result_of([i % 2 == 0 for i in range(20)])))

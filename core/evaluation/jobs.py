@@ -275,3 +275,17 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# Seconds a question on this project's 2-core CPU (README, Figures) when no evaluation has finished yet.
+SECONDS_PER_QUESTION = {"categorical": 0.6, "generative": 3.0, "plan": 3.0}
+
+
+def time_estimate(n_questions: int, method: str, models: int = 2) -> float:
+    """Rough seconds to evaluate `models` models on `n_questions`: the median pace of this app's finished
+    evaluations with the same method (status started/ended over total), else the CPU figure above."""
+    paces = sorted((j.status.ended - j.status.started) / j.status.total for j in runs.list_runs(area("evals"))
+                   if j.status.state == "done" and j.status.started and j.status.ended and j.status.total
+                   and j.config.get("request", {}).get("method") == method)
+    pace = paces[len(paces) // 2] if paces else SECONDS_PER_QUESTION.get(method, 1.0)
+    return pace * n_questions * models

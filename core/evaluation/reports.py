@@ -190,3 +190,50 @@ def compare(base: EvalResult, tuned: EvalResult) -> dict[str, Any]:
         "gained": gained, "lost": lost,  # base wrong -> tuned right; base right -> tuned wrong
         "valid": base.valid and tuned.valid,
     }
+
+
+# ------------------------------------------------------------------------------- plain language
+
+def significance(p: float) -> str:
+    """What a McNemar p-value means, in words a teacher reads without statistics."""
+    if p < 0.001:
+        return "a difference this large is very unlikely to be luck (p < 0.001)"
+    if p < 0.01:
+        return f"a difference this large is unlikely to be luck (p = {p:.3f})"
+    if p < 0.05:
+        return f"this is probably not luck, but more questions would make it sure (p = {p:.2f})"
+    return f"a difference this small could be luck (p = {p:.2f}); more questions would tell"
+
+
+def headline(cmp: dict[str, Any], base: str = "its base", tuned: str = "The fine-tuned model") -> str:
+    """One sentence on what the comparison found, per 100 questions, with how sure it is."""
+    n = cmp["n"]
+    per100 = round(100 * cmp["difference"])
+    if n == 0:
+        return "No questions were compared."
+    if per100 == 0:
+        same = f"{tuned} answers about as many questions correctly as {base}"
+        return f"{same} (on {n:,} questions); " + significance(cmp["mcnemar_p"]) + "."
+    more = "more" if per100 > 0 else "fewer"
+    return (f"{tuned} answers {abs(per100)} {more} question{'s' * (abs(per100) != 1)} out of 100 correctly than "
+            f"{base} (on {n:,} questions); {significance(cmp['mcnemar_p'])}.")
+
+
+def model_warnings(result: EvalResult) -> list[str]:
+    """Signs that a model is not really choosing: one answer position almost always (far more often than it
+    is right), or no better than chance."""
+    preds = [p for p in result.predictions if p.pred is not None]
+    out = []
+    if len(preds) >= 10:
+        letter, count = max(((i, sum(p.pred == i for p in preds)) for i in range(len(LETTERS))), key=lambda x: x[1])
+        gold_share = sum(p.gold == letter for p in preds) / len(preds)
+        if count / len(preds) >= 0.9 and gold_share <= 0.6:  # far more often than it is the right answer
+            out.append(f"It answers ({LETTERS[letter]}) to {100 * count / len(preds):.0f}% of the questions: it is "
+                       "not really choosing yet (a degenerate model).")
+    s = _cell(result.predictions)
+    chance = sum(1 / p.n_choices for p in result.predictions) / len(result.predictions) if result.predictions else 0
+    if s["n"] >= 10 and s["ci"][1] < chance:
+        out.append(f"It scores below chance ({100 * chance:.0f}%).")
+    elif s["n"] >= 10 and s["ci"][0] <= chance and not out:
+        out.append(f"It is not clearly better than guessing (chance is {100 * chance:.0f}%).")
+    return out

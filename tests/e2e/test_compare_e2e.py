@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -26,15 +27,19 @@ def test_compare_two_tiny_models_in_the_browser(app_server, page, studio_home, t
     base = app_server()
     page.goto(f"{base}/Compare")
     wait_streamlit_idle(page, timeout=90_000)  # the first run imports torch and transformers
-    limit = page.get_by_label("At most this many questions (0 = all)")
+    limit = page.get_by_label("At most this many questions (0 = the whole split)", exact=True)
     limit.fill("6")
     limit.press("Enter")
     wait_streamlit_idle(page)
     page.get_by_role("button", name="Evaluate both").click()
     # Both jobs run as background processes; the live fragment reruns the page when they are done.
-    page.get_by_text("McNemar p").wait_for(timeout=120_000)
+    # the headline: one sentence a teacher reads, the statistics one click below it
+    page.get_by_text(re.compile(r"^The fine-tuned model \(run:r1\) answers .* correctly")).wait_for(timeout=120_000)
     wait_streamlit_idle(page)
     expect(page.get_by_test_id("stMetric").first).to_contain_text("%")
+    expect(page.get_by_text("McNemar p")).to_be_hidden()
+    page.get_by_text("The statistics behind the sentence").click()
+    expect(page.get_by_text("McNemar p")).to_be_visible()
     assert len(list((studio_home / "evals").iterdir())) == 2
     page.screenshot(path=str(tmp_path / "compare-results.png"))
     page.get_by_role("button", name="Ask both").click()

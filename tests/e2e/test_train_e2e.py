@@ -67,7 +67,7 @@ def test_launch_watch_stop_resume(app_server, page, tmp_path):
     page.goto(f"{base}/Train")
     wait_streamlit_idle(page)
     page.get_by_text("No runs yet").wait_for()
-    page.get_by_label("Data", exact=True).click()
+    page.get_by_label("Questions to learn from", exact=True).click()
     page.get_by_role("option", name="(a file or folder)").click()
     page.get_by_label("Data path").fill(str(data))
     page.get_by_label("Data path").press("Enter")
@@ -86,6 +86,8 @@ def test_launch_watch_stop_resume(app_server, page, tmp_path):
     assert (run_dir / "checkpoints" / f"step_{stopped_at}" / "trainer_state.json").exists()
 
     click_button(page, "Resume")
+    wait_streamlit_idle(page)
+    assert progress_step(page) >= stopped_at  # progress continues from the resumed step, never from 0
     wait_step_above(page, stopped_at, timeout=120)
     assert "resumed from checkpoint step" in (run_dir / "log.txt").read_text()
     page.screenshot(path=str(shots / "train-resumed.png"), full_page=True)
@@ -94,3 +96,25 @@ def test_launch_watch_stop_resume(app_server, page, tmp_path):
     while not runs.read_status(run_dir).terminal and time.time() < deadline:
         time.sleep(0.3)
     assert runs.read_status(run_dir).state == "stopped"
+
+
+def test_deleting_asks_again_for_the_next_run(app_server, page):
+    from core.training.recipes import build_config
+
+    for name in ("run-a", "run-b"):
+        d = runs.create_run(area("runs"), build_config("tiny", "sample", recipe="tiny").to_dict(), name=name)
+        runs.write_status(d, state="done", step=3, total=3)
+    base = app_server()
+    page.goto(f"{base}/Train")
+    wait_streamlit_idle(page)
+    delete = page.get_by_role("button", name="Delete")
+    assert delete.is_disabled()
+    page.get_by_text("Yes, delete it").click()
+    wait_streamlit_idle(page)
+    assert delete.is_enabled()
+    delete.click()
+    page.get_by_text(re.compile("Deleted run-")).wait_for()
+    wait_streamlit_idle(page)
+    assert len(runs.list_runs(area("runs"))) == 1
+    assert not page.get_by_role("checkbox", name="Yes, delete it").is_checked()
+    assert page.get_by_role("button", name="Delete").is_disabled()
