@@ -20,7 +20,7 @@ import sys
 
 from core.errors import StudioError
 
-GROUPS = ["data", "model", "train", "eval", "chat", "runs", "publish"]
+GROUPS = ["data", "model", "train", "eval", "chat", "runs", "publish", "export"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,14 +1,19 @@
 """Models page: the catalogue (tiny preset, nanochat checkpoints on the Hub, local folders, trained runs),
-creating the tiny model or converting a checkpoint, and a memory calculator for a training setup.
-Logic lives in core.models.catalogue, core.models.convert and core.models.memory; this file only lays out widgets."""
+creating the tiny model or converting a checkpoint, GGUF export, and a memory calculator for a training setup.
+Logic lives in core.models.catalogue, core.models.convert, core.models.export and core.models.memory; this file only lays out widgets."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from core import access
+
 from core.models.catalogue import ensure_tiny, list_models, model_shape, resolve_model
 from core.errors import StudioError
+from core.models.export import export_to_home
 from core.models.hub import OFFLINE_HELP, hub_reachable
 from core.models.memory import (GiB, OPTIMIZERS, TrainSetup, available_memory, estimate_inference,
                          estimate_training)
@@ -94,6 +99,46 @@ with convert_tab:
                 status.update(label="Model ready", state="complete")
                 st.session_state["models_done"] = f"{src.strip()} is ready: {path}"
                 st.rerun()
+
+# --- export -----------------------------------------------------------------------------------------
+st.subheader("Use a model outside this app")
+st.caption("One GGUF file that llama.cpp, Ollama and LM Studio run on a school laptop, with an Ollama "
+           "Modelfile beside it (chat format, stop token, the tutor's settings). For llama-family models "
+           "(SmolLM2 and the runs fine-tuned from it); llama.cpp cannot run NanoChat models.")
+exportable = [e.name for e in entries if e.availability in ("ready", "cached")]
+if not exportable:
+    st.info("No model on this machine yet: add one above or train one.")
+else:
+    c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
+    pick = c1.selectbox("Model", exportable, key="export_model")
+    quant = c2.segmented_control("File size", ["q8_0", "f16"], default="q8_0", key="export_quant",
+                                 format_func={"q8_0": "smaller (8-bit)", "f16": "exact (16-bit)"}.get,
+                                 help="8-bit (q8_0) is about half the size of 16-bit with nearly the same answers")
+    admin = st.text_input("Admin password", type="password", key="export_admin") if access.is_public_mode() else None
+    if c3.button("Export to GGUF", type="primary", key="export", width="stretch"):
+        with st.status(f"Exporting {pick}…", expanded=True) as status:
+            try:
+                if access.is_public_mode():
+                    access.require_admin(admin, "Exporting a model", key=st.context.headers.get("X-Forwarded-For", ""))
+                bar = st.progress(0.0, text="writing tensors")
+                result = export_to_home(resolve_model(pick), pick, quant or "q8_0",
+                                        progress=lambda done, total: bar.progress(done / total, text="writing tensors"))
+            except StudioError as e:
+                status.update(label=f"Could not export {pick}", state="error")
+                st.error(str(e))
+            else:
+                status.update(label="GGUF ready", state="complete")
+                st.session_state["export_result"] = {"gguf": str(result.gguf), "modelfile": str(result.modelfile)}
+    if (done := st.session_state.get("export_result")) and Path(done["gguf"]).exists():
+        gguf, modelfile = Path(done["gguf"]), Path(done["modelfile"])
+        st.success(f"{gguf.name} ({fmt_size(gguf.stat().st_size)}) is in {gguf.parent}.", icon=":material/check_circle:")
+        d1, d2 = st.columns(2)
+        d1.download_button("Download the GGUF", data=gguf.read_bytes(), file_name=gguf.name, key="dl_gguf",
+                           icon=":material/download:", width="stretch")
+        d2.download_button("Download the Modelfile", data=modelfile.read_bytes(), file_name="Modelfile",
+                           key="dl_modelfile", icon=":material/download:", width="stretch")
+        st.caption("With Ollama, both files in one folder:")
+        st.code("ollama create scienceqa-tutor -f Modelfile\nollama run scienceqa-tutor", language="bash")
 
 # --- memory calculator ----------------------------------------------------------------------------
 st.subheader("Memory estimate")
