@@ -1,12 +1,13 @@
 # Two commands on a fresh machine:
 #   make run   installs and starts the app on its offline default (embedded sample + tiny model)
 #   make test  installs everything the tests need (Chromium included) and runs the whole suite
+#              (it leaves the checkout as it found it: the README's screenshot is written only by `make screenshots`)
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test install install-dev browser clean
+.PHONY: run test screenshots install install-dev browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -26,6 +27,9 @@ run: install
 
 test: install-dev browser
 	$(BIN)/python -m pytest -q
+
+screenshots: install-dev browser
+	README_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/e2e/test_data_e2e.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
