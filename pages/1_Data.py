@@ -14,8 +14,8 @@ from core.home import area
 from core.models.hub import OFFLINE_HELP, hub_reachable
 from core.data.prompts import DEFAULT_FORMAT, FORMATS, to_messages
 from core.data.sources import load_source, source_stamp
-from core.data.subsets import (CONTEXTS, Filters, build_frame, delete_subset, filter_frame, list_subsets, save_subset,
-                          stratified_sample)
+from core.data.subsets import (CONTEXTS, Filters, build_frame, delete_subset, describe_kept, filter_frame, grade_labels,
+                               list_subsets, save_subset, stratified_sample, subset_rows)
 
 st.set_page_config(page_title="Data · ScienceQA Tutor Studio", page_icon=":material/dataset:", layout="wide")
 SPLIT_COLORS = {"train": "#4C78A8", "val": "#F58518", "test": "#54A24B", "": "#9D9D9D"}
@@ -148,7 +148,7 @@ with overview:
             subject = sel["subject"].replace("", "(unknown)")
             bar(sel.assign(subject=subject), "subject", "By subject", list(subject.value_counts().index))
         with c2:
-            grade = sel["grade_num"].astype("Int64").astype(str).replace("<NA>", "?")
+            grade = grade_labels(sel)
             bar(sel.assign(grade=grade), "grade", "By grade", sorted(grade.unique(), key=lambda g: (len(g), g)))
         with c3:
             groups = sel.assign(group=sel["context"].str.split("+")).explode("group")
@@ -228,8 +228,8 @@ with build:
         name = st.text_input("Name", key="subset_name", placeholder="e.g. nat-sci-grade3-5")
         n = st.number_input("Questions (0 = all selected)", min_value=0, value=0, step=50, key="subset_n")
         per = st.selectbox("Sample", ["", "subject", "grade"], key="subset_per",
-                           format_func=lambda p: {"": "N in total (proportional)", "subject": "N per subject",
-                                                  "grade": "N per grade"}[p])
+                           format_func=lambda p: {"": "N in total (proportional)", "subject": "N per subject, in each split",
+                                                  "grade": "N per grade, in each split"}[p])
         seed = st.number_input("Seed", min_value=0, value=0, step=1, key="subset_seed")
         st.caption("Sampling is drawn within each split, so train/val/test stay disjoint.")
         if st.button("Save subset", type="primary", key="subset_save"):
@@ -237,7 +237,8 @@ with build:
                 chosen = stratified_sample([questions[i] for i in sel.index], int(n) or None, per, int(seed))
                 folder = save_subset(name, chosen, {"source": spec, "filters": filters.to_dict(),
                                                     "n": int(n) or None, "per": per, "seed": int(seed)})
-                st.success(f"Saved {len(chosen):,} questions as **subset:{folder.name}**.")
+                kept = describe_kept(chosen, len(sel), int(n) or None, per)
+                st.success(f"Saved as **subset:{folder.name}**: {kept}.")
             except StudioError as e:
                 st.error(str(e))
     with right:
@@ -246,9 +247,8 @@ with build:
         if not saved:
             st.caption("None yet.")
         else:
-            st.dataframe([{"name": s.name, "questions": s.total, "splits": s.manifest.get("by_split"),
-                           "source": s.manifest.get("source"), "created": s.manifest.get("created")}
-                          for s in saved], hide_index=True, key="saved_table")
+            st.dataframe(subset_rows(saved), hide_index=True, key="saved_table",
+                         column_config={"made from": st.column_config.TextColumn(width="medium")})
             gone = st.selectbox("Delete", [s.name for s in saved], key="delete_name")
             if st.button("Delete subset", key="delete_button"):
                 delete_subset(gone)

@@ -52,3 +52,14 @@ def test_hub_offline_exits_2_quickly_in_a_real_process():
     r = subprocess.run([sys.executable, "-m", "core", "data", "stats", "--source", "hub"], cwd=ROOT,
                        capture_output=True, text=True, timeout=60, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert r.returncode == 2 and r.stderr.startswith("error: Cannot load derek-thomas/ScienceQA: HF_HUB_OFFLINE")
+
+
+def test_a_bare_out_name_saves_a_named_subset_and_the_summary_says_what_was_kept(studio_home, capsys):
+    from core.data.subsets import list_subsets
+
+    assert main(["data", "subset", "--source", "sample", "--out", "my-subset", "--n", "30", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("kept 30 of the ") and "(30 in total)" in out and "saved as subset:my-subset" in out
+    assert [s.name for s in list_subsets()] == ["my-subset"] and len(load_source("subset:my-subset")) == 30
+    assert main(["data", "subset", "--source", "sample", "--out", "my-subset", "--n", "3"]) == 2
+    assert "A subset named 'my-subset' already exists" in capsys.readouterr().err

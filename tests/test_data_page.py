@@ -70,12 +70,19 @@ def test_save_and_delete_a_subset_from_the_page(sample, studio_home):
     at = run_page()
     at.multiselect(key="f_split").set_value(["train"]).run()
     at.button(key="subset_save").click().run()
-    assert any("Invalid subset name" in e.value for e in at.error)
+    assert [e.value for e in at.error] == ["Give the subset a name first (e.g. grade3-science)."]
     at.text_input(key="subset_name").input("train-10").run()
     at.number_input(key="subset_n").set_value(10).run()
     at.button(key="subset_save").click().run()
-    assert not at.exception and any("Saved 10 questions as **subset:train-10**" in s.value for s in at.success)
+    assert not at.exception and any("Saved as **subset:train-10**: kept 10 of the 50 questions" in s.value
+                                    for s in at.success)
     assert (studio_home / "subsets" / "train-10" / "questions.jsonl").exists()
+    table = next(df.value for df in at.dataframe if "made from" in df.value.columns)
+    assert table.iloc[0][["train", "val", "test"]].tolist() == [10, 0, 0]
+    assert table.iloc[0]["made from"] == "split train; 10 sampled"
+    at.button(key="subset_save").click().run()  # the same name again: a plain message, no folder
+    assert [e.value for e in at.error] == ["A subset named 'train-10' already exists: choose another name, "
+                                           "or delete that one first."]
     at.button(key="delete_button").click().run()
     assert not at.exception and not (studio_home / "subsets" / "train-10").exists()
 
@@ -87,3 +94,23 @@ def test_offline_hub_and_bad_paths_show_one_clear_error(sample):
     at.selectbox(key="source").set_value("local").run()
     at.text_input(key="path").input("/no/such/folder").run()
     assert not at.exception and "does not exist" in at.error[0].value
+
+
+def test_rows_without_grade_or_subject_do_not_break_the_page(tmp_path):
+    import json
+
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({"question": f"Q{i}?", "choices": ["a", "b"], "answer": 0}) + "\n"
+                            for i in range(5)))
+    at = run_page()
+    at.selectbox(key="source").set_value("local").run()
+    at.text_input(key="path").input(str(rows)).run()
+    assert not at.exception and metric(at, "Selected questions") == "5"
+
+
+def test_choosing_problems_json_uses_the_splits_and_captions_beside_it(shared_scienceqa):
+    at = run_page()
+    at.selectbox(key="source").set_value("local").run()
+    at.text_input(key="path").input(str(shared_scienceqa / "original" / "problems.json")).run()
+    assert not at.exception
+    assert metric(at, "Selected questions") == "150" and metric(at, "Train split") == "50"

@@ -85,8 +85,10 @@ def test_save_list_load_and_delete_a_subset(problems, studio_home):
     assert len(manifest["content_hash"]) == 16 and manifest["created"]
     assert load_source("subset:train-12") == chosen
     assert [s.name for s in list_subsets()] == ["train-12"]
-    with pytest.raises(StudioError, match="already exists"):
+    with pytest.raises(StudioError) as e:
         save_subset("train-12", chosen)
+    assert str(e.value) == ("A subset named 'train-12' already exists: choose another name, or delete that one "
+                            "first.")  # plain, without the app's folders
     delete_subset("train-12")
     assert list_subsets() == [] and not folder.exists()
 
@@ -94,9 +96,12 @@ def test_save_list_load_and_delete_a_subset(problems, studio_home):
 def test_save_rejects_empty_selections_and_bad_names(problems):
     with pytest.raises(StudioError, match="select no questions"):
         save_subset("empty", apply_filters(problems, Filters(search="no such words anywhere")))
-    for bad in ["", "../escape", "a/b", ".hidden", "x" * 65]:
-        with pytest.raises(StudioError, match="Invalid subset name"):
+    with pytest.raises(StudioError, match="^Give the subset a name first"):
+        save_subset("  ", problems[:1])
+    for bad in ["../escape", "a/b", ".hidden", "x" * 65]:
+        with pytest.raises(StudioError, match="cannot be a subset name") as e:
             save_subset(bad, problems[:1])
+        assert "/" not in str(e.value).replace(bad, "")  # no folder of the app in the message
 
 
 def test_summary_counts(problems):
@@ -104,3 +109,28 @@ def test_summary_counts(problems):
     assert s["total"] == 150 and s["by_split"] == {"train": 50, "val": 50, "test": 50}
     assert s["by_context"]["IMG"] == 67 == s["with_image"]
     assert sum(s["by_choices"].values()) == 150
+
+
+def test_rows_without_grade_or_subject_get_labels_not_errors():
+    from core.data.records import Question
+    from core.data.subsets import grade_labels
+
+    qs = [Question(pid=f"p{i}", question="Q?", choices=["a", "b"], answer=0, grade="grade3" if i else "")
+          for i in range(3)]
+    assert grade_labels(build_frame(qs)).tolist() == ["?", "3", "3"]
+    assert grade_labels(build_frame(qs[:1])).tolist() == ["?"]
+
+
+def test_saved_subsets_are_described_by_their_splits_and_filters(problems):
+    from core.data.subsets import describe_kept, subset_rows
+
+    chosen = stratified_sample(apply_filters(problems, Filters(subjects=("natural science",), text_only="drop")),
+                               4, per="subject", seed=0)
+    save_subset("nat", chosen, {"source": "orig", "filters": Filters(subjects=("natural science",),
+                                                                     text_only="drop").to_dict(),
+                                "n": 4, "per": "subject"})
+    row = subset_rows(list_subsets())[0]
+    assert (row["name"], row["questions"], row["train"] + row["val"] + row["test"]) == ("nat", len(chosen), len(chosen))
+    assert row["made from"] == "subject natural science; no image questions; 4 per subject"
+    assert describe_kept(chosen, 40, 4, "subject").startswith(
+        f"kept {len(chosen)} of the 40 questions that pass the filters (up to 4 per subject in each split): train ")

@@ -2,7 +2,7 @@
 
     python -m core data stats --source sample
     python -m core data subset --source ../shared/scienceqa/original --out /tmp/sub --n 30 --per subject --seed 1
-    python -m core data subset --source sample --name my-subset --split train --text-only drop
+    python -m core data subset --source sample --out my-subset --n 300 --split train --text-only drop  # subset:my-subset
     python -m core data list
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,10 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     subset = sub.add_parser("subset", help="filter + sample a source and write a subset folder")
     source_args(subset)
     where = subset.add_mutually_exclusive_group(required=True)
-    where.add_argument("--out", help="folder to write (usable as --source afterwards)")
-    where.add_argument("--name", help="save under the app home as subset:NAME")
+    where.add_argument("--out", help="a bare NAME saves subset:NAME in the app home (the pages list it); "
+                                     "a path (with a '/') writes that folder")
+    where.add_argument("--name", help="save under the app home as subset:NAME (the same as a bare --out NAME)")
     subset.add_argument("--split", action="append", default=[], help="keep this split (repeatable)")
-    subset.add_argument("--n", type=int, default=None, help="sample size (in total, or per stratum with --per)")
+    subset.add_argument("--n", type=int, default=None,
+                        help="how many questions in total (spread over splits and subjects in proportion); "
+                             "with --per: up to N per subject / grade in each split")
     subset.add_argument("--per", choices=["subject", "grade"], default="", help="take N per subject / per grade")
     subset.add_argument("--seed", type=int, default=0)
     subset.add_argument("--text-only", choices=["drop", "caption"], default="",
@@ -66,9 +70,9 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 def run_subset(args: argparse.Namespace) -> int:
-    from core.home import area
     from core.data.sources import load_source, normalize_split
-    from core.data.subsets import Filters, apply_filters, stratified_sample, validate_name, write_subset
+    from core.data.subsets import (Filters, apply_filters, describe_kept, is_subset_name, save_subset,
+                                   stratified_sample, write_subset)
 
     filters = Filters(splits=tuple(normalize_split(s) for s in args.split), subjects=tuple(args.subject),
                       grade_min=args.grade_min, grade_max=args.grade_max, topics=tuple(args.topic),
@@ -76,11 +80,17 @@ def run_subset(args: argparse.Namespace) -> int:
                       n_choices=tuple(args.choices), has_lecture=args.has_lecture,
                       has_solution=args.has_solution, search=args.search, text_only=args.text_only)
     questions = load_source(args.source, meta=args.meta)
-    chosen = stratified_sample(apply_filters(questions, filters), args.n, args.per, args.seed)
-    folder = args.out or area("subsets") / validate_name(args.name)
+    matched = apply_filters(questions, filters)
+    chosen = stratified_sample(matched, args.n, args.per, args.seed)
     manifest = {"source": args.source, "filters": filters.to_dict(), "n": args.n, "per": args.per, "seed": args.seed}
-    write_subset(folder, chosen, manifest, overwrite=args.overwrite)
-    print(f"wrote {len(chosen)} questions to {folder}")
+    name = args.name or (args.out if is_subset_name(args.out) else None)
+    if name:
+        folder = save_subset(name, chosen, manifest, overwrite=args.overwrite)
+        where = f"subset:{folder.name} ({folder})"
+    else:
+        folder = write_subset(Path(args.out), chosen, manifest, overwrite=args.overwrite)
+        where = str(folder)
+    print(f"{describe_kept(chosen, len(matched), args.n, args.per)}; saved as {where}")
     return 0
 
 

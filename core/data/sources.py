@@ -124,6 +124,8 @@ def _load(spec: str, meta: str | Path | None) -> list[Question]:
     if not path.exists():
         raise StudioError(f"{path} does not exist: give 'sample', 'hub', a folder, "
                           "a .jsonl/.json/.csv/.parquet file, or subset:NAME.")
+    if path.is_file() and path.name == "problems.json" and meta is None:
+        return load_original(path.parent)  # as choosing its folder does: pid_splits.json and captions.json beside it
     if path.is_file():
         return load_file(path, meta)
     if (path / "problems.json").exists():

@@ -89,6 +89,11 @@ def build_frame(questions: list[Question]) -> pd.DataFrame:
     return frame
 
 
+def grade_labels(frame: pd.DataFrame) -> pd.Series:
+    """'1'..'12' per row, '?' where the row has no grade (never a crash on rows without one)."""
+    return frame["grade_num"].astype("Float64").round().astype("Int64").astype("string").fillna("?").astype(str)
+
+
 def filter_frame(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     """The rows of `frame` that pass `filters` (the index still points into the questions list)."""
     mask = pd.Series(True, index=frame.index)
@@ -166,14 +171,63 @@ def summarize(questions: list[Question]) -> dict[str, Any]:
     }
 
 
+def describe_kept(kept: list[Question], matched: int, n: int | None, per: str) -> str:
+    """What a sample kept, in one line: how many, by which rule, per split."""
+    how = ("all of them" if n is None else f"{n} in total" if not per else f"up to {n} per {per} in each split")
+    splits = ", ".join(f"{k} {v:,}" for k, v in summarize(kept)["by_split"].items())
+    return f"kept {len(kept):,} of the {matched:,} questions that pass the filters ({how}): {splits}"
+
+
+FILTER_WORDS = {"splits": "split", "subjects": "subject", "topics": "topic", "categories": "category",
+                "skills": "skill", "contexts": "context", "n_choices": "choices", "search": "text"}
+
+
+def describe_filters(manifest: dict[str, Any]) -> str:
+    """The filters and sampling that made a saved subset, in a few words ('all questions' when none)."""
+    f = manifest.get("filters") or {}
+    parts = []
+    for key, word in FILTER_WORDS.items():
+        if f.get(key):
+            value = f[key]
+            parts.append(f"{word} {', '.join(map(str, value)) if isinstance(value, list) else value}")
+    if f.get("grade_min") is not None or f.get("grade_max") is not None:
+        parts.append(f"grades {f.get('grade_min', 1)}-{f.get('grade_max', 12)}")
+    for key, word in (("has_lecture", "lecture"), ("has_solution", "solution")):
+        if f.get(key) is not None:
+            parts.append(f"{'with' if f[key] else 'without'} {word}")
+    if f.get("text_only") == "drop":
+        parts.append("no image questions")
+    if manifest.get("n"):
+        parts.append(f"{manifest['n']} per {manifest['per']}" if manifest.get("per") else f"{manifest['n']} sampled")
+    return "; ".join(parts) or "all questions"
+
+
+def subset_rows(saved: list["SubsetInfo"]) -> list[dict[str, Any]]:
+    """The saved-subsets table: splits as numbers, what made each subset, where it came from."""
+    rows = []
+    for s in saved:
+        by_split = s.manifest.get("by_split") or {}
+        rows.append({"name": s.name, "questions": s.total, **{k: int(by_split.get(k, 0)) for k in ("train", "val", "test")},
+                     "made from": describe_filters(s.manifest), "source": str(s.manifest.get("source", "")),
+                     "created": str(s.manifest.get("created", ""))})
+    return rows
+
+
 # --- saved subsets ------------------------------------------------------------------------------
 
 def validate_name(name: str) -> str:
     name = (name or "").strip()
+    if not name:
+        raise StudioError("Give the subset a name first (e.g. grade3-science).")
     if not NAME_RE.fullmatch(name):
-        raise StudioError(f"Invalid subset name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
+        raise StudioError(f"'{name}' cannot be a subset name: use up to 64 letters, digits, '.', '_' or '-', "
                           "starting with a letter or digit.")
     return name
+
+
+def is_subset_name(text: str) -> bool:
+    """A bare name (no folder separators): the CLI saves it as a named subset in the app home."""
+    return bool(NAME_RE.fullmatch(text)) and "/" not in text and text not in (".", "..")
 
 
 def write_subset(folder: Path, questions: list[Question], manifest: dict[str, Any] | None = None,
@@ -224,7 +278,10 @@ def _save_image(q: Question, folder: Path) -> str | None:
 def save_subset(name: str, questions: list[Question], manifest: dict[str, Any] | None = None,
                 overwrite: bool = False) -> Path:
     """Save under area('subsets')/<name>/; load it back with core.data.sources.load_source('subset:NAME')."""
-    return write_subset(area("subsets") / validate_name(name), questions, manifest, overwrite)
+    name = validate_name(name)
+    if (area("subsets") / name).exists() and not overwrite:
+        raise StudioError(f"A subset named '{name}' already exists: choose another name, or delete that one first.")
+    return write_subset(area("subsets") / name, questions, manifest, overwrite)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect
 
 from core.jobs import runs
 from core.home import area
@@ -107,14 +108,14 @@ def test_deleting_asks_again_for_the_next_run(app_server, page):
     base = app_server()
     page.goto(f"{base}/Train")
     wait_streamlit_idle(page)
-    delete = page.get_by_role("button", name="Delete")
-    assert delete.is_disabled()
+    delete = page.get_by_role("button", name="Delete", exact=True)
+    sure = page.get_by_role("checkbox", name="Yes, delete it")
+    expect(delete).to_be_disabled(timeout=60_000)  # the first visit imports the page's libraries
     page.get_by_text("Yes, delete it").click()
-    wait_streamlit_idle(page)
-    assert delete.is_enabled()
+    expect(delete).to_be_enabled()
     delete.click()
     page.get_by_text(re.compile("Deleted run-")).wait_for()
     wait_streamlit_idle(page)
     assert len(runs.list_runs(area("runs"))) == 1
-    assert not page.get_by_role("checkbox", name="Yes, delete it").is_checked()
-    assert page.get_by_role("button", name="Delete").is_disabled()
+    expect(sure).not_to_be_checked()  # the next run in the list asks again
+    expect(delete).to_be_disabled()
