@@ -52,7 +52,7 @@ def history_messages(history: list[dict] | None) -> list[dict[str, str]]:
     return out
 
 
-def build_app(loaded, system_prompt: str, settings, rate=None, examples: list[str] | None = None):
+def build_app(loaded, system_prompt: str, settings, rate=None, examples: list[str] | None = None, note: str = ""):
     """A gr.ChatInterface over `core.serving.chat.stream_reply` (history is Gradio's openai-style messages)."""
     import gradio as gr
 
@@ -77,7 +77,7 @@ def build_app(loaded, system_prompt: str, settings, rate=None, examples: list[st
             raise gr.Error(str(e)) from e
 
     return gr.ChatInterface(
-        respond, title=TITLE, description="Ask a science question. Answers can be wrong: check them.",
+        respond, title=TITLE, description=f"Ask a science question. Answers can be wrong: check them. {note}".strip(),
         examples=examples or None, cache_examples=False, flagging_mode="never", save_history=False,
         editable=False, multimodal=False, api_name="chat", api_description="Ask the tutor", fill_height=True,
         textbox=gr.Textbox(placeholder="Type a science question…", submit_btn=True),
@@ -166,25 +166,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve the local network")
     p.add_argument("--share", action="store_true", help="ask Gradio for a public https link")
     p.add_argument("--system", default=None, help="system prompt (default: the tutor's)")
-    p.add_argument("--temperature", type=float, default=0.7)
-    p.add_argument("--top-p", type=float, default=0.9)
-    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--grade", type=int, default=None, choices=range(1, 13), help="the students' grade (1-12)")
+    p.add_argument("--temperature", type=float, default=None, help="default: the model family's (measured)")
+    p.add_argument("--top-p", type=float, default=None)
+    p.add_argument("--repetition-penalty", type=float, default=None)
+    p.add_argument("--max-new-tokens", type=int, default=None)
     p.add_argument("--rate", type=int, default=10, help="questions per minute per student")
     p.add_argument("--state", default=None, help="write the addresses here as JSON once serving")
     args = p.parse_args(argv)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
     from core.models.catalogue import resolve_model
-    from core.serving.chat import ChatSettings, RateLimiter, clean_input, example_questions, get_model
-    from core.data.prompts import DEFAULT_SYSTEM_PROMPT
+    from dataclasses import replace
+
+    from core.serving.chat import RateLimiter, clean_input, example_questions, get_model, sampling_defaults
+    from core.data.prompts import DEFAULT_SYSTEM_PROMPT, with_grade
+    from core.evaluation.capability import capability_note, default_format, model_family
 
     password = os.environ.pop(PASSWORD_ENV, "") or None
-    settings = ChatSettings(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens)
+    chosen = {k: v for k, v in (("temperature", args.temperature), ("top_p", args.top_p),
+                                ("repetition_penalty", args.repetition_penalty),
+                                ("max_new_tokens", args.max_new_tokens)) if v is not None}
+    settings = replace(sampling_defaults(model_family(args.model)), **chosen)
     system = clean_input(args.system, 2000, "The system prompt") if args.system else DEFAULT_SYSTEM_PROMPT
     model_dir = resolve_model(args.model)
     loaded = get_model(model_dir)
-    demo = build_app(loaded, system, settings, RateLimiter(args.rate, 60.0),
-                     [text for _, text in example_questions()])
+    demo = build_app(loaded, with_grade(system, args.grade), settings, RateLimiter(args.rate, 60.0),
+                     [text for _, text in example_questions(3, default_format(args.model))],
+                     note=f"About this tutor: {capability_note(args.model)}")
     demo.queue(default_concurrency_limit=1, max_size=200)
     share = args.share and not os.environ.get("SPACE_ID")
     app, local_url, share_url = demo.launch(**launch_kwargs(share, args.port, args.host, password))
@@ -248,14 +257,16 @@ def _alive(pid: int | None) -> bool:
 
 
 def start(model: str, share: bool = True, password: str | None = None, port: int | None = None,
-          host: str = "127.0.0.1", system_prompt: str | None = None, max_new_tokens: int = 256,
-          rate: int = 10) -> ClassLink:
+          host: str = "127.0.0.1", system_prompt: str | None = None, max_new_tokens: int | None = None,
+          rate: int = 10, grade: int | None = None) -> ClassLink:
     """Start the class-link server in the background (stopping one already running)."""
     stop()
     folder = _folder()
     (folder / STATE).unlink(missing_ok=True)
     argv = [sys.executable, str(PROJECT_ROOT / "classroom.py"), "--model", model, "--host", host,
-            "--state", str(folder / STATE), "--max-new-tokens", str(max_new_tokens), "--rate", str(rate)]
+            "--state", str(folder / STATE), "--rate", str(rate)]
+    argv += ["--max-new-tokens", str(max_new_tokens)] if max_new_tokens else []
+    argv += ["--grade", str(grade)] if grade else []
     argv += ["--share"] if share else []
     argv += ["--port", str(port)] if port else []
     argv += ["--system", system_prompt] if system_prompt else []

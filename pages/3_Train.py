@@ -126,7 +126,7 @@ with st.expander("Start a new run", expanded=not any(r.status.active for r in al
         a1, a2, a3 = st.columns(3)
         recipe = a1.selectbox("Recipe", recipe_names, index=recipe_names.index(suggested_recipe(model)),
                               key=recipe_key)
-        fmt = a2.selectbox("Prompt format", list(FORMATS), index=list(FORMATS).index(suggested_format(recipe)),
+        fmt = a2.selectbox("Prompt format", list(FORMATS), index=list(FORMATS).index(suggested_format(recipe, model)),
                            format_func=lambda f: FORMATS[f].label, key=f"tr_format_{recipe}")
         a3.radio("Budget", ["minutes", "epochs"], horizontal=True, key="tr_budget")
         o1, o2, o3, o4 = st.columns(4)

@@ -19,7 +19,8 @@ from core.errors import StudioError
 from core.evaluation.jobs import (EvalRequest, find_cached, find_running, load_results, model_identity, start_eval,
                                   time_estimate)
 from core.home import area
-from core.data.prompts import DEFAULT_FORMAT, FORMATS, to_messages
+from core.data.prompts import FORMATS, to_messages
+from core.evaluation.capability import default_format, trained_format
 from core.data.records import LEADERBOARD_COLUMNS, LETTERS, Question
 from core.evaluation.reports import compare, headline, model_warnings, summarize, to_csv, to_json, to_markdown
 from core.training.progress import format_duration
@@ -99,8 +100,10 @@ with st.sidebar:
                             help="Fewer questions are quicker, but the comparison is less sure.")
     method = st.radio("How answers are scored", list(METHODS), format_func=METHODS.get, key="method",
                       captions=[METHOD_HELP[m] for m in METHODS])
-    fmt = st.selectbox("Prompt format", list(FORMATS), index=list(FORMATS).index(DEFAULT_FORMAT),
-                       format_func=lambda f: FORMATS[f].label, key="fmt")
+    trained = default_format(model_b) if model_b and trained_format(model_b) else default_format(model_a)
+    fmt = st.selectbox("Prompt format", list(FORMATS), index=list(FORMATS).index(trained),
+                       format_func=lambda f: FORMATS[f].label, key=f"fmt:{model_a}:{model_b}",
+                       help="Starts at the format the fine-tuned model was trained with.")
 
 if not (model_a and model_b and data):
     st.info("Pick two models and a data source in the sidebar.")

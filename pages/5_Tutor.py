@@ -15,10 +15,11 @@ from core import access
 from core.jobs import runs
 from core.models.catalogue import list_models, resolve_model
 from core.serving.chat import (MAX_SYSTEM_CHARS, ChatSettings, RateLimiter, ReplyStats, build_messages, clean_input,
-                       example_questions, get_model, stream_reply)
+                       example_questions, get_model, sampling_defaults, stream_reply)
+from core.evaluation.capability import capability_note, default_format, model_family
 from core.errors import StudioError
 from core.home import area
-from core.data.prompts import DEFAULT_SYSTEM_PROMPT
+from core.data.prompts import DEFAULT_SYSTEM_PROMPT, FORMATS, with_grade
 
 st.set_page_config(page_title="Tutor · ScienceQA Tutor Studio", page_icon=":material/school:", layout="wide")
 
@@ -34,8 +35,11 @@ def limiter() -> RateLimiter:
 
 
 @st.cache_data(show_spinner=False)
-def examples() -> list[tuple[str, str]]:
-    return example_questions(3)
+def examples(fmt: str) -> list[tuple[str, str]]:
+    return example_questions(3, fmt)
+
+
+SAMPLING_KEYS = ("temperature", "top_p", "penalty", "max_new")
 
 
 def default_model(names: list[str]) -> str:
@@ -59,31 +63,46 @@ with st.sidebar:
     default = default_model(names)
     options = names + ([default] if default not in names else [])
     model_name = st.selectbox("Model", options, index=options.index(default), key="model",
-                              help="Fine-tuned runs appear as run:<id>. Download or convert others on the Models page.")
-    system = st.text_area("System prompt", DEFAULT_SYSTEM_PROMPT, key="system", height=90)
-    temperature = st.slider("Temperature", 0.0, 1.5, 0.7, 0.05, key="temperature",
-                            help="0 = always the most likely token")
-    top_p = st.slider("Top-p", 0.05, 1.0, 0.9, 0.05, key="top_p")
-    max_new = st.number_input("Max new tokens", 8, 1024, 256, step=32, key="max_new")
+                              help="Fine-tuned runs appear as run:<id>. Download or convert others on the Models page.",
+                              on_change=lambda: [state.pop(k, None) for k in SAMPLING_KEYS])  # the new family's
+    grade = st.selectbox("Student's grade", [0] + list(range(1, 13)), key="grade",
+                         format_func=lambda g: f"Grade {g}" if g else "Not set",
+                         help="The tutor is asked to explain in words a student of this grade can read.")
+    family = model_family(model_name)
+    tuned = sampling_defaults(family)  # measured per model family (bench/tutor_bench.py --sweep)
+    with st.expander("Expert settings"):
+        system = st.text_area("System prompt", DEFAULT_SYSTEM_PROMPT, key="system", height=90)
+        temperature = st.slider("Temperature", 0.0, 1.5, tuned.temperature, 0.05, key="temperature",
+                                help="0 = always the most likely token")
+        top_p = st.slider("Top-p", 0.05, 1.0, tuned.top_p, 0.05, key="top_p")
+        penalty = st.slider("Repetition penalty", 1.0, 1.5, tuned.repetition_penalty, 0.05,
+                            key="penalty", help="Above 1 discourages the model from repeating itself")
+        max_new = st.number_input("Max new tokens", 8, 1024, tuned.max_new_tokens, step=32, key="max_new")
     if st.button("Clear conversation", icon=":material/delete_sweep:", key="clear"):
         state.history = []
         state.pop("partial", None)
 
 st.title(":material/school: Tutor")
 try:
-    settings = ChatSettings(temperature=float(temperature), top_p=float(top_p), max_new_tokens=int(max_new))
-    system_prompt = clean_input(system, MAX_SYSTEM_CHARS, "The system prompt") if system.strip() else ""
+    settings = ChatSettings(temperature=float(temperature), top_p=float(top_p), max_new_tokens=int(max_new),
+                            repetition_penalty=float(penalty))
+    base_system = clean_input(system, MAX_SYSTEM_CHARS, "The system prompt") if system.strip() else ""
+    system_prompt = with_grade(base_system, grade) or ""
     loaded = load(str(resolve_model(model_name)))
 except (StudioError, ValueError) as e:
     st.error(str(e))
     st.stop()
+st.info(capability_note(model_name), icon=":material/psychology:")
+if grade:
+    st.caption(f"Tutoring at grade {grade}: the model is told “{system_prompt}”")
 st.caption(f"`{model_name}` · context window {loaded.context_length:,} tokens · on {loaded.device} · "
            "replies end at the model's end-of-turn token")
 
 pending = None
 if not state.history:
-    st.markdown("**Try a question** (in the format the tutor was trained on, so it answers with the letter and why):")
-    for i, (label, text) in enumerate(examples()):
+    fmt = default_format(model_name)
+    st.markdown(f"**Try a question**, written the way this model was trained ({FORMATS[fmt].label}):")
+    for i, (label, text) in enumerate(examples(fmt)):
         if st.button(label.splitlines()[0], key=f"example_{i}", icon=":material/quiz:"):
             pending = text
 
@@ -166,7 +185,7 @@ if cols[2].button("Start class link", type="primary", icon=":material/play_arrow
         access.require_admin(admin, "Starting a class link", key=state.sid)
         classroom.start(model_name, share=share, password=class_password or None,
                         host="0.0.0.0" if lan else "127.0.0.1",
-                        system_prompt=system_prompt or None, max_new_tokens=int(max_new))
+                        system_prompt=base_system or None, max_new_tokens=int(max_new), grade=grade or None)
     except StudioError as e:
         st.error(str(e))
 

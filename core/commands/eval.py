@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--method", default="categorical", choices=["categorical", "generative", "plan"],
                    help="categorical (default, deterministic), generative (the paper's extraction), "
                         "plan (the original plan's INVALID metric, for demonstration)")
-    p.add_argument("--format", dest="fmt", default=DEFAULT_FORMAT, choices=list(FORMATS), help="prompt format")
+    p.add_argument("--format", dest="fmt", default=None, choices=list(FORMATS),
+                   help=f"prompt format (default: the one the model was trained with, else {DEFAULT_FORMAT})")
     p.add_argument("--limit", type=int, default=None, help="only the first N questions")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-new-tokens", type=int, default=48, help="generative: token cap per answer")
@@ -43,7 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from core.files import write_text_atomic
     from core.evaluation.reports import to_csv, to_json, to_markdown
 
-    req = EvalRequest(model=args.model, data=args.data, split=args.split, method=args.method, fmt=args.fmt,
+    from core.evaluation.capability import default_format
+
+    fmt = args.fmt or default_format(args.model)
+    req = EvalRequest(model=args.model, data=args.data, split=args.split, method=args.method, fmt=fmt,
                       limit=args.limit, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
                       seed=args.seed, device=args.device)
     run_dir, cached = run_eval(req, use_cache=not args.no_cache)
@@ -74,6 +78,8 @@ def format_summary(summary: dict, cached: bool, run_dir) -> str:
     if summary.get("format_failures") is not None:
         lines.append(f"no valid answer: {summary['format_failures']} of {summary['n']}; paper's accuracy with a "
                      f"random fallback: {100 * summary['fallback_accuracy']:.2f}%")
+    if summary.get("degenerate"):
+        lines.append(f"WARNING: {summary['degenerate']}")
     cols = summary["columns"]
     lines.append("  ".join(f"{c} {100 * cols[c]['accuracy']:.1f}" if cols[c]["accuracy"] is not None else f"{c} -"
                            for c in LEADERBOARD_COLUMNS))

@@ -32,9 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="tiny | a Hub id | a local model folder | run:<id>")
     p.add_argument("--data", default="sample", help="sample | a file | a folder | subset:NAME (default: sample)")
     p.add_argument("--out", type=Path, default=None, help="run folder to create (default: <home>/runs/<time>)")
-    p.add_argument("--recipe", default=None, help="plan | default | tiny | cpu-pretrained (default: tiny for tiny, else default)")
+    p.add_argument("--recipe", default=None, help="plan | default | tiny | cpu-pretrained (default: from what the model is: tiny from "
+                        "scratch, cpu-pretrained for a pretrained model without a GPU, else default)")
     p.add_argument("--format", default=None, choices=list(FORMATS),
-                   help=f"prompt format (default: the recipe's, paper for tiny, else {DEFAULT_FORMAT})")
+                   help=f"prompt format (default: tutor for a pretrained model, paper from scratch, else {DEFAULT_FORMAT})")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, default=None, help="train for this long (cycling the data)")
     budget.add_argument("--epochs", type=float, default=None, help="train for this many epochs")
@@ -60,7 +61,7 @@ def config_from_args(a: argparse.Namespace):
     overrides.update(epochs=a.epochs, lora=a.lora, grad_checkpointing=a.grad_checkpointing,
                      group_by_length=a.group_by_length, compile=a.compile)
     return TrainConfig(model=a.model, data=a.data, recipe=get_recipe(recipe, **overrides),
-                       format=a.format or suggested_format(recipe),
+                       format=a.format or suggested_format(recipe, a.model),
                        minutes=a.minutes, val_fraction=a.val_fraction, device=a.device, label=a.label.strip())
 
 

@@ -17,6 +17,7 @@ import math
 from typing import Any
 
 from core.errors import StudioError
+from core.evaluation.capability import degenerate_note
 from core.evaluation.scoring import EvalResult
 from core.data.records import LEADERBOARD_COLUMNS, LETTERS
 
@@ -98,6 +99,7 @@ def summarize(result: EvalResult, split: str | None = None) -> dict[str, Any]:
         "chance": sum(1 / p.n_choices for p in preds) / len(preds) if preds else None,
         "columns": columns, "topics": topics, "truncated": result.truncated,
         "prompt_only_accuracy": result.prompt_only_accuracy,
+        "degenerate": degenerate_note(preds),
         "reference": [{"name": n, "accuracy": a / 100} for n, a in REFERENCE_ROWS]
         if is_official_test(result, split) else None,
     }
@@ -222,14 +224,8 @@ def headline(cmp: dict[str, Any], base: str = "its base", tuned: str = "The fine
 def model_warnings(result: EvalResult) -> list[str]:
     """Signs that a model is not really choosing: one answer position almost always (far more often than it
     is right), or no better than chance."""
-    preds = [p for p in result.predictions if p.pred is not None]
-    out = []
-    if len(preds) >= 10:
-        letter, count = max(((i, sum(p.pred == i for p in preds)) for i in range(len(LETTERS))), key=lambda x: x[1])
-        gold_share = sum(p.gold == letter for p in preds) / len(preds)
-        if count / len(preds) >= 0.9 and gold_share <= 0.6:  # far more often than it is the right answer
-            out.append(f"It answers ({LETTERS[letter]}) to {100 * count / len(preds):.0f}% of the questions: it is "
-                       "not really choosing yet (a degenerate model).")
+    note = degenerate_note(result.predictions)
+    out = [note] if note else []
     s = _cell(result.predictions)
     chance = sum(1 / p.n_choices for p in result.predictions) / len(result.predictions) if result.predictions else 0
     if s["n"] >= 10 and s["ci"][1] < chance:

@@ -128,6 +128,13 @@ def _ready(folder: Path | None) -> bool:
     return folder is not None and (folder / "config.json").exists()
 
 
+def run_model(folder: Path) -> Path | None:
+    """A training run's folder stands for the run's model: its `model/` folder (None if not a run folder)."""
+    if (folder / "status.json").exists() and (folder / "model" / "config.json").exists():
+        return folder / "model"
+    return None
+
+
 # ---- cache locations -----------------------------------------------------------------------------
 
 def tiny_dir() -> Path:
@@ -263,6 +270,7 @@ def local_model_folder(name: str) -> Path | None:
         path = area("runs") / name[4:] / "model"
     elif Path(name).expanduser().exists():
         path = Path(name).expanduser()
+        path = run_model(path) or path
         if not _ready(path):
             path = local_cache_dir(path)
     elif HUB_ID.match(name):
@@ -292,7 +300,7 @@ def resolve_model(name: str, progress: Progress | None = None, stage: str | None
         return model
     path = Path(name).expanduser()
     if path.exists():
-        return resolve_local(path, progress=say, stage=stage)
+        return run_model(path) or resolve_local(path, progress=say, stage=stage)
     if HUB_ID.match(name):
         return fetch_hub_model(name, stage=stage, progress=say)
     raise StudioError(f"Unknown model '{name}': not 'tiny', not run:<id>, not an existing folder, "

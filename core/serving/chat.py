@@ -37,6 +37,7 @@ class ChatSettings:
     temperature: float = 0.7  # 0 = greedy
     top_p: float = 0.9
     max_new_tokens: int = 256
+    repetition_penalty: float = 1.0  # > 1 discourages repeating tokens already in the prompt or reply
     timeout: float = 120.0  # seconds of generation before the reply is cut
     queue_timeout: float = 300.0  # seconds a request may wait for its turn on the device
 
@@ -45,10 +46,24 @@ class ChatSettings:
             raise ValueError("temperature must be between 0 (greedy) and 2")
         if not 0.0 < self.top_p <= 1.0:
             raise ValueError("top_p must be in (0, 1]")
+        if not 1.0 <= self.repetition_penalty <= 2.0:
+            raise ValueError("repetition_penalty must be between 1 (off) and 2")
         if not 1 <= self.max_new_tokens <= 4096:
             raise ValueError("max_new_tokens must be between 1 and 4096")
         if self.timeout <= 0 or self.queue_timeout <= 0:
             raise ValueError("timeouts must be positive")
+
+
+# Sampling that suits a tutor, per model family, chosen by measurement (bench/tutor_bench.py --sweep: the
+# share of open questions answered in sentences that end cleanly, README "Tutor").
+SAMPLING = {
+    "llama": dict(temperature=0.3, top_p=0.9, repetition_penalty=1.1, max_new_tokens=200),
+}
+
+
+def sampling_defaults(family: str | None) -> ChatSettings:
+    """The chat settings a model family starts with (the app's defaults for families not measured)."""
+    return ChatSettings(**SAMPLING.get(family or "", {}))
 
 
 @dataclass
@@ -287,6 +302,8 @@ def stream_reply(loaded, messages: list[dict[str, str]], settings: ChatSettings 
                   pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
     if sample:
         kwargs.update(temperature=settings.temperature, top_p=settings.top_p, top_k=0)
+    if settings.repetition_penalty != 1.0:
+        kwargs.update(repetition_penalty=settings.repetition_penalty)
     failed: list[BaseException] = []
 
     def run() -> None:
@@ -329,9 +346,9 @@ def reply(loaded, messages: list[dict[str, str]], settings: ChatSettings | None 
     return "".join(stream_reply(loaded, messages, settings))
 
 
-def example_questions(n: int = 3) -> list[tuple[str, str]]:
-    """(short label, full user message) for a few sample test questions, one per topic, rendered in the
-    default prompt format: the fine-tuned tutor answers them with the letter and an explanation."""
+def example_questions(n: int = 3, fmt: str | None = None) -> list[tuple[str, str]]:
+    """(short label, full user message) for a few sample test questions, one per topic, rendered in `fmt`
+    (the format the chosen model was trained with; the app's default when None)."""
     from core.data.prompts import DEFAULT_FORMAT, user_message
     from core.data.sources import load_source
 
@@ -340,7 +357,7 @@ def example_questions(n: int = 3) -> list[tuple[str, str]]:
         if q.has_image or q.topic in topics:
             continue
         topics.add(q.topic)
-        picked.append((q.question, user_message(q, DEFAULT_FORMAT)))
+        picked.append((q.question, user_message(q, fmt or DEFAULT_FORMAT)))
         if len(picked) == n:
             break
     return picked

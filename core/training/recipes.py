@@ -137,13 +137,39 @@ RECIPE_HELP = {
 SUGGESTED_FORMAT = {"tiny": "paper", "cpu-pretrained": "paper"}
 
 
+def model_kind(model: str) -> tuple[bool | None, str | None]:
+    """(pretrained, family) of a model from its manifest (core.models.manifest); (None, None) when it is not
+    here or says nothing. The tiny preset is from scratch even before it is created."""
+    from core.models.catalogue import local_model_folder
+    from core.models.manifest import read_manifest
+
+    if str(model).strip() == "tiny":
+        return False, "nanochat"
+    try:
+        m = read_manifest(local_model_folder(model))
+    except (OSError, ValueError):
+        m = None
+    return (m.pretrained, m.family) if m else (None, None)
+
+
 def suggested_recipe(model: str) -> str:
-    """The recipe a model starts with: `tiny` for the from-scratch tiny preset, `default` otherwise."""
-    return "tiny" if model == "tiny" else "default"
+    """The recipe a model starts with, from what it is (its manifest), not its name: `tiny` for a model
+    trained from scratch here, `cpu-pretrained` for a pretrained one without a GPU, `default` otherwise."""
+    pretrained, _ = model_kind(model)
+    if pretrained is False:
+        return "tiny"
+    if pretrained:
+        import torch
+
+        return "default" if torch.cuda.is_available() else "cpu-pretrained"
+    return "default"
 
 
-def suggested_format(recipe: str) -> str:
-    """The prompt format a recipe starts with (the app's default unless the recipe says otherwise)."""
+def suggested_format(recipe: str, model: str | None = None) -> str:
+    """The prompt format a run starts with: `tutor` for a pretrained model (it can learn to explain and to
+    answer open questions), else the recipe's (letters only for from-scratch training), else the app's."""
+    if model is not None and model_kind(model)[0]:
+        return "tutor"
     return SUGGESTED_FORMAT.get(recipe, DEFAULT_FORMAT)
 
 

@@ -1,0 +1,143 @@
+"""What a model can do, from facts: how it was made (its manifest), the format it was trained in, what
+it measured, and whether its answers are degenerate.
+
+- `trained_format(name)`: the prompt format a model was fine-tuned with here (its manifest's `format`),
+  the default wherever that model is evaluated, compared or chatted with; `default_format(name)` falls
+  back to the app's default for a model never fine-tuned here.
+- `capability_note(name)`: one line for a teacher (Tutor page, class link): pretrained or from scratch,
+  trained format (letters only / answer + why / tutor), measured accuracy when an evaluation exists.
+- `degenerate_note(predictions)`: a model that gives the same letter to nearly every question has learnt
+  the answer format, not the questions; said with what to do.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.data.prompts import DEFAULT_FORMAT, FORMATS
+from core.data.records import LETTERS
+
+# What each format teaches, in a teacher's words.
+FORMAT_KIND = {"paper": "letters only", "nanochat": "letters only", "paper_ale": "answer + why", "tutor": "tutor"}
+FORMAT_CAN = {
+    "letters only": "answers multiple-choice questions with a letter, without explaining",
+    "answer + why": "answers multiple-choice questions with the letter and why",
+    "tutor": "answers multiple-choice questions with the letter and why, and open questions in sentences",
+}
+DEGENERATE_SHARE = 0.9  # one letter for at least this share of the questions ...
+DEGENERATE_EXCESS = 0.25  # ... and this much more often than it is the right answer
+DEGENERATE_MIN = 10  # too few questions say nothing
+
+
+@dataclass(frozen=True)
+class Measured:
+    accuracy: float
+    n: int
+    where: str  # "on 478 questions of sample (test)" or "on 100 held-out questions during training"
+
+
+def model_folder(name: str) -> Path | None:
+    """The local folder a model name stands for (a run folder means its model), None if not here."""
+    from core.models.catalogue import local_model_folder
+
+    try:
+        return local_model_folder(name)
+    except (OSError, ValueError):
+        return None
+
+
+def trained_format(name: str) -> str | None:
+    """The prompt format `name` was fine-tuned with here, from its manifest; None if never (or unknown)."""
+    from core.models.manifest import read_manifest
+
+    m = read_manifest(model_folder(name))
+    return m.format if m and m.format in FORMATS else None
+
+
+def model_family(name: str) -> str | None:
+    """The model's family from its manifest ('nanochat', 'llama', ...); None where unknown."""
+    from core.models.manifest import read_manifest
+
+    m = read_manifest(model_folder(name))
+    return m.family if m else None
+
+
+def default_format(name: str | None) -> str:
+    """The format to evaluate, compare and chat with `name` in: the one it was trained with, else the app's."""
+    return (trained_format(name) if name else None) or DEFAULT_FORMAT
+
+
+def measured(folder: Path) -> Measured | None:
+    """The newest categorical accuracy measured for the model in `folder`: a finished evaluation job, else
+    (for a run's model) the last evaluation during its training."""
+    from core.home import area
+
+    folder = folder.resolve()
+    jobs = sorted(area("evals").glob("*/results.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in jobs[:100]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            req, summary = data["request"], data["summary"]
+            if summary.get("method") != "categorical" or not summary.get("n"):
+                continue
+            other = model_folder(str(req["model"]))
+            if other is not None and other.resolve() == folder:
+                split = f" ({req['split']})" if req.get("split") else ""
+                return Measured(float(summary["accuracy"]), int(summary["n"]),
+                                f"on {summary['n']} questions of {req['data']}{split}")
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a damaged or foreign results file says nothing
+    if (folder.parent / "metrics.jsonl").exists():
+        from core.jobs.runs import read_metrics
+
+        evals = [r for r in read_metrics(folder.parent) if isinstance(r.get("eval_accuracy"), (int, float))]
+        if evals:
+            n = evals[-1].get("eval_n") or evals[-1].get("eval_questions")
+            return Measured(float(evals[-1]["eval_accuracy"]), int(n) if isinstance(n, int) else 0,
+                            "on held-out questions during training")
+    return None
+
+
+def capability_note(name: str) -> str:
+    """One line for a teacher on what the model `name` can do, from its manifest and measurements."""
+    from core.models.manifest import read_manifest
+
+    folder = model_folder(name)
+    if folder is None:
+        return "Not downloaded yet: nothing is known about what it can do."
+    m = read_manifest(folder)
+    if m is None:
+        return "A model from elsewhere (no studio.json): how it was trained is unknown."
+    origin = "pretrained chat model" if m.pretrained else "model trained from scratch here"
+    if m.format:
+        kind = FORMAT_KIND.get(m.format, m.format)
+        what = f"fine-tuned here in the {kind} format: it {FORMAT_CAN.get(kind, 'answers as it was trained')}"
+        text = f"{origin[0].upper()}{origin[1:]}, {what}"
+    elif m.pretrained:
+        text = "Pretrained chat model, not fine-tuned on ScienceQA: it answers in its own words, often without a letter"
+    else:
+        text = "Model trained from scratch, not fine-tuned for the tutor: expect little"
+    got = measured(folder)
+    if got:
+        text += f"; measured {100 * got.accuracy:.0f}% right {got.where}"
+    elif m.format or m.pretrained:
+        text += "; not evaluated yet (Compare page)"
+    return text + "."
+
+
+def degenerate_note(predictions: list) -> str:
+    """Why a model's predictions look degenerate (one letter for nearly every question), or ''."""
+    answered = [p for p in predictions if p.pred is not None]
+    if len(answered) < DEGENERATE_MIN:
+        return ""
+    letter, count = Counter(p.pred for p in answered).most_common(1)[0]
+    share = count / len(answered)
+    gold = sum(1 for p in answered if p.gold == letter) / len(answered)
+    if share < DEGENERATE_SHARE or share - gold < DEGENERATE_EXCESS:
+        return ""
+    return (f"Degenerate: it answers ({LETTERS[letter]}) to {100 * share:.0f}% of the questions, though "
+            f"({LETTERS[letter]}) is right for {100 * gold:.0f}%: it has learnt the answer format, not the questions. "
+            f"Train longer, or lower the learning rate.")
