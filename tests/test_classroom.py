@@ -155,6 +155,13 @@ def test_the_sign_in_page_asks_only_for_the_password(server):
     assert fetch(base + "/config") == 401  # the page is only a form: the app stays behind Gradio's check
 
 
+def test_the_class_link_says_what_its_model_can_do(server):
+    import json
+
+    config = json.dumps(client(server[0]).config)
+    assert "About this tutor: Model trained from scratch, not fine-tuned for the tutor" in config
+
+
 def test_stop_ends_the_server(server, monkeypatch):  # last: it stops the module's server
     link, home, _ = server
     monkeypatch.setenv("SQA_STUDIO_HOME", str(home))
