@@ -41,6 +41,7 @@ class Check:
     max_prob_gap: float = 0.0  # largest |app probability - lm-eval's (softmax over the letters)| of any letter
     studio_seconds: float = 0.0
     harness_seconds: float = 0.0
+    studio: object = None  # the app's EvalResult
 
     @property
     def agreement(self) -> float:
@@ -134,7 +135,7 @@ def check(loaded, questions, fmt: str = "paper", batch_size: int = 8) -> Check:
         harness = run_harness(loaded, write_task(loaded, questions, fmt, Path(tmp) / "task"), batch_size)
     t2 = time.perf_counter()
     result = compare(questions, studio, harness)
-    result.studio_seconds, result.harness_seconds = t1 - t0, t2 - t1
+    result.studio_seconds, result.harness_seconds, result.studio = t1 - t0, t2 - t1, studio
     return result
 
 

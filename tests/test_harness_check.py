@@ -17,12 +17,18 @@ def test_same_choices_and_probabilities_as_lm_eval(tiny_model_dir):
 
     torch.manual_seed(0)
     loaded = load_model(tiny_model_dir, device="cpu", dtype=torch.float32)
+    with torch.no_grad():  # a fresh tiny NanoChat has a zero head (every letter equally likely): give it opinions
+        for p in loaded.model.parameters():
+            if p.ndim == 2:
+                p.normal_(0, 0.1)
     questions = make_questions(9)  # 2, 3 and 4 choices; hints, captions
     result = check(loaded, questions, fmt="paper", batch_size=4)
     assert result.n == 9
     assert result.agree == 9 and not result.disagreements
     assert result.studio_accuracy == result.harness_accuracy
     assert result.max_prob_gap < 1e-4  # the same log-likelihoods, not just the same argmax
+    spread = [max(p.probs) - min(p.probs) for p in result.studio.predictions]
+    assert min(spread) > 0.01  # the letters really differ, so agreeing is not a tie broken the same way
 
 
 def test_a_disagreement_is_reported_with_its_margins():
