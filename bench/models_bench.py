@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from core.models.chat_template import SPECIAL_TOKENS
+from core.models.families.nanochat.template import SPECIAL_TOKENS
 from core.models.tiny import SPLIT_PATTERN
 
 D20 = dict(sequence_len=2048, vocab_size=65536, n_layer=20, n_head=10, n_kv_head=10, n_embd=1280)
@@ -118,7 +118,7 @@ def main() -> None:
     from transformers import NanoChatForCausalLM, PreTrainedTokenizerFast  # noqa: F401 - imported before timing
     from transformers.utils import logging as hf_logging
 
-    from core.models.convert import convert_checkpoint, load_state_dict
+    from core.models.families.nanochat.convert import convert_checkpoint, load_state_dict
     from core.models.loading import load_model
 
     hf_logging.disable_progress_bar()

@@ -1,6 +1,8 @@
-"""Models page: the catalogue (tiny preset, nanochat checkpoints on the Hub, local folders, trained runs),
-creating the tiny model or converting a checkpoint, GGUF export, and a memory calculator for a training setup.
-Logic lives in core.models.catalogue, core.models.convert, core.models.export and core.models.memory; this file only lays out widgets."""
+"""Models page: the catalogue (the pretrained SmolLM2 preset, the tiny preset, nanochat checkpoints on the
+Hub, local folders and GGUF files, trained runs), importing the preset or a GGUF file, creating the tiny
+model or converting a checkpoint, GGUF export, and a memory calculator for a training setup.
+Logic lives in core.models.catalogue, core.models.importing, core.models.export and core.models.memory;
+this file only lays out widgets."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import streamlit as st
 from core import access
 
 from core.models.catalogue import ensure_tiny, list_models, model_shape, resolve_model
+from core.models.families import named as family_named
+from core.models.presets import PRESETS
 from core.errors import StudioError
 from core.models.export import export_to_home
 from core.models.hub import OFFLINE_HELP, hub_reachable
@@ -24,7 +28,7 @@ BADGES = {"ready": "ready", "cached": "cached", "downloadable": "downloadable", 
 COLORS = {"ready": "#d3f0dc", "cached": "#d3f0dc", "downloadable": "#dbe9fb", "offline": "#eeeeee",
           "missing": "#f6f0d8"}
 KIND_LABELS = {"hub-raw": "Hub · nanochat", "hub-hf": "Hub · transformers", "local": "local folder",
-               "run": "training run", "tiny": "tiny preset"}
+               "run": "training run", "tiny": "tiny preset", "preset": "pretrained preset"}
 
 
 def fmt_params(n: int | None) -> str:
@@ -40,8 +44,9 @@ def fmt_size(n: int | None) -> str:
 
 
 st.title(":material/neurology: Models")
-st.caption("Base models to fine-tune: nanochat checkpoints (converted once to transformers format), "
-           "a tiny model trained from scratch here, and the models your training runs produced.")
+st.caption("Base models to fine-tune: SmolLM2-135M, a small pretrained chat model that works offline; "
+           "nanochat checkpoints and GGUF files (imported once to transformers format); a tiny model trained "
+           "from scratch here; and the models your training runs produced.")
 online = hub_reachable()
 if not online:
     st.info(OFFLINE_HELP, icon=":material/cloud_off:")
@@ -52,15 +57,43 @@ if msg := st.session_state.pop("models_done", None):
 entries = list_models()
 st.subheader("Catalogue")
 frame = pd.DataFrame([{
-    "name": e.name, "kind": KIND_LABELS[e.kind], "parameters": fmt_params(e.parameters),
+    "name": e.name, "kind": KIND_LABELS.get(e.kind, e.kind), "family": e.family or "unknown",
+    "parameters": fmt_params(e.parameters),
     "availability": BADGES[e.availability], "size on disk": fmt_size(e.size_bytes),
     "source": e.source.removeprefix("https://"), "note": e.note} for e in entries]).set_index("name")
 color_of = {BADGES[k]: c for k, c in COLORS.items()}
 st.table(frame.style.map(lambda v: f"background-color: {color_of.get(v, '')}", subset=["availability"]))
+with st.expander("What the families are"):
+    for name in dict.fromkeys(e.family or "unknown" for e in entries):
+        st.markdown(f"**{name}**: {family_named(name if name != 'unknown' else None).sentence}.")
 
 # --- add a model ----------------------------------------------------------------------------------
 st.subheader("Add a model")
-tiny_tab, convert_tab = st.tabs([":material/bolt: Tiny preset (offline)", ":material/swap_horiz: Convert a checkpoint"])
+preset_tab, tiny_tab, convert_tab, gguf_tab = st.tabs([
+    ":material/school: SmolLM2 (pretrained, offline)", ":material/bolt: Tiny preset (offline)",
+    ":material/swap_horiz: Convert a checkpoint", ":material/upload_file: Import a GGUF file"])
+with preset_tab:
+    smol = PRESETS["smollm2-135m"]
+    entry = next(e for e in entries if e.name == smol.name)
+    st.caption(f"{smol.note}. {fmt_params(smol.parameters)} parameters, licence {smol.licence}; it ships inside "
+               f"{smol.source}, so no internet is needed. It is imported once into the app's home folder "
+               "(about a minute), then the Train, Compare and Tutor pages use it.")
+    if entry.availability == "missing":
+        st.warning(f"Not installed here. Install it with `{smol.install}`.", icon=":material/warning:")
+    elif entry.availability == "ready":
+        st.success(f"Imported and ready ({fmt_size(entry.size_bytes)} on disk).", icon=":material/check_circle:")
+    elif st.button("Import SmolLM2-135M", type="primary", key="import_preset"):
+        with st.status("Importing SmolLM2-135M…", expanded=True) as status:
+            try:
+                path = resolve_model(smol.name, progress=st.write)
+            except StudioError as e:
+                status.update(label="Could not import SmolLM2-135M", state="error")
+                st.error(str(e))
+            else:
+                status.update(label="SmolLM2-135M ready", state="complete")
+                st.session_state["models_done"] = f"SmolLM2-135M is ready: {path}"
+                st.rerun()
+
 with tiny_tab:
     st.caption("A randomly initialised NanoChat with a tokenizer trained on the sample's train split: "
                "the whole loop runs on a laptop CPU. Replaces the current tiny model.")
@@ -98,6 +131,31 @@ with convert_tab:
             else:
                 status.update(label="Model ready", state="complete")
                 st.session_state["models_done"] = f"{src.strip()} is ready: {path}"
+                st.rerun()
+
+with gguf_tab:
+    st.caption("A .gguf file of a llama or Qwen2 chat model (as llama.cpp uses them). Its weights are "
+               "dequantized to full precision and saved once, with the family's chat template, under the "
+               "app's home folder.")
+    c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+    gguf_src = c1.text_input("Path of a .gguf file", placeholder="/path/to/model.Q8_0.gguf", key="gguf_src")
+    gguf_admin = st.text_input("Admin password", type="password", key="import_admin") \
+        if access.is_public_mode() else None
+    if c2.button("Import", type="primary", key="import_gguf", disabled=not gguf_src.strip(), width="stretch"):
+        with st.status(f"Importing {gguf_src.strip()}…", expanded=True) as status:
+            try:
+                if access.is_public_mode():  # a path on the server: only the admin may name one
+                    access.require_admin(gguf_admin, "Importing a model file",
+                                         key=st.context.headers.get("X-Forwarded-For", ""))
+                if not gguf_src.strip().endswith(".gguf"):
+                    raise StudioError("Give the path of a .gguf file.")
+                path = resolve_model(gguf_src.strip(), progress=st.write)
+            except StudioError as e:
+                status.update(label="Could not import the file", state="error")
+                st.error(str(e))
+            else:
+                status.update(label="Model ready", state="complete")
+                st.session_state["models_done"] = f"{gguf_src.strip()} is ready: {path}"
                 st.rerun()
 
 # --- export -----------------------------------------------------------------------------------------

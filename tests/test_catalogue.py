@@ -180,7 +180,7 @@ def test_hub_repo_in_transformers_format_is_adopted_with_the_chat_template(tiny_
     import huggingface_hub
 
     import core.models.hub
-    from core.models.chat_template import CHAT_TEMPLATE
+    from core.models.families.nanochat.template import CHAT_TEMPLATE
     from core.models.loading import load_model
     from core.models.catalogue import resolve_model
 

@@ -12,7 +12,7 @@ import torch
 from core.__main__ import main
 from core.serving.chat import (ChatSettings, DeviceQueue, RateLimiter, ReplyStats, build_messages, clean_input,
                        device_queue, fit_messages, get_model, prompt_ids, reply, stream_reply)
-from core.models.chat_template import ASSISTANT_START
+from core.models.families.nanochat.template import ASSISTANT_START
 from core.errors import StudioError
 
 GREEDY = ChatSettings(temperature=0.0, max_new_tokens=24)

@@ -17,7 +17,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.models.chat_template import SPECIAL_TOKENS
+from core.models.families.nanochat.template import SPECIAL_TOKENS
 from core.errors import StudioError
 from core.models.tiny import SPLIT_PATTERN
 
@@ -119,7 +119,7 @@ def reference_logits(sd: dict, cfg: dict, idx: torch.Tensor) -> torch.Tensor:
 
 
 def convert(root: Path, out: Path, **kw) -> Path:
-    from core.models.convert import convert_checkpoint
+    from core.models.families.nanochat.convert import convert_checkpoint
 
     return convert_checkpoint(root, out, **kw)
 
@@ -199,7 +199,7 @@ class _Evil:
 
 
 def test_pickle_that_runs_code_is_refused(tmp_path):
-    from core.models.safe_pickle import load_tiktoken_encoding
+    from core.models.families.nanochat.safe_pickle import load_tiktoken_encoding
 
     marker = Path("/tmp/sqa_pickle_pwned")
     marker.unlink(missing_ok=True)
@@ -258,7 +258,7 @@ def test_folder_without_checkpoint_gives_a_clear_error(tmp_path):
 
 
 def test_latest_step_and_preferred_stage_are_chosen():
-    from core.models.convert import select_checkpoint
+    from core.models.families.nanochat.convert import select_checkpoint
 
     files = ["base_checkpoints/d20/model_021400.pt", "base_checkpoints/d20/meta_021400.json",
              "chatsft_checkpoints/d20/model_000650.pt", "chatsft_checkpoints/d20/meta_000650.json",

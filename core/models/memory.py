@@ -19,51 +19,74 @@ from core.files import read_json
 
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 OPTIMIZERS = ("adamw", "muon", "sgd")
-LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "fc1", "fc2")
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "fc1", "fc2")  # nanochat's linears (ReLU² MLP)
+LINEARS = (*LORA_TARGETS, "gate_proj", "up_proj", "down_proj")  # and a gated (SwiGLU) MLP's
 CUDA_CONTEXT = 600 * 2**20  # CUDA context + cuBLAS workspace, roughly
 GiB = 2**30
 
 
 @dataclass(frozen=True)
 class ModelShape:
+    """A decoder-only transformer's shape; the one formula for parameter counts and memory estimates.
+
+    The defaults are nanochat's (ReLU² MLP fc1/fc2, untied embedding and head, norms without weights);
+    a family's `shape(config)` (core.models.families) sets the rest (SwiGLU, tied, norm weights, biases).
+    """
     n_layer: int
     hidden: int
     n_head: int
     n_kv_head: int
     vocab: int
     intermediate: int
+    head_dim: int | None = None  # hidden // n_head unless the config says otherwise
+    gated: bool = False  # gate_proj/up_proj/down_proj instead of fc1/fc2
+    tied: bool = False  # lm_head shares the input embedding
+    norm_weights: bool = False  # two RMSNorm weights per layer + a final one
+    qkv_bias: bool = False
 
     @classmethod
     def from_config(cls, c: dict) -> "ModelShape":
-        return cls(n_layer=c["num_hidden_layers"], hidden=c["hidden_size"], n_head=c["num_attention_heads"],
-                   n_kv_head=c.get("num_key_value_heads") or c["num_attention_heads"], vocab=c["vocab_size"],
-                   intermediate=c.get("intermediate_size") or 4 * c["hidden_size"])
+        from core.models.families import family_for_config
+
+        return family_for_config(c).shape(c)
 
     @classmethod
     def from_folder(cls, folder: Path) -> "ModelShape":
         return cls.from_config(read_json(Path(folder) / "config.json"))
 
     @property
+    def q_dim(self) -> int:
+        return (self.head_dim or self.hidden // self.n_head) * self.n_head
+
+    @property
     def kv_dim(self) -> int:
-        return self.hidden // self.n_head * self.n_kv_head
+        return (self.head_dim or self.hidden // self.n_head) * self.n_kv_head
 
     @property
     def layer_matrices(self) -> dict[str, tuple[int, int]]:
         """(out, in) of each linear in one decoder layer."""
-        h, kv, i = self.hidden, self.kv_dim, self.intermediate
-        return {"q_proj": (h, h), "k_proj": (kv, h), "v_proj": (kv, h), "o_proj": (h, h), "fc1": (i, h), "fc2": (h, i)}
+        h, q, kv, i = self.hidden, self.q_dim, self.kv_dim, self.intermediate
+        mlp = {"gate_proj": (i, h), "up_proj": (i, h), "down_proj": (h, i)} if self.gated else \
+            {"fc1": (i, h), "fc2": (h, i)}
+        return {"q_proj": (q, h), "k_proj": (kv, h), "v_proj": (kv, h), "o_proj": (h, q), **mlp}
 
     @property
     def embedding_params(self) -> int:
-        return 2 * self.vocab * self.hidden  # untied input embedding + lm_head
+        return (1 if self.tied else 2) * self.vocab * self.hidden  # input embedding (+ lm_head when untied)
 
     @property
     def matrix_params(self) -> int:
         return self.n_layer * sum(o * i for o, i in self.layer_matrices.values())
 
     @property
+    def vector_params(self) -> int:
+        """Norm weights and attention biases (none in nanochat)."""
+        norms = (2 * self.n_layer + 1) * self.hidden if self.norm_weights else 0
+        return norms + (self.n_layer * (self.q_dim + 2 * self.kv_dim) if self.qkv_bias else 0)
+
+    @property
     def parameters(self) -> int:
-        return self.embedding_params + self.matrix_params
+        return self.embedding_params + self.matrix_params + self.vector_params
 
 
 @dataclass(frozen=True)
@@ -75,7 +98,7 @@ class TrainSetup:
     grad_checkpointing: bool = False
     lora: bool = False
     lora_rank: int = 16
-    lora_targets: tuple[str, ...] = LORA_TARGETS
+    lora_targets: tuple[str, ...] | None = None  # None: every linear of the model's layers
 
     def __post_init__(self) -> None:
         if self.batch < 1 or self.seq_len < 1:
@@ -86,9 +109,9 @@ class TrainSetup:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
         if self.lora and self.lora_rank < 1:
             raise ValueError("lora_rank must be at least 1")
-        unknown = set(self.lora_targets) - set(LORA_TARGETS)
+        unknown = set(self.lora_targets or ()) - set(LINEARS)
         if unknown:
-            raise ValueError(f"unknown LoRA targets {sorted(unknown)}; use {', '.join(LORA_TARGETS)}")
+            raise ValueError(f"unknown LoRA targets {sorted(unknown)}; use {', '.join(LINEARS)}")
 
 
 @dataclass
@@ -106,10 +129,10 @@ class MemoryEstimate:
             {"component": "total", "GiB": round(self.total / GiB, 3)}]
 
 
-def lora_parameters(shape: ModelShape, rank: int, targets: tuple[str, ...] = LORA_TARGETS) -> int:
-    """A (r x in) and B (out x r) per targeted linear per layer."""
+def lora_parameters(shape: ModelShape, rank: int, targets: tuple[str, ...] | None = None) -> int:
+    """A (r x in) and B (out x r) per targeted linear per layer (targets the shape lacks count nothing)."""
     mats = shape.layer_matrices
-    return shape.n_layer * sum(rank * (mats[t][0] + mats[t][1]) for t in targets)
+    return shape.n_layer * sum(rank * (mats[t][0] + mats[t][1]) for t in targets or mats if t in mats)
 
 
 def _activation_elements_per_token_layer(shape: ModelShape) -> int:
@@ -120,7 +143,7 @@ def _activation_elements_per_token_layer(shape: ModelShape) -> int:
     tensors in tests/test_memory.py.
     """
     h, kv, i = shape.hidden, shape.kv_dim, shape.intermediate
-    return 2 * h + 2 * (h + 2 * kv) + h + 2 * h + 2 * i
+    return 2 * h + 2 * (h + 2 * kv) + h + 2 * h + (4 if shape.gated else 2) * i  # SwiGLU: gate, up, act, product
 
 
 def estimate_training(shape: ModelShape, setup: TrainSetup, cuda: bool = True) -> MemoryEstimate:
@@ -133,10 +156,11 @@ def estimate_training(shape: ModelShape, setup: TrainSetup, cuda: bool = True) -
         matrix_trainable, other_trainable = trainable, 0
         est.parts["weights"] += trainable * 4  # adapters are kept in fp32
         grad_bytes = trainable * 4
-        est.notes.append(f"LoRA rank {setup.lora_rank} on {', '.join(setup.lora_targets)}: base weights frozen")
+        targets = [t for t in setup.lora_targets or shape.layer_matrices if t in shape.layer_matrices]
+        est.notes.append(f"LoRA rank {setup.lora_rank} on {', '.join(targets)}: base weights frozen")
     else:
         trainable = shape.parameters
-        matrix_trainable, other_trainable = shape.matrix_params, shape.embedding_params
+        matrix_trainable, other_trainable = shape.matrix_params, shape.embedding_params + shape.vector_params
         grad_bytes = trainable * b
     state_b = 4 if setup.lora else b  # optimizer moments match the trained parameters' dtype
     est.trainable = trainable
@@ -157,7 +181,7 @@ def estimate_training(shape: ModelShape, setup: TrainSetup, cuda: bool = True) -
     else:
         act = tokens * shape.n_layer * per_layer * b
     if setup.lora:
-        act += tokens * shape.n_layer * len(setup.lora_targets) * setup.lora_rank * 4
+        act += tokens * shape.n_layer * len(targets) * setup.lora_rank * 4
     est.parts["activations"] = act
     # saved: the soft-cap's tanh output (dtype) and the loss's fp32 log-softmax; + their fp32 gradient
     est.parts["logits"] = tokens * shape.vocab * (b + 4 + 4)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import StudioError
+from core.models.families import GENERIC, family_of
 from core.files import atomic_dir, read_json, write_json_atomic, write_text_atomic
 from core.home import area
 
@@ -81,16 +82,19 @@ def build_model_card(run_dir: Path, repo_id: str) -> str:
     config = read_json(run_dir / "config.json") if (run_dir / "config.json").exists() else {}
     recipe = config.get("recipe") or {}
     base = _base_model_name(str(config.get("model", "")))
+    family = family_of(run_dir / "model")
     front = ["---", "license: cc-by-nc-sa-4.0", "library_name: transformers", "pipeline_tag: text-generation",
-             "datasets:", "- derek-thomas/ScienceQA", "language:", "- en", "tags:", "- nanochat", "- scienceqa",
-             "- education"]
+             "datasets:", "- derek-thomas/ScienceQA", "language:", "- en", "tags:",
+             *([f"- {family.name}"] if family is not GENERIC else []), "- scienceqa", "- education"]
     if "/" in base:
         front.append(f"base_model: {base}")
     front.append("---")
     lines = front + ["", f"# {repo_id.split('/')[-1]}", "",
-                     f"A science tutor for school students: a nanochat model (`{base or 'unknown base'}`) fine-tuned "
-                     f"on ScienceQA multiple-choice questions with ScienceQA Tutor Studio (run `{run_dir.name}`).",
-                     "", "## Use", "", "The model carries nanochat's chat template; a reply ends at `<|assistant_end|>`.",
+                     f"A science tutor for school students: {family.sentence} (`{base or 'unknown base'}`) "
+                     f"fine-tuned on ScienceQA multiple-choice questions with ScienceQA Tutor Studio (run "
+                     f"`{run_dir.name}`).",
+                     "", "## Use", "", "The model carries its chat template"
+                     + (f"; a reply ends at `{family.end_of_turn}`." if family.end_of_turn else "."),
                      "", "```python",
                      "from transformers import AutoModelForCausalLM, AutoTokenizer",
                      f'tok = AutoTokenizer.from_pretrained("{repo_id}")',

@@ -2,7 +2,7 @@
 
 A byte-level BPE tokenizer is trained in seconds on the chosen questions (rendered in every prompt
 format), with nanochat's special tokens and chat template; the model is a randomly initialised
-`NanoChatForCausalLM` of a few million parameters. It is saved like any other model folder.
+model of the nanochat family (core.models.families) with a few million parameters, saved like any other.
 
     python -m core model tiny --data sample --out DIR
 """
@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from core.models.chat_template import ASSISTANT_END, BOS, CHAT_TEMPLATE, SPECIAL_TOKENS
+from core.models.families import named
 from core.files import atomic_dir
 from core.models.manifest import Manifest, write_manifest
 from core.data.prompts import FORMATS, DEFAULT_SYSTEM_PROMPT, to_messages
@@ -68,33 +68,30 @@ def train_tokenizer(questions: list[Question], vocab_size: int):
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
     ])
     tok.decoder = decoders.ByteLevel()
+    nanochat = named("nanochat")
+    special = list(nanochat.special_tokens)
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, min_frequency=2,
+        vocab_size=vocab_size, special_tokens=special, min_frequency=2,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
     )
     tok.train_from_iterator(_training_texts(questions), trainer=trainer)
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token=BOS, eos_token=ASSISTANT_END, pad_token=ASSISTANT_END,
-        additional_special_tokens=SPECIAL_TOKENS[1:], clean_up_tokenization_spaces=False,
+        tokenizer_object=tok, bos_token=nanochat.bos, eos_token=nanochat.end_of_turn, pad_token=nanochat.end_of_turn,
+        additional_special_tokens=special[1:], clean_up_tokenization_spaces=False,
     )
-    fast.chat_template = CHAT_TEMPLATE
+    fast.chat_template = nanochat.chat_template(fast)
     return fast
 
 
 def build_tiny_model(tokenizer, spec: TinySpec, seed: int = 0):
-    import torch
-    from transformers import NanoChatConfig, NanoChatForCausalLM
-
-    config = NanoChatConfig(
-        vocab_size=len(tokenizer), hidden_size=spec.hidden_size, intermediate_size=4 * spec.hidden_size,
+    return named("nanochat").new_model(
+        seed=seed, vocab_size=len(tokenizer), hidden_size=spec.hidden_size, intermediate_size=4 * spec.hidden_size,
         num_hidden_layers=spec.num_layers, num_attention_heads=spec.num_heads,
         num_key_value_heads=spec.num_heads, max_position_embeddings=spec.max_positions,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=None,  # a pad id would make the embedding a padding_idx whose row never learns
         tie_word_embeddings=False, final_logit_softcapping=15.0,
     )
-    torch.manual_seed(seed)
-    return NanoChatForCausalLM(config)
 
 
 def create_tiny(questions: list[Question], out: Path, size: str | TinySpec = "small", seed: int = 0,

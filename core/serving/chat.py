@@ -1,7 +1,7 @@
 """The tutor's chat: a reply streamed token by token from a model, shared safely by many students.
 
 - The prompt is the model's own chat template (`apply_chat_template(..., add_generation_prompt=True)`);
-  only new tokens are decoded; generation stops at `<|assistant_end|>` (the tokenizer's eos).
+  only new tokens are decoded; generation stops at the family's end-of-turn token (the tokenizer's eos).
 - History is trimmed to the context window: the oldest turns go first, the system prompt stays.
 - One model per process (`get_model`, a small registry keyed by folder), and one generation per
   device at a time (`DeviceQueue`, first come first served, with the queue position reported to
@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.models.chat_template import SPECIAL_TOKENS
+from core.models.families import stop_tokens, user_input_tokens
 from core.errors import StudioError
 
 MAX_INPUT_CHARS = 4000
@@ -83,8 +83,8 @@ class ReplyStats:
 def clean_input(text: str, max_chars: int = MAX_INPUT_CHARS, what: str = "Your message") -> str:
     """Strip control characters and defuse special-token strings; refuse empty or over-long text."""
     text = _CONTROL.sub("", str(text).replace("\r\n", "\n").replace("\r", "\n")).strip()
-    for tok in SPECIAL_TOKENS:  # typed markers must not become real turn boundaries
-        text = text.replace(tok, tok.replace("<|", "< |"))
+    for tok in user_input_tokens():  # typed markers (of every family) must not become real turn boundaries
+        text = text.replace(tok, f"{tok[0]} {tok[1:]}")
     if not text:
         raise StudioError(f"{what} is empty.")
     if len(text) > max_chars:
@@ -246,12 +246,11 @@ class RateLimiter:
 # ---- generation ------------------------------------------------------------------------------------
 
 def stop_token_ids(tokenizer) -> list[int]:
-    """<|assistant_end|> (eos) ends a reply; <|bos|> and <|user_start|> would start a new turn."""
+    """The eos (the family's end of turn) ends a reply, and so does any family's token that would end
+    the turn or start a new one, where this tokenizer has it."""
     ids = {tokenizer.eos_token_id}
-    for tok in ("<|bos|>", "<|user_start|>", "<|assistant_end|>"):
-        tid = tokenizer.convert_tokens_to_ids(tok)
-        if isinstance(tid, int) and tid != tokenizer.unk_token_id:
-            ids.add(tid)
+    vocab = tokenizer.get_vocab()
+    ids.update(vocab[tok] for tok in stop_tokens() if tok in vocab)
     return sorted(i for i in ids if i is not None)
 
 

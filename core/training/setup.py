@@ -19,14 +19,12 @@ from core.models.devices import pick_device
 from core.errors import StudioError
 from core.files import atomic_dir, read_json, write_json_atomic
 from core.home import area
+from core.models.families import GENERIC, family_for_config, require_assistant_markers
 from core.models.loading import LoadedModel, load_model
 from core.models.manifest import Manifest, read_manifest, write_manifest
 from core.training.muon import Muon
 from core.training.recipes import Recipe, TrainConfig
 from core.data.records import Question
-
-LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "fc1", "fc2"]
-
 
 def resolve_model_path(name: str) -> Path:
     """A model name -> a local transformers folder (core.models.catalogue when present; else a folder or run:<id>)."""
@@ -74,8 +72,9 @@ def load_for_training(cfg: TrainConfig, world: int = 1, rank: int = 0,
         if checkpoint is not None:
             model = PeftModel.from_pretrained(model, checkpoint, is_trainable=True)
         else:
+            targets = list(family_for_config(model.config.to_dict()).lora_targets)
             model = get_peft_model(model, LoraConfig(r=r.lora_r, lora_alpha=r.lora_alpha, lora_dropout=r.lora_dropout,
-                                                     target_modules=LORA_TARGETS, task_type="CAUSAL_LM"))
+                                                     target_modules=targets, task_type="CAUSAL_LM"))
         if r.grad_checkpointing:
             model.enable_input_require_grads()
         model.train()
@@ -164,6 +163,7 @@ def load_data(cfg: TrainConfig, tokenizer) -> Data:
     from core.data.sources import load_source
 
     r = cfg.recipe
+    require_assistant_markers(tokenizer, getattr(tokenizer, "name_or_path", "") or cfg.model)
     questions = load_source(cfg.data)
     train_q, val_q, how = split_questions(questions, cfg.val_fraction)
     train, dropped = encode_all(tokenizer, train_q, cfg.format, cfg.system_prompt, r.max_seq_len)
@@ -265,10 +265,15 @@ def save_final_model(run_dir: Path, model, tokenizer, cfg: TrainConfig) -> Path:
         base = _base_manifest(cfg.model)
         write_manifest(tmp, Manifest(
             kind="run", source=cfg.model, base_model=cfg.model, format=cfg.format, recipe=cfg.recipe.name,
-            family=base.family if base else None, pretrained=base.pretrained if base else False,
+            family=(base.family if base and base.family else _family_name(m.config.to_dict())), pretrained=base.pretrained if base else False,
             parameters=sum(p.numel() for p in m.parameters()),
             extra={"run": Path(run_dir).name, "data": cfg.data, "lora": cfg.recipe.lora}))
     return out
+
+
+def _family_name(config: dict) -> str | None:
+    family = family_for_config(config)
+    return None if family is GENERIC else family.name
 
 
 def _base_manifest(name: str) -> Manifest | None:

@@ -6,7 +6,7 @@ A pickle downloaded from the internet can call any importable function while it 
 is called. The state (name, split pattern, mergeable ranks, special tokens) is type-checked and
 only then handed to `tiktoken.Encoding(...)`.
 
-    from core.models.safe_pickle import load_tiktoken_encoding
+    from core.models.families.nanochat.safe_pickle import load_tiktoken_encoding
     enc = load_tiktoken_encoding(Path("tokenizer.pkl"))
 """
 

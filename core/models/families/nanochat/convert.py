@@ -4,10 +4,10 @@ A raw checkpoint is nanochat's own output: `model_<step>.pt` (a state dict), `me
 (`model_config`: sequence_len, vocab_size, n_layer, n_head, n_kv_head, n_embd) and `tokenizer.pkl`
 (a pickled `tiktoken.Encoding`), possibly under `chatsft_checkpoints/d20/` and `tokenizer/`.
 The output folder holds config.json + safetensors + a fast tokenizer carrying nanochat's chat
-template (core/models/chat_template.py) + `studio.json` (what was converted, from where).
+template (core/models/families/nanochat/template.py) + `studio.json` (what was converted, from where).
 
 Safety: weights load with `torch.load(weights_only=True)`, the tokenizer through
-core/models/safe_pickle.py; checkpoints of newer nanochat (per-layer scalars, value embeddings) that
+core/models/families/nanochat/safe_pickle.py; checkpoints of newer nanochat (per-layer scalars, value embeddings) that
 transformers does not implement are refused; the output is built with `atomic_dir`, so a crash
 never leaves half a folder.
 
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from core.models.chat_template import ASSISTANT_END, BOS, CHAT_TEMPLATE, SPECIAL_TOKENS
+from core.models.families.nanochat.template import ASSISTANT_END, BOS, CHAT_TEMPLATE, SPECIAL_TOKENS
 from core.errors import StudioError
 from core.files import atomic_dir, read_json
 from core.models.manifest import Manifest, write_manifest
@@ -265,7 +265,7 @@ def convert_checkpoint(root: Path, out: Path, ckpt: RawCheckpoint | None = None,
     import torch
     from transformers import NanoChatForCausalLM
 
-    from core.models.safe_pickle import load_tiktoken_encoding
+    from core.models.families.nanochat.safe_pickle import load_tiktoken_encoding
 
     root, out = Path(root), Path(out)
     started = time.time()
