@@ -23,10 +23,10 @@ from core.models.memory import (GiB, OPTIMIZERS, TrainSetup, available_memory, e
                          estimate_training)
 
 st.set_page_config(page_title="Models · ScienceQA Tutor Studio", page_icon=":material/neurology:", layout="wide")
-BADGES = {"ready": "ready", "cached": "cached", "downloadable": "downloadable", "offline": "needs internet",
-          "missing": "not created"}
-COLORS = {"ready": "#d3f0dc", "cached": "#d3f0dc", "downloadable": "#dbe9fb", "offline": "#eeeeee",
-          "missing": "#f6f0d8"}
+BADGES = {"ready": "ready", "cached": "cached", "installed": "ready to import", "downloadable": "downloadable",
+          "offline": "needs internet", "missing": "not created"}
+COLORS = {"ready": "#d3f0dc", "cached": "#d3f0dc", "installed": "#dbe9fb", "downloadable": "#dbe9fb",
+          "offline": "#eeeeee", "missing": "#f6f0d8"}
 KIND_LABELS = {"hub-raw": "Hub · nanochat", "hub-hf": "Hub · transformers", "local": "local folder",
                "run": "training run", "tiny": "tiny preset", "preset": "pretrained preset"}
 
@@ -59,7 +59,7 @@ st.subheader("Catalogue")
 frame = pd.DataFrame([{
     "name": e.name, "kind": KIND_LABELS.get(e.kind, e.kind), "family": e.family or "unknown",
     "parameters": fmt_params(e.parameters),
-    "availability": BADGES[e.availability], "size on disk": fmt_size(e.size_bytes),
+    "availability": BADGES.get(e.availability, e.availability), "size on disk": fmt_size(e.size_bytes),
     "source": e.source.removeprefix("https://"), "note": e.note} for e in entries]).set_index("name")
 color_of = {BADGES[k]: c for k, c in COLORS.items()}
 st.table(frame.style.map(lambda v: f"background-color: {color_of.get(v, '')}", subset=["availability"]))

@@ -112,9 +112,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from core.models.catalogue import register_local
     from core.models.importing import import_gguf
+    from core.progress import say
 
     out = import_gguf(Path(args.file).expanduser(), Path(args.out).expanduser(), overwrite=args.overwrite,
-                      progress=lambda msg: print(msg, file=sys.stderr))
+                      progress=say)
     register_local(out)  # listed in the catalogue and usable by its path
     print(out)
     return 0

@@ -34,7 +34,8 @@ from core.models.manifest import Manifest, read_manifest, write_manifest
 from core.models.presets import PRESETS, Preset, preset_file
 
 KINDS = ("hub-raw", "hub-hf", "local", "run", "tiny", "preset")
-AVAILABILITY = ("ready", "cached", "downloadable", "offline", "missing")
+# installed: shipped by an installed package, imported into the app home on first use (a preset)
+AVAILABILITY = ("ready", "cached", "installed", "downloadable", "offline", "missing")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 TINY_SOURCE = "sample"
 Progress = Callable[[str], None]
@@ -281,7 +282,7 @@ def _preset_entry(preset: Preset) -> ModelEntry:
     if file is None:
         return ModelEntry(preset.name, preset.label, "preset", preset.source, preset.parameters, "missing", None,
                           note=f"not installed: {preset.install}; licence {preset.licence}")
-    return ModelEntry(preset.name, preset.label, "preset", preset.source, preset.parameters, "cached", None,
+    return ModelEntry(preset.name, preset.label, "preset", preset.source, preset.parameters, "installed", None,
                       note=f"{preset.note}; licence {preset.licence}; imported here on first use (about a minute)",
                       size_bytes=file.stat().st_size)
 

@@ -1,6 +1,6 @@
 """Load a model folder in transformers format (a converted nanochat, a tiny preset, a run's model).
 
-Raw nanochat checkpoints are converted first (`core.models.convert`); this module never downloads.
+Raw checkpoints and GGUF files are converted or imported first (core.models.catalogue); this module never downloads.
 """
 
 from __future__ import annotations
