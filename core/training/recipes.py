@@ -15,6 +15,13 @@
   nanochat's pretraining learning rates (much higher), batches of 32: per example, the Muon step
   (Newton-Schulz on every matrix) costs half what it does with batches of 16, so 10 CPU minutes
   reach 6.3 epochs instead of 5.0 (bench/learn_bench.py).
+- `cpu-pretrained`: fine-tuning a pretrained model on a CPU, where every FLOP shows (SmolLM2-135M:
+  ~140 tokens/s on 2 cores with full AdamW). AdamW, not Muon: Newton-Schulz on SmolLM2's 210 matrices
+  costs about half again a 32-example forward + backward. The input embedding (and with it a tied head)
+  and the bottom half of the blocks are frozen (`freeze_fraction`), so backward stops halfway: ~4N
+  instead of 6N FLOPs per token, and AdamW keeps state for a third of the weights. Batches of 8 for
+  more optimizer steps per CPU minute, a higher rate than full fine-tuning, answer-only format (QCM->A:
+  the loss is on a few tokens, the prompt is all the cost). Chosen by bench/cpu_recipe_bench.py.
 
 A `TrainConfig` is what `config.json` of a run holds (model, data, prompt format, recipe, budget);
 it is validated on construction, so a bad config is refused before anything launches.
@@ -129,7 +136,7 @@ RECIPE_HELP = {
     "plan": "The plan's recipe as written (HF-Trainer-like AdamW 5e-5, batch 2 x 8, random batches).",
     "default": "Measured best: length-grouped batches of 16 x 2 accumulation, Muon + AdamW, cosine decay, compiled.",
     "tiny": "From-scratch recipe for the tiny preset: high learning rates, batches of 32.",
-    "cpu-pretrained": "Pretrained model on a CPU: AdamW on the top half of the blocks (the rest frozen), batches of 8, answer-only format.",
+    "cpu-pretrained": "Pretrained model on a CPU: AdamW on the top half of the blocks, the rest frozen, batches of 8.",
 }
 # A model of a few million parameters trained from scratch for minutes on a CPU learns to pick the
 # answer, not to write lectures: spending its budget on "The answer is X." (QCM->A) took the sample's
