@@ -78,7 +78,7 @@ def train(model: str, data: str, recipe: str, overrides: dict, fmt: str, minutes
     rec = get_recipe(recipe, **{**overrides, "eval_examples": 0, "eval_every": 10 ** 6, "save_every": 10 ** 6})
     cfg = TrainConfig(model=model, data=data, recipe=rec, format=fmt, minutes=minutes, val_fraction=val_fraction,
                       device="cpu")
-    run_dir = runs.create_run(OUT / "home" / "runs", cfg.to_dict())
+    run_dir = runs.create_run(Path(os.environ["SQA_STUDIO_HOME"]) / "runs", cfg.to_dict())
     rc = run_worker(run_dir)
     st = runs.read_status(run_dir)
     if rc or st.state != "done":
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="override a recipe field of every candidate (JSON value)")
     a = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
-    os.environ["SQA_STUDIO_HOME"] = str(OUT / "home")
+    os.environ["SQA_STUDIO_HOME"] = str(OUT / f"home-{Path(a.data).stem}")  # its own device slot per data
     import torch
 
     torch.set_num_threads(a.threads)
