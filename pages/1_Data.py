@@ -56,12 +56,12 @@ def bar(frame, x: str, title: str, order: list[str] | None = None, horizontal: b
              "y": list(counts.index) if horizontal else counts[s].tolist()} for s in splits]
     axis = {"type": "category"}
     layout = {"barmode": "stack", "height": 270, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "bargap": 0.15,
-              "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom",
+              "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
                          "traceorder": "normal"},
               "yaxis" if horizontal else "xaxis": axis}
     # a plain spec without plotly's per-property validation: 1 ms instead of ~100 ms per chart on each rerun
     fig = go.Figure({"data": bars, "layout": layout}, _validate=False)
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})  # no toolbar over the legend
 
 
 st.title(":material/dataset: Data")

@@ -30,6 +30,7 @@ from core.data.subsets import list_subsets
 st.set_page_config(page_title="Compare · ScienceQA Tutor Studio", page_icon=":material/compare:", layout="wide")
 METHODS = {"categorical": "Which choice the model finds most likely", "generative": "What the model writes",
            "plan": "A flawed check, to see why it misleads"}
+MODEL_COLORS = ("#4C78A8", "#F58518")  # base, fine-tuned: the same in every chart of the page
 METHOD_HELP = {"categorical": "Reads the model's probability of each answer letter: fast and the same every time.",
                "generative": "The model writes its answer and the paper's rules read the letter from it: slower.",
                "plan": "Looks for the letter in the first 100 characters of the text, prompt included: the prompt "
@@ -210,8 +211,8 @@ if res_a.truncated or res_b.truncated:
 
 fig = go.Figure([go.Bar(name=name, x=LEADERBOARD_COLUMNS,
                         y=[100 * (s["columns"][k]["accuracy"] or 0) for k in LEADERBOARD_COLUMNS],
-                        text=[f"n={s['columns'][k]['n']}" for k in LEADERBOARD_COLUMNS])
-                 for name, s in ((model_a, sa), (model_b, sb))])
+                        text=[f"n={s['columns'][k]['n']}" for k in LEADERBOARD_COLUMNS], marker_color=color)
+                 for name, s, color in ((model_a, sa, MODEL_COLORS[0]), (model_b, sb, MODEL_COLORS[1]))])
 fig.update_layout(barmode="group", height=340, margin=dict(l=10, r=10, t=30, b=10), yaxis_title="accuracy %",
                   yaxis_range=[0, 100], title="The leaderboard's columns",
                   legend=dict(orientation="h", yanchor="top", y=-0.12, x=0, xanchor="left"))
@@ -291,7 +292,7 @@ except StudioError as e:
     st.stop()
 labels = [choice_label(i, c) for i, c in enumerate(q.choices)]  # the letter keeps labels apart
 bars = go.Figure([go.Bar(name=name, x=labels, y=p, hovertext=q.choices, marker_color=color)
-                  for name, p, color in zip((model_a, model_b), probs, ("#4C78A8", "#F58518"))])
+                  for name, p, color in zip((model_a, model_b), probs, MODEL_COLORS)])
 bars.update_layout(barmode="group", height=300, margin=dict(l=10, r=10, t=30, b=10), yaxis_title="probability",
                    yaxis_range=[0, 1], title=f"Each model's probability of each choice (right answer: {q.answer_letter})",
                    legend=dict(orientation="h", yanchor="top", y=-0.2, x=0, xanchor="left"))
