@@ -75,7 +75,7 @@ def line_chart(title: str, series: dict[str, tuple[list, list]], colors: dict[st
         yaxis.update(tickformat=".0%", range=[0, 1.02])
     fig.update_layout(title=title, height=280, margin=dict(l=10, r=10, t=40, b=10), xaxis=xaxis, yaxis=yaxis,
                       showlegend=len(series) > 1,
-                      legend=dict(orientation="h", yanchor="top", y=-0.25, x=0, xanchor="left"))
+                      legend=dict(orientation="h", yanchor="top", y=-0.38, x=0, xanchor="left"))
     return fig
 
 

@@ -295,7 +295,7 @@ bars = go.Figure([go.Bar(name=name, x=labels, y=p, hovertext=q.choices, marker_c
                   for name, p, color in zip((model_a, model_b), probs, MODEL_COLORS)])
 bars.update_layout(barmode="group", height=300, margin=dict(l=10, r=10, t=30, b=10), yaxis_title="probability",
                    yaxis_range=[0, 1], title=f"Each model's probability of each choice (right answer: {q.answer_letter})",
-                   legend=dict(orientation="h", yanchor="top", y=-0.2, x=0, xanchor="left"))
+                   legend=dict(orientation="h", yanchor="top", y=-0.5, x=0, xanchor="left"))
 st.plotly_chart(bars, width="stretch", config={"displayModeBar": False})
 left, right = st.columns([1, 3])
 temperature = left.slider("Temperature (0 = greedy)", 0.0, 1.5, 0.0, 0.1, key="temperature")

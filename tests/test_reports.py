@@ -97,8 +97,8 @@ def test_the_headline_says_per_100_questions_how_many_more_and_how_sure():
     base = result_of([i % 10 < 4 for i in range(200)])  # 40% right
     tuned = result_of([i % 10 < 4 or i % 10 in (5, 6) for i in range(200)])  # the same plus 40 more: 60%
     line = headline(compare(base, tuned))
-    assert line == ("The fine-tuned model answers 20 more questions out of 100 correctly than its base "
-                    "(on 200 questions); a difference this large is very unlikely to be luck (p < 0.001).")
+    assert line == ("The fine-tuned model answers 20 more questions out of 100 correctly than its base; "
+                    "a difference this large is very unlikely to be luck (p < 0.001).")
     worse = headline(compare(tuned, base), base="its base (tiny)", tuned="The fine-tuned model (run:r1)")
     assert worse.startswith("The fine-tuned model (run:r1) answers 20 fewer questions out of 100 correctly than "
                             "its base (tiny)")

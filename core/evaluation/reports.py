@@ -214,11 +214,10 @@ def headline(cmp: dict[str, Any], base: str = "its base", tuned: str = "The fine
     if n == 0:
         return "No questions were compared."
     if per100 == 0:
-        same = f"{tuned} answers about as many questions correctly as {base}"
-        return f"{same} (on {n:,} questions); " + significance(cmp["mcnemar_p"]) + "."
+        return f"{tuned} answers about as many questions correctly as {base}; {significance(cmp['mcnemar_p'])}."
     more = "more" if per100 > 0 else "fewer"
     return (f"{tuned} answers {abs(per100)} {more} question{'s' * (abs(per100) != 1)} out of 100 correctly than "
-            f"{base} (on {n:,} questions); {significance(cmp['mcnemar_p'])}.")
+            f"{base}; {significance(cmp['mcnemar_p'])}.")
 
 
 def model_warnings(result: EvalResult) -> list[str]:
