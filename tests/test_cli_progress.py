@@ -176,3 +176,12 @@ def test_eval_command_on_a_terminal_draws_one_bar_after_loading(tiny_model_dir, 
     assert "evaluating (categorical): 100%" in drawn and "8/8" in drawn
     loading = drawn.rfind("Loading weights")
     assert loading == -1 or loading < drawn.find("evaluating (categorical)")  # never drawn over our bar
+
+
+def test_library_bars_only_on_a_terminal():
+    from huggingface_hub.utils import are_progress_bars_disabled
+
+    assert progress.library_bars(io.StringIO()) is False  # a log file: off
+    assert are_progress_bars_disabled()
+    progress.set_quiet(True)
+    assert progress.library_bars(io.StringIO()) is False

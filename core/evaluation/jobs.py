@@ -270,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         print("usage: python -m core.evaluation.jobs RUN_DIR", file=sys.stderr)
         return 2
+    from core.progress import library_bars
+
+    library_bars()  # the job's log.txt is not a terminal: no library bars drawn into it
     return run_job(Path(argv[0]))
 
 

@@ -375,6 +375,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     a = ap.parse_args(argv)
+    from core.progress import library_bars
+
+    library_bars()  # log.txt is not a terminal: no library bars ("Loading weights") drawn into it
     return run_worker(a.run_dir, a.resume)
 
 
