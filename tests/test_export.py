@@ -97,7 +97,7 @@ def test_modelfile_has_template_stop_token_and_sampling(tiny_llama, tmp_path):
     text = result.modelfile.read_text()
     assert text.startswith("FROM ./tutor.gguf\n")
     assert 'TEMPLATE """' in text and "{{ .Content }}<|im_end|>" in text
-    assert 'PARAMETER stop "<|im_end|>"' in text
+    assert text.index('PARAMETER stop "<|im_end|>"') < text.index('PARAMETER stop "<|im_start|>"')  # the family's end of turn first
     assert f"PARAMETER temperature {ChatSettings().temperature}" in text and "PARAMETER top_p" in text
     assert 'SYSTEM """' in text
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import StudioError
+from core.models.families import Family, family_for_config
 
 QUANTS = ("f16", "q8_0", "f32")
 ARCHITECTURES = {"llama": "llama"}  # transformers model_type -> llama.cpp architecture
@@ -46,7 +47,7 @@ def check_exportable(folder: Path) -> dict:
         raise StudioError(f"{folder} is not a model folder (no config.json).")
     config = read_json(folder / "config.json")
     kind = config.get("model_type")
-    if kind == "nanochat":
+    if family_for_config(config).name == "nanochat":
         raise StudioError(f"llama.cpp has no nanochat architecture, so a NanoChat model cannot become a GGUF. "
                           f"Use its safetensors folder instead ({folder}): transformers loads it as it is, and "
                           "`python -m core publish` pushes it to the Hub.")
@@ -100,24 +101,24 @@ def gguf_chat_template(template: str) -> str:
     return GENERATION_MARKERS.sub("", template)
 
 
-def modelfile_text(gguf_name: str, chat_template: str, eos_token: str) -> str:
-    """An Ollama Modelfile: the GGUF, the chat format as a Go template, the stop token, the tutor's defaults."""
+def modelfile_text(gguf_name: str, family: Family, eos_token: str = "") -> str:
+    """An Ollama Modelfile: the GGUF, the family's chat format as a Go template, its stop tokens (the
+    family's end of turn first), the tutor's sampling defaults and system prompt."""
     from core.data.prompts import DEFAULT_SYSTEM_PROMPT
     from core.serving.chat import ChatSettings
 
     defaults = ChatSettings()
     lines = [f"FROM ./{gguf_name}", ""]
-    if "<|im_start|>" in chat_template:  # ChatML (SmolLM2, Qwen): Ollama needs it as a Go template
+    if family.end_of_turn == "<|im_end|>":  # ChatML (SmolLM2): Ollama needs it as a Go template
         lines += ['TEMPLATE """{{- if .System }}<|im_start|>system',
                   "{{ .System }}<|im_end|>",
                   "{{ end }}{{- range .Messages }}<|im_start|>{{ .Role }}",
                   "{{ .Content }}<|im_end|>",
-                  '{{ end }}<|im_start|>assistant', '"""',
-                  'PARAMETER stop "<|im_end|>"']
+                  '{{ end }}<|im_start|>assistant', '"""']
     else:  # Ollama reads the Jinja template in the GGUF's metadata and guesses the format
         lines += ["# chat format: the template stored in the GGUF's tokenizer.chat_template"]
-    if eos_token and eos_token != "<|im_end|>":
-        lines.append(f"PARAMETER stop {json.dumps(eos_token)}")
+    stops = dict.fromkeys([t for t in (family.end_of_turn, *family.stop_tokens, eos_token) if t])
+    lines += [f"PARAMETER stop {json.dumps(t)}" for t in stops]
     lines += [f"PARAMETER temperature {defaults.temperature}", f"PARAMETER top_p {defaults.top_p}",
               f'SYSTEM """{DEFAULT_SYSTEM_PROMPT}"""', ""]
     return "\n".join(lines)
@@ -208,7 +209,7 @@ def export_gguf(folder: Path, out: Path, quant: str = "f16",
     finally:
         tmp.unlink(missing_ok=True)  # atomic: a crash never leaves a half-written .gguf under the real name
     modelfile = out.parent / "Modelfile"
-    write_text_atomic(modelfile, modelfile_text(out.name, tokenizer.chat_template, tokenizer.eos_token or ""))
+    write_text_atomic(modelfile, modelfile_text(out.name, family_for_config(config), tokenizer.eos_token or ""))
     return ExportResult(gguf=out, modelfile=modelfile, architecture=arch, quant=quant, tensors=len(state),
                         bytes=out.stat().st_size)
 
