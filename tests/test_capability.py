@@ -87,7 +87,7 @@ def test_eval_cli_defaults_to_the_trained_format(run_model, capsys):
 def test_capability_notes_say_what_the_model_is_and_what_it_measured(run_model):
     assert capability_note("tiny").startswith("Model trained from scratch, not fine-tuned for the tutor")
     note = capability_note("run:r1")
-    assert note.startswith("Pretrained chat model, fine-tuned here in the letters only format")
+    assert note.startswith("Pretrained chat model fine-tuned here in the letters only format")
     assert "not evaluated yet" in note
     run_dir, _ = run_eval(EvalRequest(model="run:r1", data="sample", split="test", limit=6, fmt="nanochat"))
     acc = load_results(run_dir)[1]["accuracy"]
@@ -111,7 +111,7 @@ def test_tutor_page_shows_the_capability_note_and_examples_in_the_trained_format
     at = AppTest.from_file(str(PAGES / "5_Tutor.py"), default_timeout=120).run()
     assert not at.exception
     assert at.selectbox(key="model").value == "run:r1"
-    assert any(i.value.startswith("Pretrained chat model, fine-tuned here in the letters only format")
+    assert any(i.value.startswith("Pretrained chat model fine-tuned here in the letters only format")
                for i in at.info)
     at.number_input(key="max_new").set_value(4).run()
     at.button(key="example_0").click().run()

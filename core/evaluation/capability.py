@@ -23,9 +23,9 @@ from core.data.records import LETTERS
 # What each format teaches, in a teacher's words.
 FORMAT_KIND = {"paper": "letters only", "nanochat": "letters only", "paper_ale": "answer + why", "tutor": "tutor"}
 FORMAT_CAN = {
-    "letters only": "answers multiple-choice questions with a letter, without explaining",
-    "answer + why": "answers multiple-choice questions with the letter and why",
-    "tutor": "answers multiple-choice questions with the letter and why, and open questions in sentences",
+    "letters only": "answer multiple-choice questions with a letter, without explaining",
+    "answer + why": "answer multiple-choice questions with the letter and why",
+    "tutor": "answer multiple-choice questions with the letter and why, and open questions in sentences",
 }
 DEGENERATE_SHARE = 0.9  # one letter for at least this share of the questions ...
 DEGENERATE_EXCESS = 0.25  # ... and this much more often than it is the right answer
@@ -111,11 +111,10 @@ def capability_note(name: str) -> str:
     m = read_manifest(folder)
     if m is None:
         return "A model from elsewhere (no studio.json): how it was trained is unknown."
-    origin = "pretrained chat model" if m.pretrained else "model trained from scratch here"
     if m.format:
         kind = FORMAT_KIND.get(m.format, m.format)
-        what = f"fine-tuned here in the {kind} format: it {FORMAT_CAN.get(kind, 'answers as it was trained')}"
-        text = f"{origin[0].upper()}{origin[1:]}, {what}"
+        origin = "Pretrained chat model fine-tuned here" if m.pretrained else "Model trained from scratch here"
+        text = f"{origin} in the {kind} format, which teaches it to {FORMAT_CAN.get(kind, 'answer as it was trained')}"
     elif m.pretrained:
         text = "Pretrained chat model, not fine-tuned on ScienceQA: it answers in its own words, often without a letter"
     else:
