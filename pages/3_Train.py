@@ -17,6 +17,7 @@ from core.data.prompts import FORMATS
 from core.training.recipes import RECIPE_HELP, RECIPES, build_config, config_diff, suggested_format, suggested_recipe
 from core.training.jobs import estimate, resume_training, start_training
 from core.training.progress import run_colors, snapshot, table_row
+from core.training.tracking import TRACKERS
 
 st.set_page_config(page_title="Train · ScienceQA Tutor Studio", page_icon=":material/exercise:", layout="wide")
 BADGE = {"queued": (":material/schedule:", "gray"), "running": (":material/play_arrow:", "blue"),
@@ -151,6 +152,9 @@ with st.expander("Start a new run", expanded=not any(r.status.active for r in al
         compiled = o3.checkbox("Compile (torch.compile)", value=r.compile, key="tr_compile" + k,
                                help="Faster steps after a slower first one, which compiles the model "
                                     "(~30 s for the tiny model on 2 CPU cores)")
+        report_to = o4.multiselect("Also log to", list(TRACKERS), placeholder="none", key="tr_report_to",
+                                   help="Mirror the metrics and config into an experiment tracker: " +
+                                        "; ".join(TRACKERS.values()) + ". The run folder keeps everything either way.")
     b1, b2, _ = st.columns([1, 1, 4])
     go_ = b1.button("Launch", type="primary", icon=":material/play_arrow:", key="tr_launch")
     check = b2.button("Estimate", icon=":material/calculate:", key="tr_check",
@@ -162,7 +166,7 @@ with st.expander("Start a new run", expanded=not any(r.status.active for r in al
                                epochs=budget if budget_kind == "epochs" else None, lr=lr, matrix_lr=matrix_lr,
                                batch_size=int(batch), grad_accum=int(accum), max_seq_len=int(seq), seed=int(seed),
                                eval_every=int(eval_every), save_every=int(save_every), lora=lora,
-                               grad_checkpointing=ckpt, compile=compiled)
+                               grad_checkpointing=ckpt, compile=compiled, report_to=tuple(report_to))
             with st.spinner("Checking the model and data..."):
                 est = estimate(cfg) if check else None
                 if est:

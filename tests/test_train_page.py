@@ -130,3 +130,28 @@ def test_deleting_asks_again_for_every_run():
     other = next(n for n in at.selectbox(key="del_pick").options if n != at.selectbox(key="del_pick").value)
     at.selectbox(key="del_pick").set_value(other).run()
     assert not next(c for c in at.checkbox if c.label == "Yes, delete it").value
+
+
+def test_train_page_launches_a_run_that_reports_to_the_chosen_trackers(tiny_model_dir, tmp_path):
+    import json
+    import time
+
+    from conftest import make_questions
+
+    data = tmp_path / "toy.jsonl"
+    data.write_text("".join(json.dumps(q.to_dict()) + "\n" for q in make_questions(60)))
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.selectbox(key="tr_model").set_value("(a local folder)").run()
+    at.text_input(key="tr_model_path").input(str(tiny_model_dir)).run()
+    at.selectbox(key="tr_data").set_value("(a file or folder)").run()
+    at.text_input(key="tr_data_path").input(str(data)).run()
+    next(m for m in at.multiselect if m.label == "Also log to").set_value(["tensorboard"])
+    next(b for b in at.button if b.label == "Launch").click().run()
+    assert not at.exception and not at.error
+    [run] = runs.list_runs(area("runs"))
+    assert run.config["report_to"] == ["tensorboard"]
+    runs.request_stop(run.run_dir, cancel=True)
+    deadline = time.time() + 120
+    while not runs.read_status(run.run_dir).terminal and time.time() < deadline:
+        time.sleep(0.2)
+    assert runs.read_status(run.run_dir).terminal

@@ -2,6 +2,7 @@
 
     python -m core train --model tiny --data sample --out RUN_DIR --minutes 5    # recipe tiny, format paper
     python -m core train --model ./my-model --data subset:grade5 --recipe default --epochs 2 --lora
+    python -m core train --model tiny --data sample --minutes 5 --report-to trackio,tensorboard
     accelerate launch -m core train --model M --data SRC --out RUN_DIR    # DDP: one process per GPU
 
 The run folder is the same as a run started from the Train page (`python -m core runs list` shows it).
@@ -49,6 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--group-by-length", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                    help="torch.compile the model's blocks (the default recipe does)")
+    p.add_argument("--report-to", default="", metavar="TRACKERS",
+                   help="also log metrics and config to: trackio, tensorboard (comma-separated; default: none)")
     p.add_argument("--background", action="store_true", help="launch the worker and return at once")
     p.set_defaults(func=run_train)
 
@@ -62,7 +65,8 @@ def config_from_args(a: argparse.Namespace):
                      group_by_length=a.group_by_length, compile=a.compile)
     return TrainConfig(model=a.model, data=a.data, recipe=get_recipe(recipe, **overrides),
                        format=a.format or suggested_format(recipe, a.model),
-                       minutes=a.minutes, val_fraction=a.val_fraction, device=a.device, label=a.label.strip())
+                       minutes=a.minutes, val_fraction=a.val_fraction, device=a.device, label=a.label.strip(),
+                       report_to=a.report_to)
 
 
 def run_train(a: argparse.Namespace) -> int:

@@ -32,7 +32,9 @@ def _env() -> dict[str, str]:
 def validate_launch(cfg: TrainConfig) -> None:
     """Cheap checks that would otherwise fail in the background: the data loads, a model folder exists."""
     from core.data.sources import load_source
+    from core.training.tracking import check_available
 
+    check_available(cfg.report_to)  # a missing tracker package: refused now, not mid-run
     if not load_source(cfg.data):
         raise StudioError(f"The data source {cfg.data} has no questions.")
     looks_like_path = "/" in cfg.model or cfg.model.startswith((".", "~"))

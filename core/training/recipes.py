@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from core.data.prompts import DEFAULT_FORMAT, DEFAULT_SYSTEM_PROMPT, FORMATS
+from core.training.tracking import parse_report_to
 
 OPTIMIZERS = ("adamw", "muon")
 SCHEDULES = ("cosine", "linear", "constant")
@@ -207,6 +208,8 @@ class TrainConfig:
     device: str = "auto"
     kind: str = "train"
     label: str = ""  # the run's name as the user gave it (the folder id stays the run's id)
+    sweep: str | None = None  # the sweep this run is a member of (core.training.sweeps); None for a lone run
+    report_to: tuple[str, ...] = ()  # trackers that mirror metrics.jsonl (core.training.tracking): trackio, tensorboard
 
     def __post_init__(self) -> None:
         if len(self.label) > 80 or "\n" in self.label:
@@ -225,6 +228,7 @@ class TrainConfig:
             raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, not {self.device!r}")
         if not isinstance(self.recipe, Recipe):
             raise ValueError("recipe must be a Recipe")
+        object.__setattr__(self, "report_to", parse_report_to(self.report_to))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -255,10 +259,11 @@ class TrainConfig:
 
 
 def build_config(model: str, data: str, recipe: str = "default", fmt: str = DEFAULT_FORMAT,
-                 minutes: float | None = None, label: str = "", **overrides: Any) -> TrainConfig:
+                 minutes: float | None = None, label: str = "", report_to: str | tuple[str, ...] = (),
+                 **overrides: Any) -> TrainConfig:
     """The config for a run: a named recipe plus overrides (recipe fields), validated."""
     return TrainConfig(model=model, data=data, recipe=get_recipe(recipe, **overrides), format=fmt,
-                       minutes=minutes, label=label.strip())
+                       minutes=minutes, label=label.strip(), report_to=report_to)
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

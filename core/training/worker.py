@@ -39,6 +39,7 @@ from core.training.progress import eval_interval, eval_period
 from core.training.recipes import TrainConfig
 from core.training.setup import (Data, build_optimizers, compile_blocks, last_checkpoint, load_checkpoint, load_data,
                               load_for_training, lr_factor, save_checkpoint, save_final_model)
+from core.training.tracking import Tracker
 from core.training.validation import evaluate_slice
 
 OOM_HINT = ("Out of memory. Try a smaller batch size (raise grad_accum to keep the effective batch), a shorter "
@@ -60,6 +61,7 @@ class Trainer:
         self.best: dict[str, float] = {}
         self.started = time.time()
         self.on_step: StepHook | None = None  # a foreground run's progress bar (core.commands.train)
+        self.tracker = Tracker(run_dir, (), {})  # opened in setup() when the config asks for trackers
 
     # -------------------------------------------------------------------------------- bookkeeping
     def log(self, msg: str) -> None:
@@ -75,9 +77,15 @@ class Trainer:
     def metrics(self, rec: dict) -> None:
         if self.main:
             runs.append_metrics(self.run_dir, rec)
+            self.tracker.log(rec)
 
     # --------------------------------------------------------------------------------------- run
     def setup(self) -> None:
+        if self.main and self.cfg.report_to:
+            self.tracker = Tracker(self.run_dir, self.cfg.report_to, self.cfg.to_dict(), resume=self.resume,
+                                   group=self.cfg.sweep, log=self.log)
+            if self.tracker.names:
+                self.log(f"reporting metrics to {', '.join(self.tracker.names)}")
         ck = last_checkpoint(self.run_dir) if self.resume else None
         if self.resume and ck is None:
             self.log("no checkpoint to resume from: starting again from step 0")
@@ -330,6 +338,7 @@ def run_worker(run_dir: Path, resume: bool = False, on_step: StepHook | None = N
     try:
         return _run(trainer, run_dir, rank)
     finally:
+        trainer.tracker.close()
         signal.signal(signal.SIGTERM, previous)
 
 
