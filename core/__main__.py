@@ -20,7 +20,7 @@ import sys
 
 from core.errors import StudioError
 
-GROUPS = ["data", "model", "train", "eval", "chat", "runs", "publish", "export"]
+GROUPS = ["data", "model", "train", "sweep", "eval", "chat", "runs", "publish", "export"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,6 +17,7 @@ from core.data.prompts import FORMATS
 from core.training.recipes import RECIPE_HELP, RECIPES, build_config, config_diff, suggested_format, suggested_recipe
 from core.training.jobs import estimate, resume_training, start_training
 from core.training.progress import run_colors, snapshot, table_row
+from core.training import sweeps
 from core.training.tracking import TRACKERS
 
 st.set_page_config(page_title="Train · ScienceQA Tutor Studio", page_icon=":material/exercise:", layout="wide")
@@ -90,6 +91,156 @@ def series(hist: list[dict], key: str) -> tuple[list, list]:
 def new_delete_round() -> None:
     """Any change of the run to delete asks for the confirmation again."""
     st.session_state["del_round"] = st.session_state.get("del_round", 0) + 1
+
+
+# ------------------------------------------------------------------------------------------ sweeps
+# A sweep: several settings (x seeds) trained one after another, each scored on the same held-out
+# questions (core.training.sweeps). Its own launch form and view, apart from the single-run parts.
+
+def sweep_form(models: dict[str, str]) -> None:
+    """Launch a sweep: which formats and learning rates to try (any recipe field under Advanced)."""
+    c1, c2, c3 = st.columns(3)
+    model = c1.selectbox("Model", list(models), format_func=lambda n: models.get(n, n), key="sw_model")
+    data = c2.selectbox("Questions", data_options(), key="sw_data")
+    recipe = suggested_recipe(model)
+    r = RECIPES[recipe]
+    lr_field = "matrix_lr" if r.optimizer == "muon" else "lr"
+    minutes = c3.number_input("Minutes per run", min_value=0.5, max_value=600.0, value=3.0, step=0.5, key="sw_min")
+    formats = c1.multiselect("Prompt formats to try", list(FORMATS), default=[suggested_format(recipe)],
+                             format_func=lambda f: FORMATS[f].label, key="sw_formats")
+    base_lr = getattr(r, lr_field)
+    lrs = c2.text_input("Learning rates to try", value=f"{base_lr:g}, {base_lr / 2:g}", key="sw_lrs",
+                        help=f"Comma-separated values of the recipe's {lr_field}.")
+    seeds = c3.number_input("Seeds per setting", min_value=1, max_value=5, value=1, step=1, key="sw_seeds",
+                            help="Each setting trained this many times with different seeds: how much of a "
+                                 "difference is luck.")
+    extra, n_eval = "", 500
+    if st.toggle("Advanced: any recipe setting, evaluation questions", key="sw_adv"):
+        extra = st.text_area("More settings to vary, one per line (SETTING=V1,V2)", key="sw_extra",
+                             placeholder="batch_size=16,32\nlora_r=8,16", help="Fields: " + ", ".join(sweeps.GRID_KEYS))
+        n_eval = st.number_input("Held-out questions to score each run on", min_value=10, max_value=100000,
+                                 value=500, step=50, key="sw_neval")
+    grid_lines = [f"format={','.join(formats)}"] if formats else []
+    grid_lines += [f"{lr_field}={lrs.replace(' ', '')}"] if lrs.strip() else []
+    grid_lines += [line.strip() for line in extra.splitlines() if line.strip()]
+    try:
+        grid = sweeps.parse_grid(grid_lines)
+        n_runs = len(sweeps.settings(grid)) * int(seeds)
+        st.caption(f"{n_runs} runs of {minutes:g} min, one after another: about {n_runs * minutes:.0f} min of "
+                   "training, plus a short evaluation after each.")
+    except ValueError as e:
+        grid = None
+        st.caption(str(e))
+    if st.button("Launch sweep", type="primary", icon=":material/play_arrow:", key="sw_launch", disabled=grid is None):
+        try:
+            with st.spinner("Checking every setting and fixing the evaluation questions..."):
+                d = sweeps.create_sweep(model, data, grid, seeds=list(range(int(seeds))), minutes=minutes,
+                                        recipe=recipe, eval_questions=int(n_eval))
+                sweeps.start_sweep(d)
+            st.session_state["sw_pick"] = d.name
+            st.session_state["train_msg"] = f"Launched sweep {d.name}."
+            st.rerun()
+        except (ValueError, StudioError) as e:
+            st.error(str(e))
+
+
+def sweep_curves(res: dict, colors: dict[str, str]) -> None:
+    """Every member's curves on one chart per metric, one colour per setting."""
+    cols = st.columns(2)
+    for col, (key, title) in zip(cols, [("loss", "Training loss"), ("eval_accuracy", "Eval accuracy (in training)")]):
+        fig = go.Figure()
+        shown = set()
+        for m in res["members"]:
+            x, y = series(runs.read_metrics(sweeps.member_dir(m["member"])), key)
+            if not x:
+                continue
+            fig.add_scatter(x=x, y=y, mode="lines+markers" if len(x) < 30 else "lines", name=m["setting"],
+                            legendgroup=m["setting"], showlegend=m["setting"] not in shown,
+                            line={"color": colors.get(m["setting"])}, hovertext=f"seed {m['seed']}")
+            shown.add(m["setting"])
+        yaxis = {"tickformat": ".0%", "range": [0, 1.02]} if key == "eval_accuracy" else {"rangemode": "tozero"}
+        fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10), xaxis={"title": "step"},
+                          yaxis=yaxis, legend=dict(orientation="h", yanchor="top", y=-0.25, x=0, xanchor="left"))
+        col.plotly_chart(fig, key=f"sw_chart_{key}", config={"displayModeBar": False})
+
+
+def sweep_table(res: dict) -> pd.DataFrame:
+    rows = []
+    for r in res["settings"]:
+        acc = r["accuracy"]
+        rows.append({"": "★ best" if r["setting"] == res["best"] else "", "setting": r["setting"],
+                     "accuracy": None if acc is None else round(100 * acc, 1),
+                     "95% CI": "–" if acc is None else f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f}",
+                     "runs scored": f"{r['evaluated']}/{r['seeds']}",
+                     "eval loss": None if r["eval_loss"] is None else round(r["eval_loss"], 3),
+                     "minutes": None if r["minutes"] is None else round(r["minutes"], 1),
+                     "tokens/s": None if r["tokens_per_s"] is None else round(r["tokens_per_s"])})
+    return pd.DataFrame(rows)
+
+
+@st.fragment(run_every=3)
+def sweep_view(sweep_dir) -> None:
+    s = runs.read_status(sweep_dir)
+    res = sweeps.results(sweep_dir)
+    icon, color = BADGE.get(s.state, (":material/help:", "gray"))
+    st.markdown(f":{color}-badge[{icon} {s.state}] **{sweep_dir.name}**: {s.step} of {s.total} runs scored"
+                + (f" · {s.extra.get('message')}" if s.active and s.extra.get("message") else ""))
+    if s.error:
+        st.error(s.error)
+    b1, b2, b3, _ = st.columns([1, 1, 1, 3])
+    if s.active:
+        if b1.button("Stop sweep", icon=":material/stop:", key="sw_stop",
+                     help="The run training now saves a checkpoint; resume the sweep later"):
+            sweeps.stop_sweep(sweep_dir)
+        if b2.button("Cancel sweep", icon=":material/cancel:", key="sw_cancel", help="Stop without a checkpoint"):
+            sweeps.stop_sweep(sweep_dir, cancel=True)
+    elif s.state != "done" and b1.button("Resume sweep", icon=":material/replay:", key="sw_resume"):
+        try:
+            sweeps.resume_sweep(sweep_dir)
+            st.rerun(scope="app")
+        except StudioError as e:
+            st.error(str(e))
+    st.caption(f"Every run is scored on the same {res['questions']} held-out questions ({res['how']}); chance "
+               + ("–" if res["chance"] is None else f"{100 * res['chance']:.1f}%") + ". Accuracy pools the seeds "
+               "of a setting; its 95% interval is Wilson's.")
+    st.dataframe(sweep_table(res), hide_index=True, width="stretch", key="sw_table")
+    if res["tests"]:
+        sig = [t for t in res["tests"] if t["significant"]]
+        st.markdown("**Which differences are real?** " + (
+            "; ".join(f"{t['b']} vs {t['a']}: {100 * t['difference']:+.1f} points" for t in sig) if sig
+            else "None of the differences is significant: with these questions they could be luck."))
+        with st.expander(f"The {len(res['tests'])} paired tests (Holm-corrected)"):
+            st.dataframe(pd.DataFrame([{"a": t["a"], "b": t["b"], "b - a (points)": round(100 * t["difference"], 1),
+                                        "a better / b better": f"{t['a_better']} / {t['b_better']}",
+                                        "p": t["p"], "p (Holm)": t["p_holm"], "significant": t["significant"]}
+                                       for t in res["tests"]]), hide_index=True, width="stretch")
+    colors = run_colors([r["setting"] for r in res["settings"]])
+    sweep_curves(res, colors)
+    d1, d2, _ = st.columns([1, 1, 3])
+    d1.download_button("Table (CSV)", sweeps.to_csv(res), file_name=f"{sweep_dir.name}.csv", mime="text/csv",
+                       icon=":material/download:", key="sw_csv")
+    d2.download_button("Model-card section", sweeps.to_markdown(res), file_name=f"{sweep_dir.name}.md",
+                       mime="text/markdown", icon=":material/description:", key="sw_md")
+    if s.terminal and st.session_state.get("sw_seen_state", {}).get(sweep_dir.name) not in (None, s.state):
+        st.session_state["sw_seen_state"][sweep_dir.name] = s.state
+        st.rerun(scope="app")
+    st.session_state.setdefault("sw_seen_state", {})[sweep_dir.name] = s.state
+
+
+def sweep_section() -> None:
+    all_sweeps = sweeps.list_sweeps()
+    with st.expander("Compare settings: start a sweep", icon=":material/science:"):
+        st.caption("Which learning rate or prompt format makes the best tutor? A sweep trains one run per setting, "
+                   "one after another, scores each on the same held-out questions and says which differences are "
+                   "more than luck.")
+        sweep_form(model_options())
+    if all_sweeps:
+        st.subheader("Sweeps")
+        names = [x.name for x in all_sweeps]
+        if st.session_state.get("sw_pick") not in names:
+            st.session_state["sw_pick"] = names[0]
+        picked = st.selectbox("Sweep", names, key="sw_pick")
+        sweep_view(area("sweeps") / picked)
 
 
 # --------------------------------------------------------------------------------------- launch form
@@ -181,6 +332,8 @@ with st.expander("Start a new run", expanded=not any(r.status.active for r in al
                     st.rerun()
         except (ValueError, StudioError) as e:
             st.error(str(e))
+
+sweep_section()
 
 # ------------------------------------------------------------------------------------------- queue
 queued = [x for x in all_runs if x.status.state == "queued" and "waiting" in x.status.extra.get("message", "")]

@@ -232,3 +232,72 @@ def model_warnings(result: EvalResult) -> list[str]:
     elif s["n"] >= 10 and s["ci"][0] <= chance and not out:
         out.append(f"It is not clearly better than guessing (chance is {100 * chance:.0f}%).")
     return out
+
+
+# ---- many models or settings on the same questions ---------------------------------------------------
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (same order): family-wise error held at alpha over all tests."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted, running = [0.0] * m, 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def paired_sign_test(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
+    """Two scorings of the same questions, each a share correct per question (0/1 for one model, the mean
+    over seeds for a setting): the sign test over the questions where they differ, which for 0/1 scores is
+    McNemar's test. Returns the accuracy difference (b - a), the counts and the two-sided p-value."""
+    if set(a) != set(b):
+        raise StudioError(f"The two scorings are not on the same questions ({len(a)} vs {len(b)}, "
+                          f"{len(set(a) ^ set(b))} differ).")
+    n = len(a)
+    a_better = sum(a[q] > b[q] for q in a)
+    b_better = sum(b[q] > a[q] for q in a)
+    p, test = mcnemar(a_better, b_better)
+    diff = (sum(b.values()) - sum(a.values())) / n if n else 0.0
+    return {"n": n, "difference": diff, "a_better": a_better, "b_better": b_better, "p": p, "test": test}
+
+
+def pairwise_tests(scores: dict[str, dict[str, float]], reference: str | None = None,
+                   alpha: float = 0.05) -> list[dict[str, Any]]:
+    """Paired tests on the shared questions between named scorings ({name: {pid: share correct}}): every
+    pair, or each one against `reference`; p-values Holm-corrected for the number of comparisons."""
+    names = list(scores)
+    if reference is not None and reference not in scores:
+        raise StudioError(f"{reference!r} is not among the compared models.")
+    pairs = ([(reference, n) for n in names if n != reference] if reference is not None
+             else [(x, y) for i, x in enumerate(names) for y in names[i + 1:]])
+    rows = [{"a": x, "b": y, **paired_sign_test(scores[x], scores[y])} for x, y in pairs]
+    for row, adj in zip(rows, holm([r["p"] for r in rows])):
+        row.update(p_holm=adj, significant=adj < alpha)
+    return rows
+
+
+def per_question(results: list[EvalResult]) -> dict[str, float]:
+    """Share correct per question over several evaluations of the same questions (e.g. the seeds of a setting)."""
+    if not results:
+        return {}
+    pids = [p.pid for p in results[0].predictions]
+    got = [{p.pid: p.correct for p in r.predictions} for r in results]
+    if any(set(g) != set(pids) for g in got):
+        raise StudioError("The evaluations to pool are not on the same questions.")
+    return {q: sum(g[q] for g in got) / len(got) for q in pids}
+
+
+def leaderboard(results: dict[str, EvalResult], split: str | None = None) -> dict[str, Any]:
+    """N models on the same questions: accuracy with its 95% interval per model and per leaderboard column,
+    the chance baseline, the published rows when the data is the whole official test split."""
+    if not results:
+        raise StudioError("No evaluations to compare.")
+    pid_sets = {name: {p.pid for p in r.predictions} for name, r in results.items()}
+    first = next(iter(pid_sets.values()))
+    if any(s != first for s in pid_sets.values()):
+        raise StudioError("The models were not evaluated on the same questions; evaluate them all on the same data.")
+    summaries = {name: summarize(r, split) for name, r in results.items()}
+    any_summary = next(iter(summaries.values()))
+    return {"n": any_summary["n"], "chance": any_summary["chance"], "reference": any_summary["reference"],
+            "models": summaries}

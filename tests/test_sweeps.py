@@ -1,0 +1,149 @@
+"""Sweeps end to end on the 'xs' tiny model and a toy task: members trained in order by real workers, each
+scored on the same held-out questions, the table and the corrected paired tests; kill -9 of the member
+training now, then a resume of the sweep; the grid's validation and the multiple-comparison statistics."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import make_questions
+from core.errors import StudioError
+from core.evaluation.reports import holm, pairwise_tests, paired_sign_test
+from core.jobs import runs
+from core.training import sweeps
+
+
+@pytest.fixture
+def toy_source(tmp_path) -> Path:
+    path = tmp_path / "toy.jsonl"
+    path.write_text("".join(json.dumps(q.to_dict()) + "\n" for q in make_questions(90)))
+    return path
+
+
+def wait_for(pred, timeout: float = 240.0, what: str = "condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if value := pred():
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def make(model: Path, data: Path, **kw) -> Path:
+    base = dict(grid={"matrix_lr": [0.02, 0.005]}, seeds=[0], epochs=1, eval_questions=None)
+    base.update(kw)
+    return sweeps.create_sweep(str(model), str(data), **base)
+
+
+def test_the_grid_takes_format_and_recipe_fields_and_refuses_the_rest():
+    assert sweeps.parse_grid(["lr=1e-4,3e-4", "format=paper,nanochat", "lora=true,false"]) == {
+        "lr": [1e-4, 3e-4], "format": ["paper", "nanochat"], "lora": [True, False]}
+    assert len(sweeps.settings({"lr": [1, 2], "format": ["a", "b", "c"]})) == 6
+    for bad, msg in [(["lr"], "SETTING=V1,V2"), (["colour=red"], "unknown grid setting 'colour'"),
+                     (["seed=1,2"], "--seeds"), (["lr=1,1"], "twice"), ([], "empty")]:
+        with pytest.raises(ValueError, match=msg):
+            sweeps.parse_grid(bad)
+
+
+def test_a_bad_value_or_format_is_refused_before_anything_is_written(tiny_model_dir, toy_source, studio_home):
+    with pytest.raises(ValueError, match="unknown prompt format 'no-such-format'"):
+        make(tiny_model_dir, toy_source, grid={"format": ["paper", "no-such-format"]})
+    with pytest.raises(ValueError, match="matrix_lr must be in"):
+        make(tiny_model_dir, toy_source, grid={"matrix_lr": [0.02, 5.0]})
+    assert not (studio_home / "sweeps").exists() or not any((studio_home / "sweeps").iterdir())
+
+
+def test_holm_and_the_paired_sign_test():
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    a = {f"q{i}": 1.0 for i in range(30)}
+    b = {f"q{i}": 0.0 if i < 20 else 1.0 for i in range(30)}
+    t = paired_sign_test(a, b)
+    assert (t["a_better"], t["b_better"], t["test"]) == (20, 0, "exact")
+    assert t["p"] == pytest.approx(2 * 0.5 ** 20) and t["difference"] == pytest.approx(-20 / 30)
+    # seeds pooled: shares per question; one comparison per pair, Holm over all three
+    c = {q: 0.5 for q in a}
+    rows = pairwise_tests({"a": a, "b": b, "c": c})
+    assert [(r["a"], r["b"]) for r in rows] == [("a", "b"), ("a", "c"), ("b", "c")]
+    assert rows[0]["significant"] and rows[0]["p_holm"] == pytest.approx(2 * rows[0]["p"])  # the second smallest p
+    assert rows[1]["p_holm"] == pytest.approx(3 * rows[1]["p"])  # a beats c on all 30: the smallest
+    with pytest.raises(StudioError, match="not on the same questions"):
+        paired_sign_test(a, {"x": 1.0})
+
+
+def test_a_sweep_trains_its_members_in_order_and_scores_them_on_the_same_held_out_questions(
+        tiny_model_dir, toy_source, tmp_path):
+    sweep_dir = make(tiny_model_dir, toy_source, name="lr-sweep")
+    spec = sweeps.read_spec(sweep_dir)
+    assert [m["name"] for m in spec["members"]] == ["lr-sweep-01", "lr-sweep-02"]
+    held = [q.pid for q in sweeps.eval_questions(sweep_dir)]
+    assert spec["eval"]["how"] == "the source's test split" and len(held) == 30
+    assert {q.split for q in make_questions(90) if q.pid in held} == {"test"}
+
+    assert sweeps.run_driver(sweep_dir, echo=lambda _: None) == "done"
+    st = runs.read_status(sweep_dir)
+    assert (st.state, st.step, st.total) == ("done", 2, 2)
+    first, second = (runs.read_status(sweeps.member_dir(m["name"])) for m in spec["members"])
+    assert first.state == second.state == "done" and first.ended <= second.started  # one after the other
+    cfgs = [runs.read_config(sweeps.member_dir(m["name"])) for m in spec["members"]]
+    assert [c["recipe"]["matrix_lr"] for c in cfgs] == [0.02, 0.005] and {c["sweep"] for c in cfgs} == {"lr-sweep"}
+    evals = [sweeps.member_eval(sweep_dir, m["name"]) for m in spec["members"]]
+    assert [[p.pid for p in e.predictions] for e in evals] == [held, held]
+
+    res = sweeps.results(sweep_dir)
+    assert [r["setting"] for r in res["settings"]] == ["matrix_lr=0.02", "matrix_lr=0.005"]
+    for r, e in zip(res["members"], evals):
+        assert r["accuracy"] == e.accuracy and r["ci_low"] <= r["accuracy"] <= r["ci_high"]
+        assert r["eval_loss"] is not None and r["tokens_per_s"] > 0 and r["minutes"] > 0
+    assert res["best"] == max(res["settings"], key=lambda r: r["accuracy"])["setting"]
+    [test] = res["tests"]
+    assert (test["a"], test["b"], test["n"]) == ("matrix_lr=0.02", "matrix_lr=0.005", 30)
+    assert test["p_holm"] == test["p"]  # one comparison: nothing to correct
+    assert json.loads((sweep_dir / "results.json").read_text())["best"] == res["best"]
+    csv_text = sweeps.to_csv(res)
+    assert csv_text.splitlines()[0].startswith("member,setting,seed,state,accuracy") and "lr-sweep-02" in csv_text
+    md = sweeps.to_markdown(res)
+    assert "**(best)**" in md and "Holm-corrected over 1 comparisons" in md and "30 held-out questions" in md
+
+
+def test_kill_9_of_the_member_training_now_then_resume_of_the_sweep(tiny_model_dir, toy_source):
+    sweep_dir = make(tiny_model_dir, toy_source, name="killed", epochs=4)
+    first = sweeps.member_dir("killed-01")
+    cfg = runs.read_config(sweep_dir)  # checkpoints every 2 steps so that the kill leaves one behind
+    sweeps.start_sweep(sweep_dir)
+    wait_for(lambda: (first / "config.json").exists(), what="the first member")
+    over = json.loads((first / "config.json").read_text())
+    assert over["recipe"]["seed"] == 0 and cfg["members"][0]["name"] == "killed-01"
+    wait_for(lambda: list((first / "checkpoints").glob("step_*/trainer_state.json")), what="a checkpoint")
+    pid = runs.read_status(first).pid
+    os.kill(pid, signal.SIGKILL)
+    st = wait_for(lambda: (s := runs.read_status(sweep_dir)).terminal and s, what="the sweep to notice")
+    assert st.state == "failed" and "killed-01" in st.error and "crashed" in st.error and "Resume" in st.error
+    assert runs.read_status(first).state == "crashed"
+    assert not sweeps.member_dir("killed-02").exists()  # nothing starts after a crash
+
+    sweeps.resume_sweep(sweep_dir)
+    st = wait_for(lambda: (s := runs.read_status(sweep_dir)).terminal and s, timeout=400, what="the sweep to end")
+    assert st.state == "done", (st.error, runs.log_tail(sweep_dir))
+    assert any("resumed_from" in r for r in runs.read_metrics(first))  # continued from its checkpoint
+    res = sweeps.results(sweep_dir)
+    assert all(r["accuracy"] is not None for r in res["members"]) and len(res["tests"]) == 1
+
+
+def test_stop_stops_the_member_training_now_and_the_whole_sweep(tiny_model_dir, toy_source):
+    sweep_dir = make(tiny_model_dir, toy_source, name="stopped", epochs=30)
+    sweeps.start_sweep(sweep_dir)
+    first = sweeps.member_dir("stopped-01")
+    wait_for(lambda: (first / "metrics.jsonl").exists(), what="the first member to train")
+    sweeps.stop_sweep(sweep_dir)
+    st = wait_for(lambda: (s := runs.read_status(sweep_dir)).terminal and s, what="the sweep to stop")
+    assert st.state == "stopped" and runs.read_status(first).state == "stopped"
+    assert not sweeps.member_dir("stopped-02").exists()
+    with pytest.raises(StudioError, match="stopped is still"):
+        runs.write_status(sweep_dir, state="running", pid=os.getpid())
+        sweeps.resume_sweep(sweep_dir)
