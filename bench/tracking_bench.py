@@ -7,7 +7,7 @@ each for a fixed time; tokens/s is the median of the run's per-step figures from
 run's own metrics.jsonl replayed through `core.training.tracking.Tracker` (the call the worker makes
 after each step), timed per record, as a share of the mean step time.
 
-    python -m bench.tracking_bench --seconds 40 --rounds 3
+    python -m bench.tracking_bench --seconds 60 --rounds 3 --size xs
 
 Everything goes under bench/out/tracking/ (its own app home, trackio database and run folders).
 """
@@ -34,7 +34,7 @@ def one_run(model_dir: Path, mode: tuple[str, ...], seconds: float, round_: int)
     from core.training.recipes import TrainConfig, get_recipe
     from core.training.worker import run_worker
 
-    recipe = get_recipe("tiny", eval_every=10_000, save_every=10_000, seed=0)
+    recipe = get_recipe("tiny", eval_every=10_000, eval_examples=0, save_every=10_000, seed=0)  # training only
     cfg = TrainConfig(model=str(model_dir), data="sample", recipe=recipe, format="paper", minutes=seconds / 60,
                       device="cpu", report_to=mode)
     run_dir = runs.create_run(OUT / "home" / "runs", cfg.to_dict(), name=f"r{round_}-{label(mode)}")
@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=40.0, help="training time of each run")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--size", default="small", help="tiny preset size (xs, small, medium)")
     a = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     os.environ["SQA_STUDIO_HOME"] = str(OUT / "home")
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.models.tiny import create_tiny
 
     train_q = [q for q in load_source("sample") if q.split == "train"]
-    model_dir = create_tiny(train_q, OUT / "tiny-small", size="small", seed=0, source="sample", overwrite=True)
+    model_dir = create_tiny(train_q, OUT / f"tiny-{a.size}", size=a.size, seed=0, source="sample", overwrite=True)
     results = []
     for r in range(a.rounds):
         order = MODES[r % 3:] + MODES[: r % 3]
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     by = {label(m): [x for x in results if x["mode"] == label(m)] for m in MODES}
     base = {x["round"]: x["tokens_per_s"] for x in by["none"]}
     step_s = statistics.median(x["step_s"] for x in by["none"])
-    print(f"\n## tracking_bench: tiny 'small', recipe tiny, sample, {a.seconds:.0f} s a run, {a.rounds} rounds, "
+    print(f"\n## tracking_bench: tiny '{a.size}', recipe tiny, sample, {a.seconds:.0f} s a run, {a.rounds} rounds, "
           f"{a.threads} CPU threads\n")
     print("| tracker | tokens/s (median of rounds) | ratio to none (median of rounds; per round) | "
           "Tracker.log per step (replay) | share of a step |")

@@ -36,7 +36,7 @@ def wait_for(pred, timeout: float = 240.0, what: str = "condition"):
 
 
 def make(model: Path, data: Path, **kw) -> Path:
-    base = dict(grid={"matrix_lr": [0.02, 0.005]}, seeds=[0], epochs=1, eval_questions=None)
+    base = dict(grid={"matrix_lr": [0.02, 0.005]}, seeds=[0], epochs=1, eval_questions=None, recipe="tiny")
     base.update(kw)
     return sweeps.create_sweep(str(model), str(data), **base)
 
@@ -112,13 +112,13 @@ def test_a_sweep_trains_its_members_in_order_and_scores_them_on_the_same_held_ou
 
 
 def test_kill_9_of_the_member_training_now_then_resume_of_the_sweep(tiny_model_dir, toy_source):
-    sweep_dir = make(tiny_model_dir, toy_source, name="killed", epochs=4)
+    sweep_dir = make(tiny_model_dir, toy_source, name="killed", epochs=3, fixed={"save_every": 1, "batch_size": 4})
     first = sweeps.member_dir("killed-01")
     cfg = runs.read_config(sweep_dir)  # checkpoints every 2 steps so that the kill leaves one behind
     sweeps.start_sweep(sweep_dir)
     wait_for(lambda: (first / "config.json").exists(), what="the first member")
     over = json.loads((first / "config.json").read_text())
-    assert over["recipe"]["seed"] == 0 and cfg["members"][0]["name"] == "killed-01"
+    assert over["recipe"]["save_every"] == 1 and cfg["members"][0]["name"] == "killed-01"
     wait_for(lambda: list((first / "checkpoints").glob("step_*/trainer_state.json")), what="a checkpoint")
     pid = runs.read_status(first).pid
     os.kill(pid, signal.SIGKILL)
@@ -128,7 +128,7 @@ def test_kill_9_of_the_member_training_now_then_resume_of_the_sweep(tiny_model_d
     assert not sweeps.member_dir("killed-02").exists()  # nothing starts after a crash
 
     sweeps.resume_sweep(sweep_dir)
-    st = wait_for(lambda: (s := runs.read_status(sweep_dir)).terminal and s, timeout=400, what="the sweep to end")
+    st = wait_for(lambda: (s := runs.read_status(sweep_dir)).terminal and s, timeout=900, what="the sweep to end")
     assert st.state == "done", (st.error, runs.log_tail(sweep_dir))
     assert any("resumed_from" in r for r in runs.read_metrics(first))  # continued from its checkpoint
     res = sweeps.results(sweep_dir)
@@ -136,7 +136,7 @@ def test_kill_9_of_the_member_training_now_then_resume_of_the_sweep(tiny_model_d
 
 
 def test_stop_stops_the_member_training_now_and_the_whole_sweep(tiny_model_dir, toy_source):
-    sweep_dir = make(tiny_model_dir, toy_source, name="stopped", epochs=30)
+    sweep_dir = make(tiny_model_dir, toy_source, name="stopped", epochs=30, fixed={"batch_size": 4})
     sweeps.start_sweep(sweep_dir)
     first = sweeps.member_dir("stopped-01")
     wait_for(lambda: (first / "metrics.jsonl").exists(), what="the first member to train")

@@ -30,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", default="0", help="comma-separated seeds; each setting is trained once per seed")
     p.add_argument("--recipe", default=None, help="the base recipe (default: tiny for the tiny model, else default)")
     p.add_argument("--format", default=None, help="the prompt format of settings that do not vary it")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="a recipe setting every run shares, e.g. --set save_every=50 (repeatable)")
     p.add_argument("--eval-questions", type=int, default=500,
                    help="held-out questions every member is scored on (default 500; 0: all)")
     p.add_argument("--name", default=None, help="the sweep's folder name (default: sweep-<time>)")
@@ -62,6 +64,19 @@ def _seeds(text: str) -> list[int]:
         raise ValueError(f"--seeds takes whole numbers separated by commas, not {text!r}") from None
 
 
+def _fixed(items: list[str]) -> dict:
+    from core.training import sweeps
+
+    out = {}
+    for item in items:
+        grid = sweeps.parse_grid([item])
+        (key, values), = grid.items()
+        if len(values) != 1 or key == "format":
+            raise ValueError(f"--set takes one recipe setting and one value (FIELD=VALUE), not {item!r}")
+        out[key] = values[0]
+    return out
+
+
 def run_sweep(a: argparse.Namespace) -> int:
     from core.training import sweeps
     from core.training.tracking import parse_report_to
@@ -69,7 +84,8 @@ def run_sweep(a: argparse.Namespace) -> int:
     sweep_dir = sweeps.create_sweep(a.model, a.data, sweeps.parse_grid(a.grid), seeds=_seeds(a.seeds),
                                     minutes=a.minutes, epochs=a.epochs, recipe=a.recipe, fmt=a.format,
                                     eval_questions=a.eval_questions or None, name=a.name,
-                                    report_to=parse_report_to(a.report_to), device=a.device)
+                                    report_to=parse_report_to(a.report_to), device=a.device,
+                                    fixed=_fixed(a.set))
     spec = sweeps.read_spec(sweep_dir)
     print(f"sweep {sweep_dir.name}: {len(spec['members'])} runs, each scored on {spec['eval']['n']} questions "
           f"({spec['eval']['how']})", flush=True)

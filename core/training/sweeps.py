@@ -24,6 +24,7 @@ import itertools
 import json
 import os
 import random
+import signal
 import statistics
 import sys
 import time
@@ -95,7 +96,7 @@ def label(setting: dict[str, Any]) -> str:
 
 def member_config(spec: dict[str, Any], setting: dict[str, Any], seed: int, sweep_name: str) -> TrainConfig:
     """The training config of one member: the sweep's base, the setting and the seed (validated)."""
-    over = {k: v for k, v in setting.items() if k != "format"}
+    over = {**(spec.get("set") or {}), **{k: v for k, v in setting.items() if k != "format"}}
     over["seed"] = seed
     if spec.get("epochs") is not None:
         over["epochs"] = spec["epochs"]
@@ -131,8 +132,10 @@ def held_out_questions(data: str, limit: int | None, seed: int = 0) -> tuple[lis
 def create_sweep(model: str, data: str, grid: dict[str, list[Any]], seeds: list[int] | None = None,
                  minutes: float | None = None, epochs: float | None = None, recipe: str | None = None,
                  fmt: str | None = None, eval_questions: int | None = 500, name: str | None = None,
-                 report_to: tuple[str, ...] = (), device: str = "auto", root: Path | None = None) -> Path:
-    """Validate every member's config, fix the evaluation questions and write the sweep folder."""
+                 report_to: tuple[str, ...] = (), device: str = "auto", fixed: dict[str, Any] | None = None,
+                 root: Path | None = None) -> Path:
+    """Validate every member's config, fix the evaluation questions and write the sweep folder.
+    `fixed`: recipe settings every member shares (e.g. {'save_every': 50}); the grid's own win."""
     from core.training.jobs import validate_launch
 
     if minutes is not None and epochs is not None:
@@ -141,7 +144,8 @@ def create_sweep(model: str, data: str, grid: dict[str, list[Any]], seeds: list[
     recipe = recipe or suggested_recipe(model)
     spec: dict[str, Any] = {"kind": "sweep", "model": model, "data": data, "recipe": recipe,
                             "format": fmt or suggested_format(recipe), "minutes": minutes, "epochs": epochs,
-                            "grid": grid, "seeds": seeds, "report_to": list(report_to), "device": device}
+                            "grid": grid, "seeds": seeds, "report_to": list(report_to), "device": device,
+                            "set": dict(fixed or {})}
     combos = settings(grid)
     if len(combos) * len(seeds) > MAX_MEMBERS:
         raise ValueError(f"{len(combos)} settings x {len(seeds)} seeds is {len(combos) * len(seeds)} runs; "
@@ -448,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("sweep_dir", type=Path)
     ap.add_argument("--resume", action="store_true", help="resume interrupted members from their checkpoints")
     a = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: stop_sweep(a.sweep_dir))  # a polite kill stops the sweep cleanly
     try:
         state = run_driver(a.sweep_dir, a.resume, echo=lambda s: print(f"[{time.strftime('%H:%M:%S')}] {s}", flush=True))
     except StudioError as e:
