@@ -106,7 +106,7 @@ def sweep_form(models: dict[str, str]) -> None:
     r = RECIPES[recipe]
     lr_field = "matrix_lr" if r.optimizer == "muon" else "lr"
     minutes = c3.number_input("Minutes per run", min_value=0.5, max_value=600.0, value=3.0, step=0.5, key="sw_min")
-    formats = c1.multiselect("Prompt formats to try", list(FORMATS), default=[suggested_format(recipe)],
+    formats = c1.multiselect("Prompt formats to try", list(FORMATS), default=[suggested_format(recipe, model)],
                              format_func=lambda f: FORMATS[f].label, key="sw_formats")
     base_lr = getattr(r, lr_field)
     lrs = c2.text_input("Learning rates to try", value=f"{base_lr:g}, {base_lr / 2:g}", key="sw_lrs",

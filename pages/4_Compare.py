@@ -1,5 +1,6 @@
 """Compare page: two models on the same questions (default: the latest training run's base model and the
-run's own model). Evaluations run as background jobs (core.evaluation.jobs) and are cached; the page shows
+run's own model), or many models on one chart ("Many models": accuracy with intervals per model and per
+leaderboard column, chance, the published rows, paired tests against a chosen reference). Evaluations run as background jobs (core.evaluation.jobs) and are cached; the page shows
 their progress live, then accuracies with intervals, McNemar's test, the leaderboard's columns, the
 flips, and one question answered by both models side by side. Logic lives in core.evaluation.scoring,
 core.evaluation.jobs and core.evaluation.reports; this file lays out widgets."""
@@ -22,7 +23,8 @@ from core.home import area
 from core.data.prompts import FORMATS, to_messages
 from core.evaluation.capability import default_format, trained_format
 from core.data.records import LEADERBOARD_COLUMNS, LETTERS, Question
-from core.evaluation.reports import compare, headline, model_warnings, summarize, to_csv, to_json, to_markdown
+from core.evaluation.reports import (compare, headline, leaderboard, model_warnings, pairwise_tests, per_question,
+                                     summarize, to_csv, to_json, to_markdown)
 from core.training.progress import format_duration
 from core.data.sources import load_source, source_splits
 from core.data.subsets import list_subsets
@@ -76,15 +78,124 @@ def model_picker(label: str, names: list[str], default: str, key: str) -> str:
     return choice
 
 
+# --- many models on one chart ---------------------------------------------------------------------
+# N models on the same questions (core.evaluation.reports.leaderboard / pairwise_tests): accuracy with its
+# interval per model and per leaderboard column, chance, the published rows, paired tests against a reference.
+
+def many_models_view(picked: list[str], reference: str, data: str, split: str | None, limit: int | None,
+                     method: str, fmt: str) -> None:
+    if len(picked) < 2:
+        st.info("Pick at least two models in the sidebar.")
+        return
+    try:
+        reqs = {m: EvalRequest(model=m, data=data, split=split, method=method, fmt=fmt, limit=limit) for m in picked}
+        questions = load_source(data, split)[:limit]
+        if not questions:
+            raise StudioError("The selection is empty: pick another split or source.")
+        done = {m: find_cached(r, questions) for m, r in reqs.items()}
+    except (StudioError, ValueError) as e:
+        st.error(str(e))
+        return
+    jobs = st.session_state.setdefault("jobs", {})
+    keys = {m: json.dumps(asdict(r), sort_keys=True) for m, r in reqs.items()}
+    for m, r in reqs.items():
+        if done[m] is None and keys[m] not in jobs and (running := find_running(r, questions)) is not None:
+            jobs[keys[m]] = str(running)
+    missing = [m for m in picked if done[m] is None]
+    if missing and st.button(f"Evaluate {len(missing)} model{'s' if len(missing) > 1 else ''}", type="primary",
+                             icon=":material/play_arrow:", key="many_go"):
+        try:
+            for m in missing:
+                if keys[m] not in jobs or runs.read_status(jobs[keys[m]]).terminal:
+                    jobs[keys[m]] = str(start_eval(reqs[m], questions).run_dir)
+        except StudioError as e:
+            st.error(str(e))
+    if missing:
+        many_progress([(m, keys[m]) for m in missing])
+        st.caption(f"Evaluated so far: {len(picked) - len(missing)} of {len(picked)} models on {len(questions):,} "
+                   "questions (each one runs after the other, on the device).")
+        return
+    res = {m: results(str(d), (d / "results.json").stat().st_mtime)[0] for m, d in done.items()}
+    try:
+        board = leaderboard(res, split)
+        tests = pairwise_tests({m: per_question([r]) for m, r in res.items()}, reference=reference)
+    except StudioError as e:
+        st.error(str(e))
+        return
+    rows = []
+    for m, s in board["models"].items():
+        row = {"model": m, "accuracy %": round(100 * s["accuracy"], 2),
+               "95% CI": f"{100 * s['ci'][0]:.1f}–{100 * s['ci'][1]:.1f}"}
+        row.update({c: None if s["columns"][c]["accuracy"] is None else round(100 * s["columns"][c]["accuracy"], 1)
+                    for c in LEADERBOARD_COLUMNS})
+        rows.append(row)
+    rows.append({"model": "chance (1 / choices)", "accuracy %": round(100 * board["chance"], 2), "95% CI": ""})
+    for r in board["reference"] or []:
+        rows.append({"model": f"published: {r['name']}", "accuracy %": round(100 * r["accuracy"], 2), "95% CI": ""})
+    st.markdown(f"**{len(picked)} models on the same {board['n']:,} questions**"
+                + ("" if board["reference"] else " (published rows appear for the whole official test split)"))
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="many_table")
+    names_ = list(board["models"])
+    accs = [100 * board["models"][m]["accuracy"] for m in names_]
+    fig = go.Figure(go.Bar(x=names_, y=accs, error_y=dict(
+        type="data", symmetric=False, array=[100 * board["models"][m]["ci"][1] - a for m, a in zip(names_, accs)],
+        arrayminus=[a - 100 * board["models"][m]["ci"][0] for m, a in zip(names_, accs)])))
+    fig.add_hline(y=100 * board["chance"], line_dash="dot", annotation_text="chance")
+    for r in board["reference"] or []:
+        fig.add_hline(y=100 * r["accuracy"], line_dash="dash", line_color="gray", annotation_text=r["name"])
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(title="accuracy %", range=[0, 100]),
+                      title="Accuracy with 95% intervals")
+    st.plotly_chart(fig, width="stretch", key="many_chart")
+    st.markdown(f"**Against {reference}** (paired McNemar tests on the shared questions, Holm-corrected for "
+                f"{len(tests)} comparisons)")
+    st.dataframe(pd.DataFrame([{"model": t["b"], f"minus {reference} (points)": round(100 * t["difference"], 1),
+                                "better / worse questions": f"{t['b_better']} / {t['a_better']}", "p": t["p"],
+                                "p (Holm)": t["p_holm"], "significant": t["significant"]} for t in tests]),
+                 hide_index=True, width="stretch", key="many_tests")
+
+
+@st.fragment(run_every=2)
+def many_progress(pending: list[tuple[str, str]]) -> None:
+    jobs = st.session_state.get("jobs", {})
+    for m, k in pending:
+        if k not in jobs:
+            st.caption(f"{m}: not evaluated yet")
+            continue
+        s = runs.read_status(jobs[k])
+        if s.state == "done":
+            st.rerun(scope="app")
+        elif s.terminal:
+            st.error(f"{m}: evaluation {s.state}. {s.error}")
+        else:
+            st.progress(s.step / s.total if s.total else 0.0, text=f"{m}: {s.extra.get('message') or s.state}")
+
+
+def many_models_picker(names: list[str], base: str) -> tuple[list[str], str]:
+    """The models to put on one chart (default: the base model and the latest runs) and the reference."""
+    run_names = [n for n in names if n.startswith("run:")][:4]
+    default = list(dict.fromkeys([base] + run_names))
+    picked = st.multiselect("Models", names, default=[n for n in default if n in names], key="many_models",
+                            help="Every model is scored on the same questions.")
+    reference = st.selectbox("Reference (each model is tested against it)", picked or [base], key="many_ref")
+    return picked, reference
+
+
 st.title(":material/compare: Compare")
 st.caption("Two models on the same questions: accuracy with 95% intervals, the leaderboard's columns, a paired "
            "McNemar test, the questions that flipped, and both models answering one question side by side.")
 names = [m.name for m in list_models(check_hub=False) if m.availability in ("ready", "cached") or m.kind == "tiny"]
 base_default, tuned_default = default_pair(names)
+view = st.segmented_control("How many models", ["Two models", "Many models"], default="Two models",
+                            key="cmp_view", label_visibility="collapsed") or "Two models"
 with st.sidebar:
     st.header("Models")
-    model_a = model_picker("Base model", names, base_default, "model_a")
-    model_b = model_picker("Fine-tuned model", names, tuned_default, "model_b")
+    if view == "Many models":
+        many_picked, many_ref = many_models_picker(names, base_default)
+        model_a = many_ref
+        model_b = next((m for m in many_picked if m != many_ref), many_ref)
+    else:
+        model_a = model_picker("Base model", names, base_default, "model_a")
+        model_b = model_picker("Fine-tuned model", names, tuned_default, "model_b")
     st.header("Questions")
     sources = ["sample"] + [f"subset:{s.name}" for s in list_subsets()] + ["local…"]
     data = st.selectbox("Source", sources, key="data")
@@ -106,6 +217,11 @@ with st.sidebar:
                        format_func=lambda f: FORMATS[f].label, key=f"fmt:{model_a}:{model_b}",
                        help="Starts at the format the fine-tuned model was trained with.")
 
+if view == "Many models":
+    if data:
+        many_models_view(many_picked, many_ref, data, None if split == "(all)" else split, int(limit) or None,
+                         method, fmt)
+    st.stop()
 if not (model_a and model_b and data):
     st.info("Pick two models and a data source in the sidebar.")
     st.stop()

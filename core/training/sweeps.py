@@ -143,7 +143,7 @@ def create_sweep(model: str, data: str, grid: dict[str, list[Any]], seeds: list[
     seeds = list(dict.fromkeys(seeds if seeds else [0]))
     recipe = recipe or suggested_recipe(model)
     spec: dict[str, Any] = {"kind": "sweep", "model": model, "data": data, "recipe": recipe,
-                            "format": fmt or suggested_format(recipe), "minutes": minutes, "epochs": epochs,
+                            "format": fmt or suggested_format(recipe, model), "minutes": minutes, "epochs": epochs,
                             "grid": grid, "seeds": seeds, "report_to": list(report_to), "device": device,
                             "set": dict(fixed or {})}
     combos = settings(grid)
