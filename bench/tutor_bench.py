@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-SWEEP = [(0.0, 1.0, 1.0), (0.7, 0.9, 1.0), (0.7, 0.9, 1.1), (0.3, 0.9, 1.1), (0.7, 0.9, 1.2)]
+SWEEP = [(0.0, 1.0, 1.0), (0.7, 0.9, 1.0), (0.3, 0.9, 1.1), (0.7, 0.9, 1.2)]
 
 
 def sweep(loaded, questions: list[dict], base_settings, out: Path) -> int:

@@ -135,3 +135,18 @@ def test_compare_page_defaults_to_the_fine_tuned_models_format(run_model):
     assert at.selectbox(key="model_b").value == "run:r1"
     fmt = [s for s in at.selectbox if s.key.startswith("fmt")][0]
     assert fmt.value == "nanochat"
+
+
+def test_the_estimate_warns_when_the_budget_is_too_short_to_learn(tiny_model_dir):
+    from core.training.jobs import estimate, too_short
+    from core.training.recipes import build_config
+
+    assert "fewer than the 100 warm-up steps" in too_short(40, eval_every=50, warmup=100)
+    assert "fewer than one evaluation interval (50 steps)" in too_short(40, eval_every=50, warmup=0.05)
+    assert too_short(400, eval_every=50, warmup=0.05) == ""
+    short = estimate(build_config(str(tiny_model_dir), "sample", recipe="tiny", minutes=0.01))
+    assert "too short to learn" in short.warning
+    long = estimate(build_config(str(tiny_model_dir), "sample", recipe="tiny", fmt="paper", epochs=1, eval_every=10))
+    assert long.warning == "" and long.examples == 3824  # the sample's train split, one conversation a row
+    tutor = estimate(build_config(str(tiny_model_dir), "sample", recipe="tiny", fmt="tutor", epochs=1))
+    assert tutor.examples > 3824  # its open turns are examples too
