@@ -15,7 +15,8 @@ from core.models.hub import OFFLINE_HELP, hub_reachable
 from core.data.prompts import DEFAULT_FORMAT, FORMATS, to_messages
 from core.data.sources import load_source, source_stamp
 from core.data.subsets import (CONTEXTS, Filters, build_frame, delete_subset, describe_kept, filter_frame, grade_labels,
-                               list_subsets, save_subset, stratified_sample, subset_rows)
+                               list_subsets, save_subset, stratified_sample, subset_rows,
+                               context_counts)
 
 st.set_page_config(page_title="Data · ScienceQA Tutor Studio", page_icon=":material/dataset:", layout="wide")
 SPLIT_COLORS = {"train": "#4C78A8", "val": "#F58518", "test": "#54A24B", "": "#9D9D9D"}
@@ -43,10 +44,12 @@ def tokenizer(path: str):
     return load_tokenizer(path)
 
 
-def bar(frame, x: str, title: str, order: list[str] | None = None, horizontal: bool = False) -> None:
-    """Counts of column `x`, stacked by split (the counts are plotted, never the raw rows)."""
+def bar(frame, x: str, title: str, order: list[str] | None = None, horizontal: bool = False,
+        counts=None) -> None:
+    """Counts of column `x` (or the given counts), stacked by split (the counts are plotted, never the rows)."""
     st.markdown(f"**{title}**")
-    counts = frame.groupby([x, "split"]).size().unstack(fill_value=0)  # (categories, splits)
+    if counts is None:
+        counts = frame.groupby([x, "split"]).size().unstack(fill_value=0)  # (categories, splits)
     cats = order or list(counts.sum(axis=1).sort_values(ascending=horizontal).index)
     counts = counts.reindex([c for c in cats if c in counts.index])
     splits = sorted(counts.columns, key=lambda s: list(SPLIT_COLORS).index(s) if s in SPLIT_COLORS else 9)
@@ -151,8 +154,7 @@ with overview:
             grade = grade_labels(sel)
             bar(sel.assign(grade=grade), "grade", "By grade", sorted(grade.unique(), key=lambda g: (len(g), g)))
         with c3:
-            groups = sel.assign(group=sel["context"].str.split("+")).explode("group")
-            bar(groups, "group", "By context group (TXT and IMG overlap)", list(CONTEXTS))
+            bar(sel, "group", "By context group (TXT and IMG overlap)", list(CONTEXTS), counts=context_counts(sel))
         c1, c2 = st.columns([1, 2])
         with c1:
             bar(sel.assign(choices=sel["n_choices"].astype(str)), "choices", "By number of choices",

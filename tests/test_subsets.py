@@ -134,3 +134,17 @@ def test_saved_subsets_are_described_by_their_splits_and_filters(problems):
     assert row["made from"] == "subject natural science; no image questions; 4 per subject"
     assert describe_kept(chosen, 40, 4, "subject").startswith(
         f"kept {len(chosen)} of the 40 questions that pass the filters (up to 4 per subject in each split): train ")
+
+
+def test_context_counts_count_each_group_of_a_row_as_exploding_the_rows_does(problems):
+    from core.data.subsets import context_counts
+
+    frame = build_frame(problems)
+    exploded = frame.assign(group=frame["context"].str.split("+")).explode("group")
+    expected = exploded.groupby(["group", "split"]).size().unstack(fill_value=0)
+    counts = context_counts(frame)
+    assert list(counts.index) == ["TXT", "IMG", "NO"]
+    for group in expected.index:
+        for split in expected.columns:
+            assert counts.loc[group, split] == expected.loc[group, split]
+    assert int(counts.loc["IMG"].sum()) == sum("IMG" in q.context_groups for q in problems)

@@ -94,6 +94,13 @@ def grade_labels(frame: pd.DataFrame) -> pd.Series:
     return frame["grade_num"].astype("Float64").round().astype("Int64").astype("string").fillna("?").astype(str)
 
 
+def context_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Questions per (context group, split); a row counts in each of its groups (TXT and IMG overlap).
+    Counted column-wise: exploding the rows copies every column, ~0.6 s on 13,715 rows of a busy machine."""
+    counts = {g: frame.loc[frame["context"].str.contains(g, regex=False), "split"].value_counts() for g in CONTEXTS}
+    return pd.DataFrame(counts).T.fillna(0).astype(int).reindex(list(CONTEXTS), fill_value=0)
+
+
 def filter_frame(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     """The rows of `frame` that pass `filters` (the index still points into the questions list)."""
     mask = pd.Series(True, index=frame.index)
