@@ -171,7 +171,7 @@ def sweep_table(res: dict) -> pd.DataFrame:
     for r in res["settings"]:
         acc = r["accuracy"]
         rows.append({"": "★ best" if r["setting"] == res["best"] else "", "setting": r["setting"],
-                     "accuracy": None if acc is None else round(100 * acc, 1),
+                     "accuracy %": None if acc is None else round(100 * acc, 1),
                      "95% CI": "–" if acc is None else f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f}",
                      "runs scored": f"{r['evaluated']}/{r['seeds']}",
                      "eval loss": None if r["eval_loss"] is None else round(r["eval_loss"], 3),
@@ -211,7 +211,8 @@ def sweep_view(sweep_dir) -> None:
         st.markdown("**Which differences are real?** " + (
             "; ".join(f"{t['b']} vs {t['a']}: {100 * t['difference']:+.1f} points" for t in sig) if sig
             else "None of the differences is significant: with these questions they could be luck."))
-        with st.expander(f"The {len(res['tests'])} paired tests (Holm-corrected)"):
+        n_tests = len(res["tests"])
+        with st.expander("The paired test" if n_tests == 1 else f"The {n_tests} paired tests (Holm-corrected)"):
             st.dataframe(pd.DataFrame([{"a": t["a"], "b": t["b"], "b - a (points)": round(100 * t["difference"], 1),
                                         "a better / b better": f"{t['a_better']} / {t['b_better']}",
                                         "p": t["p"], "p (Holm)": t["p_holm"], "significant": t["significant"]}

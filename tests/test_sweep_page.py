@@ -43,7 +43,7 @@ def test_the_sweep_view_shows_the_table_the_best_setting_and_the_significant_dif
     assert not at.exception
     table = next(df.value for df in at.dataframe if "setting" in df.value.columns and "95% CI" in df.value.columns)
     assert list(table["setting"]) == ["matrix_lr=0.02", "matrix_lr=0.005"]
-    assert list(table[""]) == ["★ best", ""] and list(table["accuracy"]) == [90.0, 30.0]
+    assert list(table[""]) == ["★ best", ""] and list(table["accuracy %"]) == [90.0, 30.0]
     assert list(table["tokens/s"]) == [1000, 1001] and list(table["eval loss"]) == [1.0, 2.0]
     md = " ".join(m.value for m in at.markdown)
     assert "matrix_lr=0.005 vs matrix_lr=0.02: -60.0 points" in md and "demo" in md

@@ -125,7 +125,7 @@ def held_out_questions(data: str, limit: int | None, seed: int = 0) -> tuple[lis
     if limit and len(pool) > limit:
         pool = sorted(pool, key=lambda q: q.pid)
         random.Random(seed).shuffle(pool)
-        pool, how = pool[:limit], f"{limit} of {len(pool)} from {how} (seed {seed})"
+        pool, how = pool[:limit], f"{limit} of the {len(pool)} in {how}, chosen with seed {seed}"
     return pool, how
 
 
