@@ -290,3 +290,85 @@ def test_interrupted_conversion_leaves_no_half_folder(tmp_path, monkeypatch):
     assert list((tmp_path / "models").iterdir()) == []  # no target, no leftover temp folder
     monkeypatch.undo()
     assert (convert(tmp_path / "raw", out) / "model.safetensors").exists()
+
+
+# ---- gaps found by reading real Hub layouts (simulated here) --------------------------------------
+
+def test_an_explicit_stage_on_a_root_layout_repo_is_taken_on_trust():
+    from core.models.families.nanochat.convert import select_checkpoint
+
+    root = ["model_000650.pt", "meta_000650.json", "tokenizer.pkl", "token_bytes.pt"]  # sdobson/nanochat
+    ck = select_checkpoint(root, stage="sft")
+    assert (ck.stage, ck.step, ck.model, ck.stage_from_layout) == ("sft", 650, "model_000650.pt", False)
+    assert select_checkpoint(root, prefer="sft").stage == "sft"  # the catalogue's stage for that repo
+    staged = ["chatsft_checkpoints/d20/model_000650.pt", "chatsft_checkpoints/d20/meta_000650.json", "tokenizer.pkl"]
+    with pytest.raises(StudioError, match="No 'rl' checkpoint here; found: sft"):
+        select_checkpoint(staged, stage="rl")  # where the layout names stages, a missing one is still refused
+
+
+def test_model_pt_and_meta_json_without_a_step_are_found_and_converted(tmp_path):
+    from core.models.catalogue import resolve_model
+    from core.models.families.nanochat.convert import is_raw_nanochat, select_checkpoint
+    from core.models.loading import load_model
+    from core.models.manifest import read_manifest
+
+    ck = select_checkpoint(["model.pt", "meta.json", "tokenizer.pkl"])
+    assert (ck.model, ck.meta) == ("model.pt", "meta.json")
+    both = select_checkpoint(["model.pt", "meta.json", "model_000010.pt", "meta_000010.json", "tokenizer.pkl"])
+    assert both.step == 10  # a numbered checkpoint before a plain one
+    raw = tmp_path / "repo"
+    make_raw_checkpoint(raw, step=7, sub="weights")
+    (raw / "weights" / "model_000007.pt").rename(raw / "weights" / "model.pt")
+    (raw / "weights" / "meta_000007.json").rename(raw / "weights" / "meta.json")
+    assert is_raw_nanochat(raw)
+    out = resolve_model(str(raw))
+    assert read_manifest(out).get("step") is None and load_model(out, device="cpu").model is not None
+
+
+def test_sft_and_base_folders_pick_sft_not_base():
+    from core.models.families.nanochat.convert import select_checkpoint
+
+    files = ["base/model_021400.pt", "base/meta_021400.json", "sft/model_000650.pt", "sft/meta_000650.json",
+             "tokenizer/tokenizer.pkl"]
+    ck = select_checkpoint(files)
+    assert (ck.stage, ck.model, ck.tokenizer) == ("sft", "sft/model_000650.pt", "tokenizer/tokenizer.pkl")
+    assert select_checkpoint(files, stage="base").step == 21400
+
+
+def test_the_catalogue_calls_nanochat_d32_raw():
+    from core.models.catalogue import KNOWN_HUB
+
+    d32 = next(m for m in KNOWN_HUB if m.repo == "karpathy/nanochat-d32")
+    assert d32.kind == "hub-raw" and "transformers" not in d32.note
+
+
+def test_a_transformers_nanochat_with_class_default_token_ids_is_fixed_on_adoption(tiny_model_dir, tmp_path):
+    from core.models.catalogue import adopt_transformers_folder
+    from core.models.families.nanochat.template import ASSISTANT_END, BOS
+    from core.models.loading import load_model
+
+    cfg = json.loads((tiny_model_dir / "config.json").read_text())
+    cfg.update(bos_token_id=0, eos_token_id=1, pad_token_id=1)  # NanoChatConfig's defaults: byte tokens here
+    (tiny_model_dir / "config.json").write_text(json.dumps(cfg))
+    (tiny_model_dir / "generation_config.json").write_text(json.dumps({"bos_token_id": 0, "eos_token_id": 1,
+                                                                        "pad_token_id": 1}))
+    out = adopt_transformers_folder(tiny_model_dir, tmp_path / "adopted", source="someone/nanochat-hf")
+    loaded = load_model(out, device="cpu")
+    tok = loaded.tokenizer
+    assert loaded.model.config.eos_token_id == tok.convert_tokens_to_ids(ASSISTANT_END) != 1
+    assert loaded.model.config.bos_token_id == tok.convert_tokens_to_ids(BOS)
+    assert loaded.model.config.pad_token_id is None
+    assert loaded.model.generation_config.eos_token_id == loaded.model.config.eos_token_id
+
+
+def test_remote_code_is_refused(tiny_model_dir, tmp_path):
+    from core.models.catalogue import adopt_transformers_folder, resolve_model
+
+    cfg = json.loads((tiny_model_dir / "config.json").read_text())
+    cfg["auto_map"] = {"AutoModelForCausalLM": "modeling_evil.EvilForCausalLM"}
+    (tiny_model_dir / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(StudioError, match="never runs code from a model repository"):
+        adopt_transformers_folder(tiny_model_dir, tmp_path / "adopted", source="someone/evil")
+    with pytest.raises(StudioError, match="never runs code"):
+        resolve_model(str(tiny_model_dir))
+    assert not (tmp_path / "adopted").exists()

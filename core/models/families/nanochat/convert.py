@@ -33,7 +33,11 @@ STAGE_DIRS = {"sft": "chatsft_checkpoints", "rl": "chatrl_checkpoints", "mid": "
 # Parameters of nanochat versions newer than the late-2025 architecture transformers implements.
 NEWER_ARCH_MARKERS = ("resid_lambdas", "x0_lambdas", "value_embeds", "ve_gate", "smear", "backout")
 SOFTCAP = 15.0
-_MODEL_RE = re.compile(r"^model_(\d+)\.pt$")
+# model_<step>.pt, as nanochat writes it; or model.pt (+ meta.json), as some Hub repos upload it
+_MODEL_RE = re.compile(r"^model(?:_(\d+))?\.pt$")
+# short folder names some repos use instead of nanochat's own (sft/, base/, ...)
+STAGE_ALIASES = {"sft": "sft", "chatsft": "sft", "rl": "rl", "chatrl": "rl", "mid": "mid", "base": "base"}
+UNNUMBERED = -1  # the step of a model.pt without a number (numbered checkpoints win over it)
 
 
 @dataclass(frozen=True)
@@ -42,8 +46,9 @@ class RawCheckpoint:
     model: str
     meta: str
     tokenizer: str
-    step: int
+    step: int  # UNNUMBERED for model.pt
     stage: str | None
+    stage_from_layout: bool = True  # False: the layout names no stage; `stage` is the one asked for
 
     @property
     def files(self) -> list[str]:
@@ -54,15 +59,25 @@ def _stage_of(path: PurePosixPath) -> str | None:
     for stage, dirname in STAGE_DIRS.items():
         if dirname in path.parts:
             return stage
+    for part in reversed(path.parts):
+        if part.lower() in STAGE_ALIASES:
+            return STAGE_ALIASES[part.lower()]
     return None
+
+
+def _step_of(path: PurePosixPath) -> int:
+    number = _MODEL_RE.match(path.name).group(1)
+    return int(number) if number is not None else UNNUMBERED
 
 
 def select_checkpoint(paths: list[str], stage: str | None = None, step: int | None = None,
                       prefer: str | None = None) -> RawCheckpoint:
     """Pick model/meta/tokenizer files among `paths` (repo-relative, '/'-separated).
 
-    Stage: the one asked for (required), else `prefer` if present, else the only one present, else
-    sft > rl > mid > base. Step: the one asked for, else the latest in that folder.
+    Stage: the one asked for (required where the layout names stages; taken on trust where it names
+    none, as in a repo with its files at the root), else `prefer` if present, else the only one present,
+    else sft > rl > mid > base. Step: the one asked for, else the latest in that folder (a numbered
+    model_<step>.pt before a plain model.pt).
     """
     for s in (stage, prefer):
         if s is not None and s not in STAGE_DIRS:
@@ -70,33 +85,39 @@ def select_checkpoint(paths: list[str], stage: str | None = None, step: int | No
     all_paths = [PurePosixPath(p) for p in paths]
     models = [p for p in all_paths if _MODEL_RE.match(p.name)]
     if not models:
-        raise StudioError("No nanochat checkpoint found (no model_<step>.pt file). Expected nanochat's "
-                          "model_<step>.pt + meta_<step>.json + tokenizer.pkl.")
+        raise StudioError("No nanochat checkpoint found (no model_<step>.pt or model.pt file). Expected "
+                          "nanochat's model_<step>.pt + meta_<step>.json + tokenizer.pkl.")
     dirs: dict[PurePosixPath, list[PurePosixPath]] = {}
     for p in models:
         dirs.setdefault(p.parent, []).append(p)
+    trusted = False
     if stage is not None:
         chosen = [d for d in dirs if _stage_of(d) == stage]
+        if not chosen and len(dirs) == 1 and _stage_of(next(iter(dirs))) is None:
+            chosen, trusted = list(dirs), True  # one checkpoint, no stage in its path: take the asked stage on trust
         if not chosen:
-            have = sorted({_stage_of(d) or str(d) for d in dirs})
+            have = sorted({_stage_of(d) or (str(d) if str(d) != "." else "the root folder") for d in dirs})
             raise StudioError(f"No '{stage}' checkpoint here; found: {', '.join(have)}.")
     else:
         chosen = [d for d in dirs if prefer and _stage_of(d) == prefer] or list(dirs)
+        if prefer and len(dirs) == 1 and _stage_of(chosen[0]) is None:
+            stage, trusted = prefer, True  # the catalogue knows which stage this repo's only checkpoint is
     if len(chosen) > 1:
         order = list(STAGE_DIRS)
         chosen.sort(key=lambda d: (order.index(_stage_of(d)) if _stage_of(d) else len(order), str(d)))
     folder = chosen[0]
-    by_step = {int(_MODEL_RE.match(p.name).group(1)): p for p in dirs[folder]}
+    by_step = {_step_of(p): p for p in dirs[folder]}
     if step is None:
         step = max(by_step)
     if step not in by_step:
-        raise StudioError(f"No step {step} in {folder}; available steps: {', '.join(map(str, sorted(by_step)))}.")
+        steps = [str(s) if s != UNNUMBERED else "model.pt" for s in sorted(by_step)]
+        raise StudioError(f"No step {step} in {folder}; available steps: {', '.join(steps)}.")
     model = by_step[step]
-    meta = model.with_name(model.name.replace("model_", "meta_", 1).replace(".pt", ".json"))
+    meta = model.with_name("meta" + model.name.removeprefix("model").removesuffix(".pt") + ".json")
     if meta not in all_paths:
         raise StudioError(f"{model} has no {meta.name} beside it (nanochat writes the model config there).")
     return RawCheckpoint(model=str(model), meta=str(meta), tokenizer=str(_find_tokenizer(all_paths, folder)),
-                         step=step, stage=_stage_of(folder))
+                         step=step, stage=stage if trusted else _stage_of(folder), stage_from_layout=not trusted)
 
 
 def _find_tokenizer(paths: list[PurePosixPath], folder: PurePosixPath) -> PurePosixPath:
@@ -124,7 +145,7 @@ def local_checkpoint(folder: Path, stage: str | None = None, step: int | None = 
 def is_raw_nanochat(folder: Path) -> bool:
     folder = Path(folder)
     return folder.is_dir() and not (folder / "config.json").exists() and any(
-        _MODEL_RE.match(p.name) for p in folder.rglob("model_*.pt"))
+        _MODEL_RE.match(p.name) for p in folder.rglob("model*.pt"))
 
 
 # ---- weights -------------------------------------------------------------------------------------
@@ -299,6 +320,7 @@ def convert_checkpoint(root: Path, out: Path, ckpt: RawCheckpoint | None = None,
         tokenizer.save_pretrained(tmp)
         write_manifest(tmp, Manifest(
             kind="converted", source=source or str(root), family="nanochat", pretrained=True, parameters=n_params,
-            extra={"stage": ckpt.stage, "step": ckpt.step, "files": ckpt.files, "dtype": dtype, "model_config": cfg,
+            extra={"stage": ckpt.stage, "stage_from_layout": ckpt.stage_from_layout,
+                   "step": ckpt.step if ckpt.step != UNNUMBERED else None, "files": ckpt.files, "dtype": dtype, "model_config": cfg,
                    "seconds": round(time.time() - started, 2)}))
     return out
