@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.jobs import runs
 from core.errors import StudioError
+from core.models.defaults import default_base_model
 from core.home import area
 from core.data.prompts import FORMATS
 from core.training.recipes import RECIPE_HELP, RECIPES, build_config, config_diff, suggested_format, suggested_recipe
@@ -257,9 +258,13 @@ all_runs = runs.list_runs(area("runs"))
 with st.expander("Start a new run", expanded=not any(r.status.active for r in all_runs), icon=":material/add:"):
     models = model_options()
     c1, c2, c3 = st.columns(3)
-    model = c1.selectbox("Model to fine-tune", list(models) + ["(a local folder)"],
-                         format_func=lambda n: models.get(n, n), key="tr_model",
-                         help="Start from the tiny model to try things on a CPU in minutes.")
+    model_names = list(models) + ["(a local folder)"]
+    proposed = default_base_model()
+    model = c1.selectbox("Model to fine-tune", model_names, format_func=lambda n: models.get(n, n), key="tr_model",
+                         index=model_names.index(proposed) if proposed in model_names else 0,
+                         help="SmolLM2-135M is a small pretrained chat model: it already writes English, and "
+                              "fine-tuning teaches it ScienceQA. The tiny model trains from scratch in minutes, "
+                              "for a first try of the whole loop.")
     if model == "(a local folder)":
         model = c1.text_input("Model folder", placeholder="/path/to/model", key="tr_model_path").strip()
     data = c2.selectbox("Questions to learn from", data_options() + ["(a file or folder)"], key="tr_data",

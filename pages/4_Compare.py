@@ -1,5 +1,6 @@
-"""Compare page: two models on the same questions (default: the latest training run's base model and the
-run's own model), or many models on one chart ("Many models": accuracy with intervals per model and per
+"""Compare page: two models on the same questions (default: the pretrained SmolLM2 preset and the newest run
+trained from it, else the newest run and its base; core.models.defaults), or many models on one chart
+("Many models": accuracy with intervals per model and per
 leaderboard column, chance, the published rows, paired tests against a chosen reference). Evaluations run as background jobs (core.evaluation.jobs) and are cached; the page shows
 their progress live, then accuracies with intervals, McNemar's test, the leaderboard's columns, the
 flips, and one question answered by both models side by side. Logic lives in core.evaluation.scoring,
@@ -16,10 +17,10 @@ import streamlit as st
 
 from core.jobs import runs
 from core.models.catalogue import list_models, resolve_model
+from core.models.defaults import compare_pair
 from core.errors import StudioError
 from core.evaluation.jobs import (EvalRequest, find_cached, find_running, load_results, model_identity, start_eval,
                                   time_estimate)
-from core.home import area
 from core.data.prompts import FORMATS, to_messages
 from core.evaluation.capability import default_format, trained_format
 from core.data.records import LEADERBOARD_COLUMNS, LETTERS, Question
@@ -49,14 +50,6 @@ def load(name: str, identity: str):
 @st.cache_data(show_spinner=False)
 def results(run_dir: str, mtime: float):
     return load_results(run_dir)
-
-
-def default_pair(names: list[str]) -> tuple[str, str]:
-    """The latest finished training run's base model and the run's model; else the first two models."""
-    for run in runs.list_runs(area("runs")):
-        if run.model_path is not None and run.config.get("model"):
-            return str(run.config["model"]), f"run:{run.name}"
-    return names[0], names[1] if len(names) > 1 else names[0]
 
 
 def choice_label(i: int, text: str, width: int = 16, lines: int = 3) -> str:
@@ -183,8 +176,9 @@ def many_models_picker(names: list[str], base: str) -> tuple[list[str], str]:
 st.title(":material/compare: Compare")
 st.caption("Two models on the same questions: accuracy with 95% intervals, the leaderboard's columns, a paired "
            "McNemar test, the questions that flipped, and both models answering one question side by side.")
-names = [m.name for m in list_models(check_hub=False) if m.availability in ("ready", "cached") or m.kind == "tiny"]
-base_default, tuned_default = default_pair(names)
+names = [m.name for m in list_models(check_hub=False)
+         if m.availability in ("ready", "cached", "installed") or m.kind == "tiny"]
+base_default, tuned_default = compare_pair(names)  # the pretrained preset vs the newest run trained from it
 view = st.segmented_control("How many models", ["Two models", "Many models"], default="Two models",
                             key="cmp_view", label_visibility="collapsed") or "Two models"
 with st.sidebar:

@@ -1,5 +1,5 @@
-"""Tutor page: chat with any model of the catalogue (default: the latest fine-tuned run's model), the
-answer streamed token by token through the model's own chat template; share the chat with a class
+"""Tutor page: chat with any model of the catalogue (default: the newest run fine-tuned from a pretrained
+model, else the pretrained SmolLM2 preset; core.models.defaults), the answer streamed token by token through the model's own chat template; share the chat with a class
 through a link (a separate Gradio app that serves only the chat: classroom.py). Logic lives in
 core.serving.chat, core.access and classroom; this file lays out widgets."""
 
@@ -12,13 +12,12 @@ import streamlit as st
 
 import classroom
 from core import access
-from core.jobs import runs
 from core.models.catalogue import list_models, resolve_model
+from core.models.defaults import tutor_model
 from core.serving.chat import (MAX_SYSTEM_CHARS, ChatSettings, RateLimiter, ReplyStats, build_messages, clean_input,
                        example_questions, get_model, sampling_defaults, stream_reply)
 from core.evaluation.capability import capability_note, default_format, model_family
 from core.errors import StudioError
-from core.home import area
 from core.data.prompts import DEFAULT_SYSTEM_PROMPT, FORMATS, with_grade
 
 st.set_page_config(page_title="Tutor · ScienceQA Tutor Studio", page_icon=":material/school:", layout="wide")
@@ -42,14 +41,6 @@ def examples(fmt: str) -> list[tuple[str, str]]:
 SAMPLING_KEYS = ("temperature", "top_p", "penalty", "max_new")
 
 
-def default_model(names: list[str]) -> str:
-    """The latest training run's model, else the tiny preset."""
-    for run in runs.list_runs(area("runs")):
-        if run.model_path is not None and f"run:{run.name}" in names:
-            return f"run:{run.name}"
-    return "tiny"
-
-
 state = st.session_state
 state.setdefault("sid", uuid.uuid4().hex)
 state.setdefault("history", [])
@@ -57,10 +48,11 @@ if state.pop("streaming", None) is not None:  # the last reply was interrupted (
     partial = state.pop("partial", "")
     state.history.append({"role": "assistant", "content": (partial + " …").strip(), "stopped": True})
 
-names = [m.name for m in list_models(check_hub=False) if m.availability in ("ready", "cached") or m.kind == "tiny"]
+names = [m.name for m in list_models(check_hub=False)
+         if m.availability in ("ready", "cached", "installed") or m.kind == "tiny"]
 with st.sidebar:
     st.header("Tutor")
-    default = default_model(names)
+    default = tutor_model(names)  # the newest fine-tuned pretrained model, else the pretrained preset
     options = names + ([default] if default not in names else [])
     model_name = st.selectbox("Model", options, index=options.index(default), key="model",
                               help="Fine-tuned runs appear as run:<id>. Download or convert others on the Models page.",

