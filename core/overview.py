@@ -29,6 +29,7 @@ class Overview:
     latest_run_state: str | None = None
     base_models: list[str] = field(default_factory=list)  # ready models that are not training runs
     finished_runs: list[str] = field(default_factory=list)  # runs with a final model (newest first)
+    latest_finished_label: str = ""  # the name the user gave the newest of them
     active_run: str | None = None  # the title of a queued or running training run
     active_progress: str = ""
     evaluated_runs: list[str] = field(default_factory=list)  # run:<id> models with a finished evaluation
@@ -69,6 +70,7 @@ def overview(check_hub: bool = True) -> Overview:
         latest_run_state=latest.status.state if latest else None,
         base_models=[m.name for m in models if m.availability in ("ready", "cached") and m.kind != "run"],
         finished_runs=[r.name for r in run_list if r.model_path is not None],
+        latest_finished_label=next((str(r.config.get("label") or "") for r in run_list if r.model_path is not None), ""),
         active_run=active.title if active else None, active_progress=active.progress_text() if active else "",
         evaluated_runs=sorted(m for m in evaluated if m.startswith("run:")),
     )
@@ -92,7 +94,9 @@ def guided_path(ov: Overview) -> list[Step]:
         Step("Fine-tune it on the questions",
              "running" if ov.active_run else "done" if tuned else "missing",
              f"Training now: {ov.active_run} ({ov.active_progress})." if ov.active_run else
-             f"{len(tuned)} fine-tuned model{'s' * (len(tuned) != 1)}, the latest run:{tuned[0]}." if tuned else
+             f"{len(tuned)} fine-tuned model{'s' * (len(tuned) != 1)}; the latest: "
+             + (f"{ov.latest_finished_label} (run:{tuned[0]})." if ov.latest_finished_label else f"run:{tuned[0]}.")
+             if tuned else
              "No fine-tuned model yet. On the Train page pick the model and the questions, say how long "
              "(5 minutes is enough to see it learn) and press Launch.",
              "pages/3_Train.py", "Open Train"),
