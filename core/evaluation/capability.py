@@ -78,18 +78,18 @@ def measured(folder: Path) -> Measured | None:
     folder = folder.resolve()
     jobs = sorted(area("evals").glob("*/results.json"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in jobs[:100]:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            req, summary = data["request"], data["summary"]
-            if summary.get("method") != "categorical" or not summary.get("n"):
-                continue
+        try:  # the small config.json first: only a job of this model has its results read
+            req = json.loads((path.parent / "config.json").read_text(encoding="utf-8"))["request"]
             other = model_folder(str(req["model"]))
-            if other is not None and other.resolve() == folder:
+            if other is None or other.resolve() != folder or req.get("method", "categorical") != "categorical":
+                continue
+            summary = json.loads(path.read_text(encoding="utf-8"))["summary"]
+            if summary.get("n"):
                 split = f" ({req['split']})" if req.get("split") else ""
                 return Measured(float(summary["accuracy"]), int(summary["n"]),
                                 f"on {summary['n']} questions of {req['data']}{split}")
         except (OSError, ValueError, KeyError, TypeError):
-            continue  # a damaged or foreign results file says nothing
+            continue  # a damaged or foreign job folder says nothing
     if (folder.parent / "metrics.jsonl").exists():
         from core.jobs.runs import read_metrics
 
