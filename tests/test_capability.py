@@ -150,3 +150,11 @@ def test_the_estimate_warns_when_the_budget_is_too_short_to_learn(tiny_model_dir
     assert long.warning == "" and long.examples == 3824  # the sample's train split, one conversation a row
     tutor = estimate(build_config(str(tiny_model_dir), "sample", recipe="tiny", fmt="tutor", epochs=1))
     assert tutor.examples > 3824  # its open turns are examples too
+
+
+def test_a_tutor_format_model_is_offered_an_open_example_question():
+    from core.serving.chat import example_questions
+
+    paper, tutor = example_questions(2, "paper"), example_questions(2, "tutor")
+    assert len(paper) == 2 and tutor[:2] == paper  # same multiple-choice questions, same rendering
+    assert tutor[2] == ("What do plants need to grow?", "What do plants need to grow?")

@@ -347,8 +347,12 @@ def reply(loaded, messages: list[dict[str, str]], settings: ChatSettings | None 
 
 def example_questions(n: int = 3, fmt: str | None = None) -> list[tuple[str, str]]:
     """(short label, full user message) for a few sample test questions, one per topic, rendered in `fmt`
-    (the format the chosen model was trained with; the app's default when None)."""
-    from core.data.prompts import DEFAULT_FORMAT, user_message
+    (the format the chosen model was trained with; the app's default when None); a format that teaches
+    open questions adds one (assets/open_questions), asked as a student would."""
+    import json
+
+    from core.data.prompts import DEFAULT_FORMAT, get_format, user_message
+    from core.home import ASSETS
     from core.data.sources import load_source
 
     picked, topics = [], set()
@@ -359,4 +363,8 @@ def example_questions(n: int = 3, fmt: str | None = None) -> list[tuple[str, str
         picked.append((q.question, user_message(q, fmt or DEFAULT_FORMAT)))
         if len(picked) == n:
             break
+    if get_format(fmt or DEFAULT_FORMAT).teaches:
+        path = ASSETS / "open_questions" / "open_questions.jsonl"
+        first = json.loads(path.read_text(encoding="utf-8").splitlines()[0])["question"]
+        picked.append((first, first))
     return picked
