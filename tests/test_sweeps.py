@@ -108,7 +108,7 @@ def test_a_sweep_trains_its_members_in_order_and_scores_them_on_the_same_held_ou
     csv_text = sweeps.to_csv(res)
     assert csv_text.splitlines()[0].startswith("member,setting,seed,state,accuracy") and "lr-sweep-02" in csv_text
     md = sweeps.to_markdown(res)
-    assert "**(best)**" in md and "Holm-corrected over 1 comparisons" in md and "30 held-out questions" in md
+    assert "**(best)**" in md and "Holm-corrected over 1 comparison at 0.05" in md and "30 held-out questions" in md
 
 
 def test_kill_9_of_the_member_training_now_then_resume_of_the_sweep(tiny_model_dir, toy_source):

@@ -428,7 +428,7 @@ def to_markdown(res: dict[str, Any]) -> str:
              f"`{res['model']}` on `{res['data']}`; grid: {grid}; seeds: {', '.join(map(str, res['seeds']))}. "
              f"Every run is scored on the same {res['questions']} held-out questions ({res['how']}); "
              f"chance {_pct(res['chance'])}.", "",
-             "| setting | accuracy (95% CI) | seeds | eval loss | minutes | tokens/s |", "|---|---|---|---|---|---|"]
+             "| setting | accuracy (95% CI) | per seed | eval loss | minutes | tokens/s |", "|---|---|---|---|---|---|"]
     for r in res["settings"]:
         mark = " **(best)**" if r["setting"] == res["best"] else ""
         acc = (f"{_pct(r['accuracy'])} ({_pct(r['ci_low'])}–{_pct(r['ci_high'])})" if r["accuracy"] is not None
@@ -438,8 +438,9 @@ def to_markdown(res: dict[str, Any]) -> str:
                      f"{_num(r['minutes'], '.1f')} | {_num(r['tokens_per_s'], ',.0f')} |")
     if res["tests"]:
         sig = [t for t in res["tests"] if t["significant"]]
+        n = len(res["tests"])
         lines += ["", f"Paired sign tests on the shared questions (McNemar for one seed), Holm-corrected over "
-                      f"{len(res['tests'])} comparisons at {res['alpha']}: "
+                      f"{n} comparison{'s' * (n != 1)} at {res['alpha']}: "
                   + ("; ".join(f"{t['b']} vs {t['a']}: {100 * t['difference']:+.1f} points (p = {t['p_holm']:.3g})"
                                for t in sig) if sig else "no difference is significant.")]
     return "\n".join(lines) + "\n"
