@@ -225,3 +225,20 @@ def test_chat_command_streams_an_answer(tiny_model_dir, capsys):
     assert capsys.readouterr().out.endswith("\n")
     assert main(["chat", "--model", str(tiny_model_dir), "x" * 5000]) == 2
     assert "limit is 4,000" in capsys.readouterr().err
+
+
+def test_chat_command_grade_and_family_sampling(tiny_model_dir, capsys, monkeypatch):
+    import core.serving.chat as chat
+
+    seen = {}
+    real = chat.stream_reply
+
+    def spy(loaded, messages, settings=None, **kw):
+        seen.update(system=messages[0]["content"], settings=settings)
+        return real(loaded, messages, settings, **kw)
+
+    monkeypatch.setattr(chat, "stream_reply", spy)
+    assert main(["chat", "--model", str(tiny_model_dir), "--grade", "3", "--max-new-tokens", "4", "Why?"]) == 0
+    assert seen["system"].endswith("The student is in grade 3: explain in words a grade 3 student can read.")
+    # nanochat has no measured sampling of its own: the app's defaults, with the flag given
+    assert seen["settings"] == chat.ChatSettings(max_new_tokens=4)

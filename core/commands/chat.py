@@ -2,6 +2,7 @@
 
     python -m core chat --model tiny "Which is heavier, 3 kg or 5 kg?"
     python -m core chat --model run:20260101-120000 --temperature 0       # no question: a conversation
+    python -m core chat --model smollm2-135m --grade 3 "Why is the sky blue?"   # explained for grade 3
 """
 
 from __future__ import annotations
@@ -16,20 +17,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                                "an empty line or Ctrl-D ends it)")
     p.add_argument("--model", default="tiny", help="tiny | a Hub repo id | a model folder | run:<id>")
     p.add_argument("--system", default=None, help="system prompt (default: the tutor's)")
-    p.add_argument("--temperature", type=float, default=0.7, help="0 = greedy")
-    p.add_argument("--top-p", type=float, default=0.9)
-    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--grade", type=int, default=None, choices=range(1, 13), help="the student's grade (1-12)")
+    p.add_argument("--temperature", type=float, default=None, help="0 = greedy (default: the model family's)")
+    p.add_argument("--top-p", type=float, default=None)
+    p.add_argument("--repetition-penalty", type=float, default=None)
+    p.add_argument("--max-new-tokens", type=int, default=None)
     p.add_argument("--device", default=None, help="cuda | mps | cpu (default: best available)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from core.models.catalogue import resolve_model
-    from core.serving.chat import ChatSettings, build_messages, clean_input, get_model, stream_reply
-    from core.data.prompts import DEFAULT_SYSTEM_PROMPT
+    from dataclasses import replace
 
-    settings = ChatSettings(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens)
-    system = DEFAULT_SYSTEM_PROMPT if args.system is None else args.system
+    from core.serving.chat import build_messages, clean_input, get_model, sampling_defaults, stream_reply
+    from core.data.prompts import DEFAULT_SYSTEM_PROMPT, with_grade
+    from core.evaluation.capability import model_family
+
+    chosen = {k: v for k, v in (("temperature", args.temperature), ("top_p", args.top_p),
+                                ("repetition_penalty", args.repetition_penalty),
+                                ("max_new_tokens", args.max_new_tokens)) if v is not None}
+    settings = replace(sampling_defaults(model_family(args.model)), **chosen)
+    system = with_grade(DEFAULT_SYSTEM_PROMPT if args.system is None else args.system, args.grade)
     loaded = get_model(resolve_model(args.model, progress=lambda m: print(m, file=sys.stderr)), device=args.device)
     history: list[dict[str, str]] = []
     interactive = args.question is None
