@@ -57,7 +57,7 @@ def test_worker_trains_writes_metrics_and_a_loadable_model(tiny_model_dir, toy_s
     from core.models.loading import load_model
 
     run_dir = start_training(cfg(tiny_model_dir, toy_source, eval_every=5, save_every=5))
-    st = wait_terminal(run_dir)
+    st = wait_terminal(run_dir, timeout=300)  # 14 steps and ~7 evaluations: ~90 s when 7 people share 2 cores
     assert st.state == "done", runs.log_tail(run_dir)
     hist = runs.read_metrics(run_dir)
     losses = [r["loss"] for r in hist if "loss" in r]
