@@ -19,9 +19,10 @@
   ~140 tokens/s on 2 cores with full AdamW). AdamW, not Muon: Newton-Schulz on SmolLM2's 210 matrices
   costs about half again a 32-example forward + backward. The input embedding (and with it a tied head)
   and the bottom half of the blocks are frozen (`freeze_fraction`), so backward stops halfway: ~4N
-  instead of 6N FLOPs per token, and AdamW keeps state for a third of the weights. Batches of 8 for
+  instead of 6N FLOPs per token, and AdamW keeps state for ~40% of the weights. Batches of 8 for
   more optimizer steps per CPU minute, a higher rate than full fine-tuning, answer-only format (QCM->A:
-  the loss is on a few tokens, the prompt is all the cost). Chosen by bench/cpu_recipe_bench.py.
+  the loss is on a few tokens, the prompt is all the cost). Set from the FLOP count; the learning
+  comparison with full AdamW and LoRA (bench/cpu_recipe_bench.py) has not run to the end yet (README).
 
 A `TrainConfig` is what `config.json` of a run holds (model, data, prompt format, recipe, budget);
 it is validated on construction, so a bad config is refused before anything launches.
