@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['name']} | {r['steps']} | {r['epochs']:.2f} | {r['train_s'] / 60:.1f} min | "
-              f"{r['tokens_per_s']:,.0f} | {r['mfu']:.1%} | "
+              f"{r['tokens_per_s']:,.1f} | {r['mfu']:.1%} | "
               f"{100 * r['accuracy']:.1f}% [{100 * r['ci'][0]:.1f}, {100 * r['ci'][1]:.1f}] | "
               f"{100 * r['diff']:+.1f} [{100 * r['diff_ci'][0]:+.1f}, {100 * r['diff_ci'][1]:+.1f}] | "
               f"{r['only_base']} / {r['only_tuned']} | {r['p']:.2g} ({r['test']}) |")

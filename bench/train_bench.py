@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                                (default_name, default, f"{med(ratios):.2f} (rounds: {rounds})")):
         tps = med(x["tokens_per_s"] for x in runs_)
         first = ", ".join(f"{x['first_step_s']:.1f}" for x in runs_)
-        row = f"| {name} | {tps:,.0f} | {med(x['padding'] for x in runs_):.1%} | {first} | {ratio}"
+        row = f"| {name} | {tps:,.1f} | {med(x['padding'] for x in runs_):.1%} | {first} | {ratio}"
         mfu = f"{tps * flops / (peak * 1e12):.1%}" if peak else "(give --peak-tflops)"
         if gpu:
             row += f" | {max(x['peak_memory'] for x in runs_) / 2**30:.1f} GiB"
