@@ -8,6 +8,9 @@ range + context + text search), beside the baseline of filtering the Question ob
 then the Data page's script run (server side, Streamlit's AppTest) on the same 21,208 rows.
 
     python -m bench.data_bench            # prints two markdown tables
+    python -m bench.data_bench --rows ROWS.jsonl --baseline-page OLD_1_Data.py
+        # only the page: subject filter changes on ROWS, this page beside another version of it, in
+        # alternating rounds (e.g. OLD = `git show <commit>:pages/1_Data.py`)
 """
 
 from __future__ import annotations
@@ -64,7 +67,16 @@ def timed(fn, repeat: int = 1) -> tuple[float, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rows", type=Path, default=None, help="a 21,208-row JSON Lines file: time only the page")
+    p.add_argument("--baseline-page", type=Path, default=None, help="another version of pages/1_Data.py to time beside")
+    a = p.parse_args(argv)
+    if a.rows:
+        if a.baseline_page:
+            page_side_by_side(a.rows, a.baseline_page)
+        else:
+            page_timings(a.rows)
+        return 0
     from core.data import sources
     from core.data.subsets import Filters, build_frame, filter_frame
 
@@ -116,6 +128,37 @@ def page_timings(rows: Path) -> None:
         t, _ = timed(step)
         assert not at.exception, at.exception
         print(f"| {name} | {t:.2f} | {at.metric[0].value} |")
+
+
+def page_side_by_side(rows: Path, baseline: Path, rounds: int = 3) -> None:
+    """Subject filter changes on this Data page and on `baseline`, alternating rounds on the same rows."""
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ["SQA_STUDIO_HOME"] = str(rows.parent / "home")
+    from streamlit.testing.v1 import AppTest
+
+    from core.data import sources
+
+    sources.SAMPLE_PATH = rows
+    pages = {"baseline": baseline, "this page": Path(__file__).resolve().parent.parent / "pages" / "1_Data.py"}
+    apps = {k: AppTest.from_file(str(v), default_timeout=300) for k, v in pages.items()}
+    for at in apps.values():
+        at.run()
+        at.run()
+    times: dict[str, list[float]] = {k: [] for k in pages}
+    for _ in range(rounds):
+        for k, at in apps.items():
+            for value in (["natural science"], ["social science"], []):
+                t = time.perf_counter()
+                at.multiselect(key="f_subject").set_value(value).run()
+                times[k].append(time.perf_counter() - t)
+                assert not at.exception, at.exception
+    print("| Data page, 21,208 rows: filter change (subject) | median | range |")
+    print("|---|---|---|")
+    for k, v in times.items():
+        print(f"| {k} | {statistics.median(v):.2f} s | {min(v):.2f}-{max(v):.2f} s |")
+    print(f"\nspeed-up: {statistics.median(times['baseline']) / statistics.median(times['this page']):.2f}x")
 
 
 if __name__ == "__main__":
