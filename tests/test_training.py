@@ -374,7 +374,8 @@ def test_cpu_pretrained_recipe_trains_only_the_top_blocks(tiny_model_dir, toy_so
     assert losses and all(math.isfinite(x) for x in losses)
     base, tuned = load_model(tiny_model_dir, device="cpu").model, load_model(run_dir / "model", device="cpu").model
     layers = len(base.model.layers)
-    assert layers >= 2
+    assert layers >= 2 and "parameters (" in runs.log_tail(run_dir, 200)
+    assert "the rest is frozen" in runs.log_tail(run_dir, 200)
     for (name, a), (_, b) in zip(base.named_parameters(), tuned.named_parameters()):
         frozen = "embed_tokens" in name or any(f"layers.{i}." in name for i in range(layers // 2))
         assert torch.equal(a, b) == frozen, name

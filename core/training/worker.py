@@ -98,6 +98,10 @@ class Trainer:
         if not self.data.train:
             raise StudioError("No training examples: the data source is empty after splitting.")
         self.opts = build_optimizers(self.model, self.r)
+        total = sum(p.numel() for p in self.model.parameters())
+        trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        if trainable < total:  # LoRA or freeze_fraction: say how much of the model learns
+            self.log(f"training {trainable:,} of {total:,} parameters ({trainable / total:.0%}); the rest is frozen")
         self.amp_dtype = None
         if self.device.type == "cuda" and self.r.precision != "fp32":
             self.amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.r.precision)
