@@ -75,7 +75,7 @@ preset_tab, tiny_tab, convert_tab, gguf_tab = st.tabs([
 with preset_tab:
     smol = PRESETS["smollm2-135m"]
     entry = next(e for e in entries if e.name == smol.name)
-    st.caption(f"{smol.note}. {fmt_params(smol.parameters)} parameters, licence {smol.licence}; it ships inside "
+    st.caption(f"SmolLM2-135M-Instruct: {smol.note}. {fmt_params(smol.parameters)} parameters, licence {smol.licence}; it ships inside "
                f"{smol.source}, so no internet is needed. It is imported once into the app's home folder "
                "(about a minute), then the Train, Compare and Tutor pages use it.")
     if entry.availability == "missing":

@@ -12,7 +12,7 @@ import streamlit as st
 
 import classroom
 from core import access
-from core.models.catalogue import list_models, resolve_model
+from core.models.catalogue import list_models, local_model_folder, resolve_model
 from core.models.defaults import tutor_model
 from core.serving.chat import (MAX_SYSTEM_CHARS, ChatSettings, RateLimiter, ReplyStats, build_messages, clean_input,
                        example_questions, get_model, sampling_defaults, stream_reply)
@@ -80,7 +80,13 @@ try:
                             repetition_penalty=float(penalty))
     base_system = clean_input(system, MAX_SYSTEM_CHARS, "The system prompt") if system.strip() else ""
     system_prompt = with_grade(base_system, grade) or ""
-    loaded = load(str(resolve_model(model_name)))
+    if local_model_folder(model_name) is None:  # first use: imported, created or downloaded once (a minute)
+        with st.status(f"Preparing {model_name} (first use only)…", expanded=True) as prep:
+            path = resolve_model(model_name, progress=st.write)
+            prep.update(label=f"{model_name} is ready", state="complete", expanded=False)
+    else:
+        path = resolve_model(model_name)
+    loaded = load(str(path))
 except (StudioError, ValueError) as e:
     st.error(str(e))
     st.stop()

@@ -56,7 +56,7 @@ def test_d20_parameter_count_matches_transformers():
 def test_hub_model_offline_is_a_clear_error():
     from core.models.catalogue import resolve_model
 
-    with pytest.raises(StudioError, match="HF_HUB_OFFLINE.*tiny model preset"):
+    with pytest.raises(StudioError, match="HF_HUB_OFFLINE.*tiny model"):
         resolve_model("sdobson/nanochat")
     with pytest.raises(StudioError, match="Unknown model"):
         resolve_model("not a model")

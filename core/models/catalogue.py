@@ -285,7 +285,7 @@ def _preset_entry(preset: Preset) -> ModelEntry:
         return ModelEntry(preset.name, preset.label, "preset", preset.source, preset.parameters, "missing", None,
                           note=f"not installed: {preset.install}; licence {preset.licence}")
     return ModelEntry(preset.name, preset.label, "preset", preset.source, preset.parameters, "installed", None,
-                      note=f"{preset.note}; licence {preset.licence}; imported here on first use (about a minute)",
+                      note=f"{preset.note}; licence {preset.licence}; imported on first use (a minute)",
                       size_bytes=file.stat().st_size)
 
 

