@@ -1,4 +1,4 @@
-"""ScienceQA Tutor Studio: the home page. Run with `make run` (or `streamlit run Home.py`).
+"""ScienceQA Tutor Studio: the home page. The app starts from app.py (`make run`).
 
 A guided path for a teacher who has never trained a model: the steps from the questions to a shared
 tutor, each with its state read from disk (core.overview.guided_path) and a link to the page that does it."""

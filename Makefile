@@ -29,7 +29,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 run: install
-	$(BIN)/streamlit run Home.py --server.port $(PORT) --server.headless true
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
 
 test: install-dev browser
 	$(BIN)/python -m pytest -q

@@ -63,7 +63,7 @@ def test_the_dockerfiles_command_starts_the_app_and_its_health_check_answers(stu
 
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
     cmd = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, re.M).group(1))
-    assert cmd[:3] == ["streamlit", "run", "Home.py"] and "--server.port=8501" in cmd
+    assert cmd[:3] == ["streamlit", "run", "app.py"] and "--server.port=8501" in cmd
     assert "--server.address=0.0.0.0" in cmd and "EXPOSE 8501" in dockerfile
     assert "/_stcore/health" in dockerfile and "--uid 1000" in dockerfile and "USER user" in dockerfile
     assert "HF_HOME=" in dockerfile and "download.pytorch.org/whl/cpu" in dockerfile

@@ -8,6 +8,7 @@ from core.home import area
 from core.jobs.runs import create_run
 
 APP = Path(__file__).resolve().parent.parent / "Home.py"
+ENTRY = APP.parent / "app.py"
 
 
 def test_home_page_offline_shows_sample_and_offline_notice(monkeypatch):
@@ -75,3 +76,13 @@ def test_the_path_follows_what_is_on_disk(monkeypatch):
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert [s for _, s in steps_of(at)] == ["done", "done", "in progress", "done", "next"]
     assert any("Training now: second (step 3 of ~12 · 25%" in c.value for c in at.caption)
+
+
+def test_the_entry_point_opens_on_home_and_lists_every_page():
+    at = AppTest.from_file(str(ENTRY), default_timeout=60).run()
+    assert not at.exception
+    assert steps_of(at), "app.py did not open on the home page's guided path"
+    src = ENTRY.read_text()
+    assert src.index('title="Home"') < src.index("1_Data.py")
+    pages = sorted(p.name for p in (APP.parent / "pages").glob("*.py"))
+    assert all(name in src for name in pages), "a page in pages/ is missing from app.py's navigation"

@@ -1,6 +1,6 @@
 """A real app server and a real headless Chromium (Debian's, driven by Playwright).
 
-`app_server(home=...)` starts `streamlit run Home.py` on a free port with its own app home and yields
+`app_server(home=...)` starts `streamlit run app.py` on a free port with its own app home and yields
 the base URL; `page` is a Playwright page. Screenshots go to the test's tmp folder unless a test
 saves them elsewhere (the README's screenshot is saved to assets/).
 """
@@ -58,7 +58,7 @@ def app_server(studio_home, tmp_path):
                "PYTHONUNBUFFERED": "1", "SQA_PRESETS": "off", **(extra_env or {})}
         log = open(tmp_path / f"streamlit-{port}.log", "w")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "Home.py"), "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
              "--server.headless", "true", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -1,0 +1,21 @@
+"""ScienceQA Tutor Studio: the entry point. Run with `make run` (or `streamlit run app.py`).
+
+It only names the pages, so the navigation's first entry reads "Home" (a page's label otherwise comes
+from its file name): Home.py is the home page, pages/ the rest, each a thin view over `core`.
+"""
+
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent
+PAGES = [
+    st.Page(ROOT / "Home.py", title="Home", icon=":material/home:", default=True),
+    st.Page(ROOT / "pages" / "1_Data.py", title="Data", icon=":material/dataset:"),
+    st.Page(ROOT / "pages" / "2_Models.py", title="Models", icon=":material/neurology:"),
+    st.Page(ROOT / "pages" / "3_Train.py", title="Train", icon=":material/exercise:"),
+    st.Page(ROOT / "pages" / "4_Compare.py", title="Compare", icon=":material/compare:"),
+    st.Page(ROOT / "pages" / "5_Tutor.py", title="Tutor", icon=":material/school:"),
+]
+
+st.navigation(PAGES).run()
