@@ -64,9 +64,9 @@ def library_bars(stream: TextIO | None = None) -> bool:
     except ImportError:
         pass
     if "datasets" in sys.modules:  # the Hub dataset's download and "Generating split" bars
-        from datasets.utils import tqdm as ds_tqdm
+        import datasets
 
-        (ds_tqdm.enable_progress_bars if on else ds_tqdm.disable_progress_bars)()
+        (datasets.enable_progress_bars if on else datasets.disable_progress_bars)()
     elif not on:
         os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # read when datasets is imported
     if "transformers" in sys.modules:  # otherwise it reads the Hub's setting when imported (importing it costs seconds)

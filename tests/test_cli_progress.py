@@ -185,3 +185,11 @@ def test_library_bars_only_on_a_terminal():
     assert are_progress_bars_disabled()
     progress.set_quiet(True)
     assert progress.library_bars(io.StringIO()) is False
+
+
+def test_library_bars_with_datasets_imported():
+    import datasets  # noqa: F401 - imported, so its own switch is the one used
+    from datasets.utils.tqdm import are_progress_bars_disabled
+
+    assert progress.library_bars(io.StringIO()) is False
+    assert are_progress_bars_disabled()
