@@ -5,10 +5,13 @@ tutor, each with its state read from disk (core.overview.guided_path) and a link
 
 import streamlit as st
 
+import admin_ui
+from core import access
 from core.errors import StudioError
 from core.overview import guided_path, overview
 
 st.set_page_config(page_title="ScienceQA Tutor Studio", page_icon=":material/science:", layout="wide")
+actor = admin_ui.actor()
 BADGE = {"done": ":green-badge[:material/check_circle: done]", "running": ":blue-badge[:material/play_arrow: in progress]",
          "next": ":orange-badge[:material/arrow_forward: next]", "waiting": ":gray-badge[:material/schedule: later]"}
 
@@ -22,7 +25,7 @@ st.markdown(
 try:
     ov = overview()
 except StudioError as e:
-    st.error(str(e))
+    admin_ui.error(e, actor)
     st.stop()
 
 if ov.offline_note:
@@ -40,12 +43,16 @@ st.subheader("At a glance")
 a, b, c = st.columns(3)
 a.metric("Embedded sample", f"{ov.sample_rows:,} questions",
          help=" · ".join(f"{k}: {v}" for k, v in sorted(ov.sample_splits.items())))
-b.metric("Models ready", len(ov.models_ready), help=", ".join(ov.models_ready) or "none yet")
+b.metric("Models ready", len(ov.models_ready), help=access.shown(", ".join(ov.models_ready), actor) or "none yet")
 total_runs = sum(ov.runs_by_state.values())
 c.metric("Training runs", total_runs,
          help=" · ".join(f"{k}: {v}" for k, v in sorted(ov.runs_by_state.items())) or "none yet")
 if ov.latest_run:
     st.caption(f"Latest run: **{ov.latest_run}** ({ov.latest_run_state}). Saved subsets: {len(ov.subsets)}.")
 
-st.caption(f"App home folder: `{ov.home}` (set `SQA_STUDIO_HOME` to move it). "
-           "Everything here also runs from the command line: `python -m core --help`.")
+if actor.trusted:
+    st.caption(f"App home folder: `{ov.home}` (set `SQA_STUDIO_HOME` to move it). "
+               "Everything here also runs from the command line: `python -m core --help`.")
+else:
+    st.caption("This app is public: browse the data, compare the models already here and chat with the tutor. "
+               "Training and managing models need the admin password (sidebar).")

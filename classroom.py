@@ -1,6 +1,6 @@
 """The class link: a Gradio app that serves ONLY the tutor chat, for a teacher to share with students.
 
-It has one chat box (no file upload, no training, no data, no files served: no `allowed_paths`, the
+It has one chat box (no file upload: Gradio's upload routes are removed, no training, no data, no files served: no `allowed_paths`, the
 project and the app home blocked, no flagging, no run history, no monitoring, no MCP), one API
 endpoint (`/chat`), a per-session rate limit, an input length limit, and one generation at a time
 (Gradio's queue shows each student their place in line). An optional password comes from the
@@ -10,24 +10,26 @@ Gradio has no share links: the Space's own Tutor page is the class link (`space_
 
     python classroom.py --model tiny --port 7860 --share
 
-The Tutor page starts it with `start()` (a subprocess: argv list, log file, its own session) and
-reads `status()`; this module imports gradio only inside `build_app`/`main`.
+The Tutor page starts it with `start()` and reads `status()`: the server is a job like a training run
+(core.jobs.lifecycle: launched in its own session, status.json with its pid and start time, a
+heartbeat, `terminate` only after checking it is the process this app started), in the job folder
+`<home>/classroom`. This module imports gradio only inside `build_app`/`main`.
 """
 
 import argparse
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import access
 from core.errors import StudioError
 from core.files import read_json, write_json_atomic
 from core.home import PROJECT_ROOT, area, home
-from core.jobs.runs import pid_alive
+from core.jobs import lifecycle
 
 PASSWORD_ENV = "SQA_CLASS_PASSWORD"
 STATE, LOG = "server.json", "log.txt"
@@ -91,7 +93,7 @@ def launch_kwargs(share: bool, port: int | None, host: str, password: str | None
     kwargs = dict(share=share, server_name=host, server_port=port, prevent_thread_lock=True, quiet=False,
                   footer_links=[], run_history=False, enable_monitoring=False, mcp_server=False, pwa=False,
                   ssr_mode=False, allowed_paths=[], max_file_size="1kb", show_error=True,
-                  blocked_paths=[str(PROJECT_ROOT), str(home())])
+                  blocked_paths=[str(PROJECT_ROOT), str(home())], app_kwargs={"middleware": [_no_uploads()]})
     if password:
         import hmac
 
@@ -157,6 +159,10 @@ def install_password_page(app) -> None:
         return chat_page.endpoint(request, user=user, page=q.get("page", ""), deep_link=q.get("deep_link", ""))
 
     app.router.routes.insert(0, Route("/", front, methods=["GET", "HEAD"]))
+def _no_uploads():
+    from starlette.middleware import Middleware
+
+    return Middleware(RefuseUploads)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,8 +180,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=int, default=10, help="questions per minute per student")
     p.add_argument("--state", default=None, help="write the addresses here as JSON once serving")
     args = p.parse_args(argv)
+    access.act_as_local()  # started from this machine's command line, or by start() after its check
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    job = Path(args.state).parent if args.state else None  # the job folder the Tutor page launched it in
+    with lifecycle.worker(job) if job else contextlib.nullcontext():
+        return serve(args, job)
 
+
+def serve(args: argparse.Namespace, job: Path | None) -> int:
     from core.models.catalogue import resolve_model
     from dataclasses import replace
 
@@ -211,8 +223,27 @@ def main(argv: list[str] | None = None) -> int:
     if args.state:
         write_json_atomic(Path(args.state), state)
     print(f"class link: {share_url or local_url}", flush=True)
+    if job:
+        lifecycle.write_status(job, state="running", started=time.time(), message=share_url or local_url)
     demo.block_thread()
     return 0
+
+
+class RefuseUploads:
+    """ASGI middleware: Gradio mounts its file-upload routes whatever the components; the class link takes
+    text only, so an upload is answered 405 before Gradio reads a byte (nothing reaches the disk)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "").rstrip("/") if scope.get("type") == "http" else ""
+        if path.endswith(("/upload", "/upload_progress")):
+            await send({"type": "http.response.start", "status": 405,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+            await send({"type": "http.response.body", "body": b"The class link accepts no uploads."})
+            return
+        await self.app(scope, receive, send)
 
 
 def lan_address() -> str:
@@ -249,18 +280,16 @@ def _folder() -> Path:
     return area("classroom")
 
 
-def _alive(pid: int | None) -> bool:
-    if pid:
-        with contextlib.suppress(ChildProcessError):  # reap our own exited child, or it stays a zombie
-            os.waitpid(pid, os.WNOHANG)
-    return pid_alive(pid)
-
-
 def start(model: str, share: bool = True, password: str | None = None, port: int | None = None,
           host: str = "127.0.0.1", system_prompt: str | None = None, max_new_tokens: int | None = None,
-          rate: int = 10, grade: int | None = None) -> ClassLink:
+          rate: int = 10, grade: int | None = None, actor: access.Actor | None = None) -> ClassLink:
     """Start the class-link server in the background (stopping one already running)."""
-    stop()
+    from core.models.catalogue import local_model_folder
+
+    access.require(actor, "Starting a class link")
+    if local_model_folder(model) is None:
+        raise StudioError(f"{model} is not here yet: open it on the Tutor page (or the Models page) first.")
+    stop(actor)
     folder = _folder()
     (folder / STATE).unlink(missing_ok=True)
     argv = [sys.executable, str(PROJECT_ROOT / "classroom.py"), "--model", model, "--host", host,
@@ -277,28 +306,36 @@ def start(model: str, share: bool = True, password: str | None = None, port: int
     env.pop(PASSWORD_ENV, None)
     if password:
         env[PASSWORD_ENV] = password
-    with open(folder / LOG, "wb") as log:
-        proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    write_json_atomic(folder / "launcher.json", {"pid": proc.pid, "model": model, "started": time.time(),
-                                                 "password": bool(password)})
-    return ClassLink("starting", proc.pid, model=model, password=bool(password))
+    with contextlib.suppress(FileNotFoundError):
+        (folder / lifecycle.LOG).unlink()  # one server's log at a time
+    write_json_atomic(folder / "config.json", {"kind": "classlink", "model": model, "password": bool(password),
+                                               "share": share, "host": host, "created": time.time()})
+    pid = lifecycle.launch(folder, argv, env=env, cwd=PROJECT_ROOT, replace_env=True)
+    return ClassLink("starting", pid, model=model, password=bool(password))
 
 
 def status() -> ClassLink | None:
     """The class link's state, or None when none was started."""
     folder = _folder()
-    if not (folder / "launcher.json").exists():
+    if not (folder / lifecycle.LAUNCHER).exists():
         return None
-    launcher = read_json(folder / "launcher.json")
-    pid = launcher.get("pid")
-    if not _alive(pid):
-        return ClassLink("failed", pid, model=launcher.get("model", ""), log_tail=_tail(folder / LOG))
-    if not (folder / STATE).exists():
-        return ClassLink("starting", pid, model=launcher.get("model", ""), password=launcher.get("password", False))
-    s = read_json(folder / STATE)
-    return ClassLink("running", pid, s.get("local_url"), s.get("share_url"), s.get("share_error"),
-                     s.get("model", ""), bool(s.get("password")))
+    try:
+        config = read_json(folder / "config.json")
+        config = config if isinstance(config, dict) else {}
+    except StudioError:
+        config = {}
+    model, password = str(config.get("model", "")), bool(config.get("password"))
+    st = lifecycle.read_status(folder)
+    if st.terminal:
+        return ClassLink("failed", st.pid, model=model, log_tail=st.log_tail or lifecycle.log_tail(folder, 20))
+    try:
+        s = read_json(folder / STATE) if (folder / STATE).exists() else None
+    except StudioError:
+        s = None
+    if not isinstance(s, dict):
+        return ClassLink("starting", st.pid, model=model, password=password)
+    return ClassLink("running", st.pid, s.get("local_url"), s.get("share_url"), s.get("share_error"),
+                     str(s.get("model", model)), bool(s.get("password")))
 
 
 def wait_until_serving(timeout: float = 90.0) -> ClassLink:
@@ -310,27 +347,19 @@ def wait_until_serving(timeout: float = 90.0) -> ClassLink:
                 raise StudioError("The class link did not start:\n" + (link.log_tail if link else ""))
             return link
         time.sleep(0.3)
-    raise StudioError(f"The class link did not start within {timeout:.0f} s; see {_folder() / LOG}.")
+    raise StudioError(f"The class link did not start within {timeout:.0f} s; see its log on the Tutor page.")
 
 
-def stop() -> None:
-    """Stop the class-link server (its whole process group)."""
+def stop(actor: access.Actor | None = None) -> None:
+    """Stop the class-link server (its whole process group, once it is checked to be ours)."""
+    access.require(actor, "Stopping the class link")
     folder = _folder()
-    if not (folder / "launcher.json").exists():
+    if not (folder / lifecycle.LAUNCHER).exists():
         return
-    pid = read_json(folder / "launcher.json").get("pid")
-    if _alive(pid):
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        for _ in range(50):
-            if not _alive(pid):
-                break
-            time.sleep(0.1)
-        else:
-            os.killpg(pid, signal.SIGKILL)
-    (folder / "launcher.json").unlink(missing_ok=True)
+    lifecycle.terminate(folder)
+    if not lifecycle.read_status(folder).terminal:
+        lifecycle.write_status(folder, state="stopped", ended=time.time(), message="stopped")
+    (folder / lifecycle.LAUNCHER).unlink(missing_ok=True)
     (folder / STATE).unlink(missing_ok=True)
 
 
@@ -340,12 +369,6 @@ def space_class_link() -> str | None:
         return None
     host = os.environ.get("SPACE_HOST") or f"{os.environ['SPACE_ID'].replace('/', '-').lower()}.hf.space"
     return f"https://{host}/Tutor"
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    if not path.exists():
-        return ""
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 if __name__ == "__main__":

@@ -9,16 +9,19 @@ import html
 import plotly.graph_objects as go
 import streamlit as st
 
+import admin_ui
+from core import access
 from core.errors import StudioError
 from core.home import area
 from core.models.hub import OFFLINE_HELP, hub_reachable
 from core.data.prompts import DEFAULT_FORMAT, FORMATS, to_messages
-from core.data.sources import load_source, source_stamp
+from core.data.sources import check_source, load_source, source_stamp
 from core.data.subsets import (CONTEXTS, Filters, build_frame, delete_subset, describe_kept, filter_frame, grade_labels,
                                list_subsets, save_subset, stratified_sample, subset_rows,
                                context_counts)
 
 st.set_page_config(page_title="Data · ScienceQA Tutor Studio", page_icon=":material/dataset:", layout="wide")
+actor = admin_ui.actor()
 SPLIT_COLORS = {"train": "#4C78A8", "val": "#F58518", "test": "#54A24B", "": "#9D9D9D"}
 LABELS = {"sample": "Embedded sample (offline)", "hub": "Hugging Face Hub: derek-thomas/ScienceQA",
           "local": "Local file or folder…"}
@@ -72,7 +75,7 @@ st.caption("Browse, filter and subset ScienceQA; see the exact conversation (and
 
 # --- source ---------------------------------------------------------------------------------------
 saved = list_subsets()
-options = ["sample", "hub", "local"] + [f"subset:{s.name}" for s in saved]
+options = ["sample", "hub"] + (["local"] if actor.trusted else []) + [f"subset:{s.name}" for s in saved]
 with st.sidebar:
     st.header("Source")
     choice = st.selectbox("Questions from", options, key="source",
@@ -80,7 +83,7 @@ with st.sidebar:
     spec, meta = choice, ""
     if choice == "local":
         spec = st.text_input("File or folder", key="path", placeholder="/data/ScienceQA or rows.jsonl").strip()
-    if choice in ("local", "hub"):
+    if choice in ("local", "hub") and actor.trusted:
         meta = st.text_input("Folder with pid_splits.json / captions.json (optional)", key="meta",
                              help="The official split and caption files: they give Hub/parquet rows their "
                                   "ScienceQA pids and image captions.").strip()
@@ -91,9 +94,12 @@ if not spec:
             "problems.json release, or a saved subset) in the sidebar.")
     st.stop()
 try:
+    check_source(spec, actor)  # before the cache: a visitor never gets an admin's server path from it
+    if meta:
+        access.require(actor, "Reading a file on the server")
     questions, frame = load(spec, meta, source_stamp(spec, meta or None))
 except StudioError as e:
-    st.error(str(e))
+    admin_ui.error(e, actor)
     st.stop()
 
 # --- filters --------------------------------------------------------------------------------------
@@ -238,20 +244,25 @@ with build:
             try:
                 chosen = stratified_sample([questions[i] for i in sel.index], int(n) or None, per, int(seed))
                 folder = save_subset(name, chosen, {"source": spec, "filters": filters.to_dict(),
-                                                    "n": int(n) or None, "per": per, "seed": int(seed)})
+                                                    "n": int(n) or None, "per": per, "seed": int(seed)}, actor=actor)
                 kept = describe_kept(chosen, len(sel), int(n) or None, per)
                 st.success(f"Saved as **subset:{folder.name}**: {kept}.")
             except StudioError as e:
-                st.error(str(e))
+                admin_ui.error(e, actor)
     with right:
         st.subheader("Saved subsets")
         saved = list_subsets()
         if not saved:
             st.caption("None yet.")
         else:
-            st.dataframe(subset_rows(saved), hide_index=True, key="saved_table",
+            rows = [{k: access.shown(v, actor) if isinstance(v, str) else v for k, v in row.items()}
+                    for row in subset_rows(saved)]  # a visitor sees no server path in "made from"
+            st.dataframe(rows, hide_index=True, key="saved_table",
                          column_config={"made from": st.column_config.TextColumn(width="medium")})
             gone = st.selectbox("Delete", [s.name for s in saved], key="delete_name")
             if st.button("Delete subset", key="delete_button"):
-                delete_subset(gone)
-                st.rerun()
+                try:
+                    delete_subset(gone, actor=actor)
+                    st.rerun()
+                except StudioError as e:
+                    admin_ui.error(e, actor)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+import admin_ui
 from core import access
-
-from core.models.catalogue import ensure_tiny, list_models, model_shape, resolve_model
+from core.models.catalogue import ensure_tiny, list_models, model_shape, registered_folders, resolve_model
 from core.models.families import named as family_named
 from core.models.presets import PRESETS
 from core.errors import StudioError
@@ -23,6 +23,7 @@ from core.models.memory import (GiB, OPTIMIZERS, TrainSetup, available_memory, e
                          estimate_training)
 
 st.set_page_config(page_title="Models · ScienceQA Tutor Studio", page_icon=":material/neurology:", layout="wide")
+actor = admin_ui.actor()
 BADGES = {"ready": "ready", "cached": "cached", "installed": "ready to import", "downloadable": "downloadable",
           "offline": "needs internet", "missing": "not created"}
 COLORS = {"ready": "#d3f0dc", "cached": "#d3f0dc", "installed": "#dbe9fb", "downloadable": "#dbe9fb",
@@ -56,11 +57,14 @@ if msg := st.session_state.pop("models_done", None):
 # --- catalogue ------------------------------------------------------------------------------------
 entries = list_models()
 st.subheader("Catalogue")
+if problem := registered_folders()[1]:
+    st.warning(access.shown(problem, actor), icon=":material/warning:")
 frame = pd.DataFrame([{
-    "name": e.name, "kind": KIND_LABELS.get(e.kind, e.kind), "family": e.family or "unknown",
+    "name": access.shown(e.name, actor), "kind": KIND_LABELS.get(e.kind, e.kind), "family": e.family or "unknown",
     "parameters": fmt_params(e.parameters),
     "availability": BADGES.get(e.availability, e.availability), "size on disk": fmt_size(e.size_bytes),
-    "source": e.source.removeprefix("https://"), "note": e.note} for e in entries]).set_index("name")
+    "source": access.shown(e.source.removeprefix("https://"), actor), "note": access.shown(e.note, actor)}
+    for e in entries]).set_index("name")
 color_of = {BADGES[k]: c for k, c in COLORS.items()}
 st.table(frame.style.map(lambda v: f"background-color: {color_of.get(v, '')}", subset=["availability"]))
 with st.expander("What the families are"):
@@ -85,13 +89,13 @@ with preset_tab:
     elif st.button("Import SmolLM2-135M", type="primary", key="import_preset"):
         with st.status("Importing SmolLM2-135M…", expanded=True) as status:
             try:
-                path = resolve_model(smol.name, progress=st.write)
+                path = resolve_model(smol.name, progress=st.write, actor=actor)
             except StudioError as e:
                 status.update(label="Could not import SmolLM2-135M", state="error")
-                st.error(str(e))
+                admin_ui.error(e, actor)
             else:
                 status.update(label="SmolLM2-135M ready", state="complete")
-                st.session_state["models_done"] = f"SmolLM2-135M is ready: {path}"
+                st.session_state["models_done"] = f"SmolLM2-135M is ready: {access.shown(str(path), actor)}"
                 st.rerun()
 
 with tiny_tab:
@@ -104,13 +108,14 @@ with tiny_tab:
     if c3.button("Create tiny model", type="primary", key="create_tiny", width="stretch"):
         with st.status(f"Creating the tiny model ({size or 'small'})…", expanded=True) as status:
             try:
-                path = ensure_tiny(size=size or "small", seed=int(seed), overwrite=True, progress=st.write)
+                path = ensure_tiny(size=size or "small", seed=int(seed), overwrite=True, progress=st.write,
+                                   actor=actor)
             except StudioError as e:
                 status.update(label="Could not create the tiny model", state="error")
-                st.error(str(e))
+                admin_ui.error(e, actor)
             else:
                 status.update(label="Tiny model ready", state="complete")
-                st.session_state["models_done"] = f"Tiny model ({size}) ready in {path}."
+                st.session_state["models_done"] = f"Tiny model ({size}) ready in {access.shown(str(path), actor)}."
                 st.rerun()
 
 with convert_tab:
@@ -124,13 +129,14 @@ with convert_tab:
     if c3.button("Convert", type="primary", key="convert", disabled=not src.strip(), width="stretch"):
         with st.status(f"Preparing {src.strip()}…", expanded=True) as status:
             try:
-                path = resolve_model(src.strip(), progress=st.write, stage=None if stage == "auto" else stage)
+                path = resolve_model(src.strip(), progress=st.write, stage=None if stage == "auto" else stage,
+                                     actor=actor)
             except StudioError as e:
                 status.update(label=f"Could not prepare {src.strip()}", state="error")
-                st.error(str(e))
+                admin_ui.error(e, actor)
             else:
                 status.update(label="Model ready", state="complete")
-                st.session_state["models_done"] = f"{src.strip()} is ready: {path}"
+                st.session_state["models_done"] = f"{src.strip()} is ready: {access.shown(str(path), actor)}"
                 st.rerun()
 
 with gguf_tab:
@@ -139,23 +145,19 @@ with gguf_tab:
                "app's home folder.")
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
     gguf_src = c1.text_input("Path of a .gguf file", placeholder="/path/to/model.Q8_0.gguf", key="gguf_src")
-    gguf_admin = st.text_input("Admin password", type="password", key="import_admin") \
-        if access.is_public_mode() else None
     if c2.button("Import", type="primary", key="import_gguf", disabled=not gguf_src.strip(), width="stretch"):
         with st.status(f"Importing {gguf_src.strip()}…", expanded=True) as status:
             try:
-                if access.is_public_mode():  # a path on the server: only the admin may name one
-                    access.require_admin(gguf_admin, "Importing a model file",
-                                         key=st.context.headers.get("X-Forwarded-For", ""))
+                access.require(actor, "Importing a model file")  # a path on the server
                 if not gguf_src.strip().endswith(".gguf"):
                     raise StudioError("Give the path of a .gguf file.")
-                path = resolve_model(gguf_src.strip(), progress=st.write)
+                path = resolve_model(gguf_src.strip(), progress=st.write, actor=actor)
             except StudioError as e:
                 status.update(label="Could not import the file", state="error")
-                st.error(str(e))
+                admin_ui.error(e, actor)
             else:
                 status.update(label="Model ready", state="complete")
-                st.session_state["models_done"] = f"{gguf_src.strip()} is ready: {path}"
+                st.session_state["models_done"] = f"{gguf_src.strip()} is ready: {access.shown(str(path), actor)}"
                 st.rerun()
 
 # --- export -----------------------------------------------------------------------------------------
@@ -172,24 +174,24 @@ else:
     quant = c2.segmented_control("File size", ["q8_0", "f16"], default="q8_0", key="export_quant",
                                  format_func={"q8_0": "smaller (8-bit)", "f16": "exact (16-bit)"}.get,
                                  help="8-bit (q8_0) is about half the size of 16-bit with nearly the same answers")
-    admin = st.text_input("Admin password", type="password", key="export_admin") if access.is_public_mode() else None
     if c3.button("Export to GGUF", type="primary", key="export", width="stretch"):
         with st.status(f"Exporting {pick}…", expanded=True) as status:
             try:
-                if access.is_public_mode():
-                    access.require_admin(admin, "Exporting a model", key=st.context.headers.get("X-Forwarded-For", ""))
+                access.require(actor, "Exporting a model")
                 bar = st.progress(0.0, text="writing tensors")
-                result = export_to_home(resolve_model(pick), pick, quant or "q8_0",
-                                        progress=lambda done, total: bar.progress(done / total, text="writing tensors"))
+                result = export_to_home(resolve_model(pick, actor=actor), pick, quant or "q8_0",
+                                        progress=lambda done, total: bar.progress(done / total, text="writing tensors"),
+                                        actor=actor)
             except StudioError as e:
                 status.update(label=f"Could not export {pick}", state="error")
-                st.error(str(e))
+                admin_ui.error(e, actor)
             else:
                 status.update(label="GGUF ready", state="complete")
                 st.session_state["export_result"] = {"gguf": str(result.gguf), "modelfile": str(result.modelfile)}
     if (done := st.session_state.get("export_result")) and Path(done["gguf"]).exists():
         gguf, modelfile = Path(done["gguf"]), Path(done["modelfile"])
-        st.success(f"{gguf.name} ({fmt_size(gguf.stat().st_size)}) is in {gguf.parent}.", icon=":material/check_circle:")
+        st.success(f"{gguf.name} ({fmt_size(gguf.stat().st_size)}) is in {access.shown(str(gguf.parent), actor)}.",
+                   icon=":material/check_circle:")
         d1, d2 = st.columns(2)
         d1.download_button("Download the GGUF", data=gguf.read_bytes(), file_name=gguf.name, key="dl_gguf",
                            icon=":material/download:", width="stretch")

@@ -10,6 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+import admin_ui
+from core import access
 from core.jobs import runs
 from core.errors import StudioError
 from core.models.defaults import default_base_model
@@ -22,6 +24,7 @@ from core.training import sweeps
 from core.training.tracking import TRACKERS
 
 st.set_page_config(page_title="Train · ScienceQA Tutor Studio", page_icon=":material/exercise:", layout="wide")
+actor = admin_ui.actor()
 BADGE = {"queued": (":material/schedule:", "gray"), "running": (":material/play_arrow:", "blue"),
          "stopping": (":material/hourglass_top:", "orange"), "done": (":material/check_circle:", "green"),
          "failed": (":material/error:", "red"), "stopped": (":material/stop_circle:", "gray"),
@@ -138,13 +141,13 @@ def sweep_form(models: dict[str, str]) -> None:
         try:
             with st.spinner("Checking every setting and fixing the evaluation questions..."):
                 d = sweeps.create_sweep(model, data, grid, seeds=list(range(int(seeds))), minutes=minutes,
-                                        recipe=recipe, eval_questions=int(n_eval))
-                sweeps.start_sweep(d)
+                                        recipe=recipe, eval_questions=int(n_eval), actor=actor)
+                sweeps.start_sweep(d, actor=actor)
             st.session_state["sw_pick"] = d.name
             st.session_state["train_msg"] = f"Launched sweep {d.name}."
             st.rerun()
         except (ValueError, StudioError) as e:
-            st.error(str(e))
+            admin_ui.error(e, actor)
 
 
 def sweep_curves(res: dict, colors: dict[str, str]) -> None:
@@ -187,22 +190,22 @@ def sweep_view(sweep_dir) -> None:
     res = sweeps.results(sweep_dir)
     icon, color = BADGE.get(s.state, (":material/help:", "gray"))
     st.markdown(f":{color}-badge[{icon} {s.state}] **{sweep_dir.name}**: {s.step} of {s.total} runs scored"
-                + (f" · {s.extra.get('message')}" if s.active and s.extra.get("message") else ""))
+                + (f" · {s.message}" if s.active and s.message else ""))
     if s.error:
-        st.error(s.error)
+        admin_ui.error(s.error, actor)
     b1, b2, b3, _ = st.columns([1, 1, 1, 3])
-    if s.active:
-        if b1.button("Stop sweep", icon=":material/stop:", key="sw_stop",
-                     help="The run training now saves a checkpoint; resume the sweep later"):
-            sweeps.stop_sweep(sweep_dir)
-        if b2.button("Cancel sweep", icon=":material/cancel:", key="sw_cancel", help="Stop without a checkpoint"):
-            sweeps.stop_sweep(sweep_dir, cancel=True)
-    elif s.state != "done" and b1.button("Resume sweep", icon=":material/replay:", key="sw_resume"):
-        try:
-            sweeps.resume_sweep(sweep_dir)
+    try:
+        if s.active:
+            if b1.button("Stop sweep", icon=":material/stop:", key="sw_stop",
+                         help="The run training now saves a checkpoint; resume the sweep later"):
+                sweeps.stop_sweep(sweep_dir, actor=actor)
+            if b2.button("Cancel sweep", icon=":material/cancel:", key="sw_cancel", help="Stop without a checkpoint"):
+                sweeps.stop_sweep(sweep_dir, cancel=True, actor=actor)
+        elif s.state != "done" and b1.button("Resume sweep", icon=":material/replay:", key="sw_resume"):
+            sweeps.resume_sweep(sweep_dir, actor=actor)
             st.rerun(scope="app")
-        except StudioError as e:
-            st.error(str(e))
+    except StudioError as e:
+        admin_ui.error(e, actor)
     st.caption(f"Every run is scored on the same {res['questions']} held-out questions ({res['how']}); chance "
                + ("–" if res["chance"] is None else f"{100 * res['chance']:.1f}%") + ". Accuracy pools the seeds "
                "of a setting; its 95% interval is Wilson's.")
@@ -258,7 +261,7 @@ all_runs = runs.list_runs(area("runs"))
 with st.expander("Start a new run", expanded=not any(r.status.active for r in all_runs), icon=":material/add:"):
     models = model_options()
     c1, c2, c3 = st.columns(3)
-    model_names = list(models) + ["(a local folder)"]
+    model_names = list(models) + (["(a local folder)"] if actor.trusted else [])
     proposed = default_base_model()
     model = c1.selectbox("Model to fine-tune", model_names, format_func=lambda n: models.get(n, n), key="tr_model",
                          index=model_names.index(proposed) if proposed in model_names else 0,
@@ -267,8 +270,8 @@ with st.expander("Start a new run", expanded=not any(r.status.active for r in al
                               "for a first try of the whole loop.")
     if model == "(a local folder)":
         model = c1.text_input("Model folder", placeholder="/path/to/model", key="tr_model_path").strip()
-    data = c2.selectbox("Questions to learn from", data_options() + ["(a file or folder)"], key="tr_data",
-                        help="The embedded sample, or a subset you saved on the Data page.")
+    data = c2.selectbox("Questions to learn from", data_options() + (["(a file or folder)"] if actor.trusted else []),
+                        key="tr_data", help="The embedded sample, or a subset you saved on the Data page.")
     if data == "(a file or folder)":
         data = c2.text_input("Data path", placeholder="/path/to/questions.jsonl", key="tr_data_path").strip()
     recipe_names = list(RECIPES)
@@ -326,27 +329,27 @@ with st.expander("Start a new run", expanded=not any(r.status.active for r in al
                                batch_size=int(batch), grad_accum=int(accum), max_seq_len=int(seq), seed=int(seed),
                                eval_every=int(eval_every), save_every=int(save_every), lora=lora,
                                grad_checkpointing=ckpt, compile=compiled, report_to=tuple(report_to))
-            with st.spinner("Checking the model and data..."):
+            with st.spinner("Checking the model and data..."), access.acting(actor):
                 est = estimate(cfg) if check else None
                 if est:
                     (st.info if est.fits else st.warning)(f"Estimate: {est.describe()}. {est.memory_note}")
                     if est.warning:
                         st.warning(est.warning, icon=":material/hourglass_empty:")
                 if go_:
-                    run_dir = start_training(cfg)
+                    run_dir = start_training(cfg, actor=actor)
                     st.session_state["train_run_pick"] = run_dir.name  # the run just launched is the one shown
                     st.session_state.pop("tr_label", None)
                     st.session_state["train_msg"] = f"Launched {cfg.label or run_dir.name}."
                     st.rerun()
         except (ValueError, StudioError) as e:
-            st.error(str(e))
+            admin_ui.error(e, actor)
 
 sweep_section()
 
 # ------------------------------------------------------------------------------------------- queue
-queued = [x for x in all_runs if x.status.state == "queued" and "waiting" in x.status.extra.get("message", "")]
+queued = [x for x in all_runs if x.status.state == "queued" and "waiting" in x.status.message]
 if queued:
-    st.info("Queue: " + ", ".join(f"**{x.name}** ({x.status.extra.get('message', 'waiting')})" for x in queued),
+    st.info("Queue: " + ", ".join(f"**{x.name}** ({x.status.message or 'waiting'})" for x in queued),
             icon=":material/hourglass_top:")
 
 if not all_runs:
@@ -379,34 +382,42 @@ def live_view(run_dir) -> None:
         st.rerun(scope="app")  # deleted meanwhile
     was = st.session_state.get(f"state:{run_dir}")
     st.session_state[f"state:{run_dir}"] = v.state
-    cfg = runs.read_config(run_dir)
+    try:
+        cfg = runs.read_config(run_dir)
+    except StudioError:
+        cfg = {}  # a damaged config: the run is shown as damaged below
     head = st.columns([3, 1, 1, 1])
     head[0].markdown(f"### {v.title} {badge(v.state)}")
-    head[0].caption(f"{v.model} on {v.data} · recipe {v.recipe}" + (f" · {v.message}" if v.message else ""))
+    head[0].caption(f"{access.shown(v.model, actor)} on {access.shown(v.data, actor)} · recipe {v.recipe}"
+                    + (f" · {v.message}" if v.message else ""))
     s = runs.read_status(run_dir)
-    if s.active and s.state != "queued" and s.pid:
-        if head[1].button("Stop", icon=":material/stop:", help="Save a checkpoint, then stop (resume later)",
-                          key=f"stop_{run_dir.name}"):
-            runs.request_stop(run_dir)
-            st.toast("Stop requested: saving a checkpoint...")
-        if head[2].button("Cancel", icon=":material/cancel:", help="Stop now, without a checkpoint",
-                          key=f"cancel_{run_dir.name}"):
-            runs.request_stop(run_dir, cancel=True)
-    elif s.active:
-        if head[1].button("Cancel", icon=":material/cancel:", key=f"cancelq_{run_dir.name}"):
-            runs.request_stop(run_dir, cancel=True)
-    elif s.state in ("stopped", "crashed", "failed"):
-        if head[1].button("Resume", icon=":material/play_arrow:", help="Continue from the last checkpoint",
-                          key=f"resume_{run_dir.name}"):
-            try:
-                resume_training(run_dir)
+    try:
+        if s.active and s.state != "queued" and s.pid:
+            if head[1].button("Stop", icon=":material/stop:", help="Save a checkpoint, then stop (resume later)",
+                              key=f"stop_{run_dir.name}"):
+                runs.request_stop(run_dir, actor=actor)
+                st.toast("Stop requested: saving a checkpoint...")
+            if head[2].button("Cancel", icon=":material/cancel:", help="Stop now, without a checkpoint",
+                              key=f"cancel_{run_dir.name}"):
+                runs.request_stop(run_dir, cancel=True, actor=actor)
+        elif s.active:
+            if head[1].button("Cancel", icon=":material/cancel:", key=f"cancelq_{run_dir.name}"):
+                runs.request_stop(run_dir, cancel=True, actor=actor)
+        elif s.state in ("stopped", "crashed", "failed"):
+            if head[1].button("Resume", icon=":material/play_arrow:", help="Continue from the last checkpoint",
+                              key=f"resume_{run_dir.name}"):
+                resume_training(run_dir, actor=actor)
                 st.session_state.pop(key, None)
                 st.rerun(scope="app")
-            except (ValueError, StudioError) as e:
-                st.error(str(e))
+    except (ValueError, StudioError) as e:
+        admin_ui.error(e, actor)
     st.progress(v.progress, text=v.progress_text())
     if v.state in ("failed", "crashed"):
-        st.error(v.error or f"The run {v.state}.")
+        admin_ui.error(v.error or f"The run {v.state}.", actor)
+    if s.damaged or reader.skipped:
+        st.warning("This run's files are damaged: " + "; ".join(
+            ([s.damaged] if s.damaged else []) + ([f"{reader.skipped} unreadable metrics lines skipped"]
+                                                  if reader.skipped else [])) + ".", icon=":material/report:")
     hist = reader.history
     if hist:
         smooth = st.columns([1, 3])[0].slider("Loss smoothing", 0.0, 0.99, 0.6, 0.01, key=f"smooth_{run_dir.name}")
@@ -421,13 +432,17 @@ def live_view(run_dir) -> None:
                                     key=f"chart_{k}", config={"displayModeBar": False})
         if waiting:
             st.caption("Not measured yet: " + ", ".join(waiting) + " (the run evaluates every "
-                       f"{cfg.get('recipe', {}).get('eval_every', '?')} steps at most, and more often when it is short).")
+                       f"{(cfg.get('recipe') if isinstance(cfg.get('recipe'), dict) else {}).get('eval_every', '?')} "
+                       "steps at most, and more often when it is short).")
     else:
         st.caption("No metrics yet: the worker is loading the model and data.")
     with st.expander("Log", expanded=v.state in ("failed", "crashed")):
-        st.code(runs.log_tail(run_dir, 30) or "(empty)", language="text", wrap_lines=True)
+        st.code(access.shown(runs.log_tail(run_dir, 30), actor) or "(empty)", language="text", wrap_lines=True)
     st.subheader("Runs")
-    table = pd.DataFrame([table_row(views[n]) for n in views])
+    rows = [table_row(views[n]) for n in views]
+    for row in rows:  # a visitor sees no server path in the model and data columns
+        row["model"], row["data"] = access.shown(str(row["model"]), actor), access.shown(str(row["data"]), actor)
+    table = pd.DataFrame(rows)
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"best eval acc": st.column_config.NumberColumn(format="percent"),
                                 "progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
@@ -453,7 +468,7 @@ with left:
                                            0.6 if k == "loss" else 0, percent=k == "eval_accuracy", names=titles),
                                 key=f"cmp_{k}", config={"displayModeBar": False})
         if len(picked) >= 2:
-            diff = config_diff({n: runs.read_config(area("runs") / n) for n in picked})
+            diff = config_diff({x.name: x.config for x in all_runs if x.name in picked})
             if diff:
                 st.caption("Settings that differ")
                 st.dataframe(pd.DataFrame(diff).T.astype(str), width="stretch")
@@ -465,9 +480,9 @@ with right:
     sure = st.checkbox("Yes, delete it", key=sure_key, help="Its whole folder goes: metrics, checkpoints and model")
     if st.button("Delete", icon=":material/delete:", disabled=not sure, key="del_button"):
         try:
-            runs.delete_run(area("runs") / victim)
+            runs.delete_run(area("runs") / victim, actor=actor)
             st.session_state["train_msg"] = f"Deleted {titles[victim]}."
             new_delete_round()  # the next deletion asks again
             st.rerun()
         except StudioError as e:
-            st.error(str(e))
+            admin_ui.error(e, actor)

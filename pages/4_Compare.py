@@ -15,9 +15,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+import admin_ui
 from core.jobs import runs
-from core.models.catalogue import list_models, resolve_model
+from core.models.catalogue import check_model_name, list_models, resolve_model
 from core.models.defaults import compare_pair
+from core import access
 from core.errors import StudioError
 from core.evaluation.jobs import (EvalRequest, find_cached, find_running, load_results, model_identity, start_eval,
                                   time_estimate)
@@ -31,6 +33,9 @@ from core.data.sources import load_source, source_splits
 from core.data.subsets import list_subsets
 
 st.set_page_config(page_title="Compare · ScienceQA Tutor Studio", page_icon=":material/compare:", layout="wide")
+actor = admin_ui.actor()
+METHODS = {"categorical": "Categorical (letter logits, deterministic)", "generative": "Generative (paper's extraction)",
+           "plan": "The plan's metric (INVALID, for demonstration)"}
 METHODS = {"categorical": "Which choice the model finds most likely", "generative": "What the model writes",
            "plan": "A flawed check, to see why it misleads"}
 MODEL_COLORS = ("#4C78A8", "#F58518")  # base, fine-tuned: the same in every chart of the page
@@ -82,12 +87,12 @@ def many_models_view(picked: list[str], reference: str, data: str, split: str | 
         return
     try:
         reqs = {m: EvalRequest(model=m, data=data, split=split, method=method, fmt=fmt, limit=limit) for m in picked}
-        questions = load_source(data, split)[:limit]
+        questions = load_source(data, split, actor=actor)[:limit]
         if not questions:
             raise StudioError("The selection is empty: pick another split or source.")
         done = {m: find_cached(r, questions) for m, r in reqs.items()}
     except (StudioError, ValueError) as e:
-        st.error(str(e))
+        admin_ui.error(e, actor)
         return
     jobs = st.session_state.setdefault("jobs", {})
     keys = {m: json.dumps(asdict(r), sort_keys=True) for m, r in reqs.items()}
@@ -100,9 +105,9 @@ def many_models_view(picked: list[str], reference: str, data: str, split: str | 
         try:
             for m in missing:
                 if keys[m] not in jobs or runs.read_status(jobs[keys[m]]).terminal:
-                    jobs[keys[m]] = str(start_eval(reqs[m], questions).run_dir)
+                    jobs[keys[m]] = str(start_eval(reqs[m], questions, actor=actor).run_dir)
         except StudioError as e:
-            st.error(str(e))
+            admin_ui.error(e, actor)
     if missing:
         many_progress([(m, keys[m]) for m in missing])
         st.caption(f"Evaluated so far: {len(picked) - len(missing)} of {len(picked)} models on {len(questions):,} "
@@ -113,7 +118,7 @@ def many_models_view(picked: list[str], reference: str, data: str, split: str | 
         board = leaderboard(res, split)
         tests = pairwise_tests({m: per_question([r]) for m, r in res.items()}, reference=reference)
     except StudioError as e:
-        st.error(str(e))
+        admin_ui.error(e, actor)
         return
     rows = []
     for m, s in board["models"].items():
@@ -158,9 +163,9 @@ def many_progress(pending: list[tuple[str, str]]) -> None:
         if s.state == "done":
             st.rerun(scope="app")
         elif s.terminal:
-            st.error(f"{m}: evaluation {s.state}. {s.error}")
+            admin_ui.error(f"{m}: evaluation {s.state}. {s.error}", actor)
         else:
-            st.progress(s.step / s.total if s.total else 0.0, text=f"{m}: {s.extra.get('message') or s.state}")
+            st.progress(min(1.0, s.step / s.total) if s.total else 0.0, text=f"{m}: {s.message or s.state}")
 
 
 def many_models_picker(names: list[str], base: str) -> tuple[list[str], str]:
@@ -176,8 +181,17 @@ def many_models_picker(names: list[str], base: str) -> tuple[list[str], str]:
 st.title(":material/compare: Compare")
 st.caption("Two models on the same questions: accuracy with 95% intervals, the leaderboard's columns, a paired "
            "McNemar test, the questions that flipped, and both models answering one question side by side.")
+def offered(name: str) -> bool:
+    """Whether this actor may use the model name (a visitor: no server folders)."""
+    try:
+        check_model_name(name, actor)
+        return True
+    except StudioError:
+        return False
+
+
 names = [m.name for m in list_models(check_hub=False)
-         if m.availability in ("ready", "cached", "installed") or m.kind == "tiny"]
+         if (m.availability in ("ready", "cached", "installed") or m.kind == "tiny") and offered(m.name)]
 base_default, tuned_default = compare_pair(names)  # the pretrained preset vs the newest run trained from it
 view = st.segmented_control("How many models", ["Two models", "Many models"], default="Two models",
                             key="cmp_view", label_visibility="collapsed") or "Two models"
@@ -191,14 +205,15 @@ with st.sidebar:
         model_a = model_picker("Base model", names, base_default, "model_a")
         model_b = model_picker("Fine-tuned model", names, tuned_default, "model_b")
     st.header("Questions")
-    sources = ["sample"] + [f"subset:{s.name}" for s in list_subsets()] + ["local…"]
+    sources = ["sample"] + [f"subset:{s.name}" for s in list_subsets()] + (["local…"] if actor.trusted else [])
     data = st.selectbox("Source", sources, key="data")
     if data == "local…":
         data = st.text_input("File or folder", key="data_path").strip()
     try:
-        splits = source_splits(data) if data else []
+        with access.acting(actor):
+            splits = source_splits(data) if data else []
     except StudioError as e:
-        st.error(str(e))
+        admin_ui.error(e, actor)
         st.stop()
     split = st.selectbox("Split", splits or ["(all)"], index=splits.index("test") if "test" in splits else 0,
                          key="split")
@@ -222,12 +237,12 @@ if not (model_a and model_b and data):
 try:
     reqs = [EvalRequest(model=m, data=data, split=None if split == "(all)" else split, method=method, fmt=fmt,
                         limit=int(limit) or None) for m in (model_a, model_b)]
-    questions = load_source(data, reqs[0].split)[: reqs[0].limit]
+    questions = load_source(data, reqs[0].split, actor=actor)[: reqs[0].limit]
     if not questions:
         raise StudioError("The selection is empty: pick another split or source.")
     done = [find_cached(r, questions) for r in reqs]
 except (StudioError, ValueError) as e:
-    st.error(str(e))
+    admin_ui.error(e, actor)
     st.stop()
 by_pid = {q.pid: q for q in questions}
 if method == "plan":
@@ -256,9 +271,9 @@ if not all(done) and st.button("Evaluate both", type="primary", icon=":material/
     try:
         for r, k, hit in zip(reqs, keys, done):
             if hit is None:
-                jobs[k] = str(start_eval(r, questions).run_dir)
+                jobs[k] = str(start_eval(r, questions, actor=actor).run_dir)
     except StudioError as e:
-        st.error(str(e))
+        admin_ui.error(e, actor)
 
 
 @st.fragment(run_every=2 if any(runs.read_status(jobs[k]).active for k in keys if k in jobs) else None)
@@ -273,13 +288,16 @@ def progress() -> None:
         elif status.state == "done":
             st.warning(f"{req.model}: the evaluation finished, but the model or data changed since; evaluate again.")
         elif status.state in ("failed", "crashed", "stopped"):
-            st.error(f"{req.model}: evaluation {status.state}. {status.error}")
+            admin_ui.error(f"{req.model}: evaluation {status.state}. {status.error}", actor)
         else:
             frac = status.step / status.total if status.total else 0.0
             bar, stop = st.columns([6, 1])
-            bar.progress(frac, text=f"{req.model}: {status.extra.get('message') or status.state}")
+            bar.progress(min(1.0, max(0.0, frac)), text=f"{req.model}: {status.message or status.state}")
             if stop.button("Stop", key=f"stop_{run_dir}", icon=":material/stop:"):
-                runs.request_stop(run_dir)
+                try:
+                    runs.request_stop(run_dir, actor=actor)
+                except StudioError as e:
+                    admin_ui.error(e, actor)
 
 
 progress()
@@ -291,7 +309,7 @@ if not all(done):
 try:
     cmp = compare(res_a, res_b)
 except StudioError as e:
-    st.error(str(e))
+    admin_ui.error(e, actor)
     st.stop()
 sa, sb = summarize(res_a, reqs[0].split), summarize(res_b, reqs[0].split)
 st.markdown(f"#### {headline(cmp, base=f'its base ({model_a})', tuned=f'The fine-tuned model ({model_b})')}")
@@ -393,12 +411,12 @@ if q.lecture or q.solution:
     with st.expander("Explanation"):
         st.markdown(f"{q.lecture}\n\n{q.solution}".strip())
 try:
-    loaded = [load(m, model_identity(resolve_model(m))) for m in (model_a, model_b)]
+    loaded = [load(m, model_identity(resolve_model(m, actor=actor))) for m in (model_a, model_b)]
     from core.evaluation.scoring import choice_probabilities
 
     probs = [choice_probabilities(lm, q, fmt) for lm in loaded]
 except StudioError as e:
-    st.error(str(e))
+    admin_ui.error(e, actor)
     st.stop()
 labels = [choice_label(i, c) for i, c in enumerate(q.choices)]  # the letter keeps labels apart
 bars = go.Figure([go.Bar(name=name, x=labels, y=p, hovertext=q.choices, marker_color=color)
@@ -427,4 +445,4 @@ if asked:
             with col:
                 st.write_stream(stream_reply(lm, messages, settings))
     except StudioError as e:
-        st.error(str(e))
+        admin_ui.error(e, actor)

@@ -10,9 +10,10 @@ import uuid
 
 import streamlit as st
 
+import admin_ui
 import classroom
 from core import access
-from core.models.catalogue import list_models, local_model_folder, resolve_model
+from core.models.catalogue import check_model_name, list_models, local_model_folder, resolve_model
 from core.models.defaults import tutor_model
 from core.serving.chat import (MAX_SYSTEM_CHARS, ChatSettings, RateLimiter, ReplyStats, build_messages, clean_input,
                        example_questions, get_model, sampling_defaults, stream_reply)
@@ -21,6 +22,7 @@ from core.errors import StudioError
 from core.data.prompts import DEFAULT_SYSTEM_PROMPT, FORMATS, with_grade
 
 st.set_page_config(page_title="Tutor · ScienceQA Tutor Studio", page_icon=":material/school:", layout="wide")
+actor = admin_ui.actor()
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading model…")
@@ -48,8 +50,17 @@ if state.pop("streaming", None) is not None:  # the last reply was interrupted (
     partial = state.pop("partial", "")
     state.history.append({"role": "assistant", "content": (partial + " …").strip(), "stopped": True})
 
+def offered(name: str) -> bool:
+    """Whether this actor may use the model name (a visitor: no server folders)."""
+    try:
+        check_model_name(name, actor)
+        return True
+    except StudioError:
+        return False
+
+
 names = [m.name for m in list_models(check_hub=False)
-         if m.availability in ("ready", "cached", "installed") or m.kind == "tiny"]
+         if (m.availability in ("ready", "cached", "installed") or m.kind == "tiny") and offered(m.name)]
 with st.sidebar:
     st.header("Tutor")
     default = tutor_model(names)  # the newest fine-tuned pretrained model, else the pretrained preset
@@ -82,13 +93,13 @@ try:
     system_prompt = with_grade(base_system, grade) or ""
     if local_model_folder(model_name) is None:  # first use: imported, created or downloaded once (a minute)
         with st.status(f"Preparing {model_name} (first use only)…", expanded=True) as prep:
-            path = resolve_model(model_name, progress=st.write)
+            path = resolve_model(model_name, progress=st.write, actor=actor)
             prep.update(label=f"{model_name} is ready", state="complete", expanded=False)
     else:
-        path = resolve_model(model_name)
+        path = resolve_model(model_name, actor=actor)
     loaded = load(str(path))
 except (StudioError, ValueError) as e:
-    st.error(str(e))
+    admin_ui.error(e, actor)
     st.stop()
 st.info(capability_note(model_name), icon=":material/psychology:")
 if grade:
@@ -177,15 +188,14 @@ class_password = cols[0].text_input("Class password (optional)", type="password"
 share = cols[1].toggle("Public link (gradio.live)", value=True, key="share")
 lan = cols[1].toggle("Serve on the local network", value=False, key="lan",
                      help="Students on the same network (school Wi-Fi) can open it even without internet.")
-admin = cols[0].text_input("Admin password", type="password", key="admin") if access.is_public_mode() else None
 if cols[2].button("Start class link", type="primary", icon=":material/play_arrow:", key="start_class"):
     try:
-        access.require_admin(admin, "Starting a class link", key=state.sid)
         classroom.start(model_name, share=share, password=class_password or None,
                         host="0.0.0.0" if lan else "127.0.0.1",
-                        system_prompt=base_system or None, max_new_tokens=int(max_new), grade=grade or None)
+                        system_prompt=base_system or None, max_new_tokens=int(max_new), grade=grade or None,
+                        actor=actor)
     except StudioError as e:
-        st.error(str(e))
+        admin_ui.error(e, actor)
 
 link = classroom.status()
 
@@ -203,7 +213,7 @@ def class_link_status() -> None:
         st.rerun()  # stop polling: the whole page redraws once with the addresses
     if current.state == "failed":
         st.error("The class link stopped. Its log:")
-        st.code(current.log_tail or "(empty)", language=None)
+        st.code(access.shown(current.log_tail, actor) or "(empty)", language=None)
         return
     if current.share_url:
         st.success("Class link (public, lasts up to a week):", icon=":material/link:")
@@ -216,10 +226,9 @@ def class_link_status() -> None:
     st.caption(f"Model `{current.model}`" + (" · password protected" if current.password else " · no password"))
     if st.button("Stop class link", icon=":material/stop:", key="stop_class"):
         try:
-            access.require_admin(admin, "Stopping the class link", key=state.sid)
-            classroom.stop()
+            classroom.stop(actor)
         except StudioError as e:
-            st.error(str(e))
+            admin_ui.error(e, actor)
         st.rerun()
 
 

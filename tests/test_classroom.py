@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import classroom
+from core.jobs import lifecycle
 from conftest import make_questions
 from core.home import PROJECT_ROOT
 from core.models.tiny import create_tiny
@@ -99,6 +100,19 @@ def test_the_class_link_serves_no_files(server):
             assert fetch(base + prefix + str(target)) in (401, 403, 404), f"{prefix}{target} was served"
 
 
+def test_the_class_link_accepts_no_uploads(server):
+    import httpx
+
+    link, home, _ = server
+    with httpx.Client(base_url=link.local_url, timeout=10) as http:
+        assert http.post("login", data={"username": AUTH[0], "password": AUTH[1]}).status_code == 200
+        assert http.get("config").status_code == 200  # logged in: the refusal below is not about the password
+        for path in ("gradio_api/upload", "upload"):
+            r = http.post(path, files={"files": ("x.txt", b"hello", "text/plain")})
+            assert r.status_code in (404, 405), f"POST /{path} answered {r.status_code}"
+    assert not list(home.rglob("x.txt"))
+
+
 def test_long_input_is_refused_and_control_characters_are_handled(server):
     c = client(server[0])
     with pytest.raises(Exception, match="limit is 4,000"):
@@ -167,7 +181,7 @@ def test_stop_ends_the_server(server, monkeypatch):  # last: it stops the module
     monkeypatch.setenv("SQA_STUDIO_HOME", str(home))
     assert classroom.status().state == "running"
     classroom.stop()
-    assert classroom.status() is None and not classroom._alive(link.pid)
+    assert classroom.status() is None and not lifecycle.pid_alive(link.pid)
 
 
 def test_gradio_history_parts_become_the_conversation_the_model_sees():

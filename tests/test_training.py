@@ -224,13 +224,6 @@ def test_cli_starts_the_tiny_model_on_its_recipe_and_format_and_keeps_explicit_c
     assert config("--model", "tiny", "--recipe", "plan").format == "paper_ale"  # the recipe's suggestion, not tiny's
     assert other.recipe.compile and not config("--model", "./my-model", "--no-compile").recipe.compile
 
-def test_worker_import_does_not_load_streamlit():
-    import subprocess
-
-    code = "import sys, core.training.worker, core.jobs.runs; print('streamlit' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-
 
 def test_muon_matches_torch_muon_up_to_bf16_rounding():
     from core.training.muon import Muon

@@ -76,16 +76,6 @@ def test_tutor_page_refuses_overlong_input_and_empty_system_is_fine(tiny_here):
     assert not at.chat_message
 
 
-def test_tutor_page_in_public_mode_asks_for_the_admin_password_to_start_a_class_link(tiny_here, monkeypatch):
-    monkeypatch.setenv("SQA_ADMIN_PASSWORD", "s3cret")
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
-    at.text_input(key="admin").input("wrong").run()
-    at.button(key="start_class").click().run()
-    assert not at.exception
-    assert any("admin password" in e.value for e in at.error)
-    assert not (area("classroom") / "launcher.json").exists()
-
-
 def test_tutor_page_on_a_space_shows_the_spaces_own_address(tiny_here, monkeypatch):
     monkeypatch.setenv("SPACE_ID", "teacher/tutor")
     monkeypatch.setenv("SPACE_HOST", "teacher-tutor.hf.space")

@@ -45,11 +45,15 @@ def run(args: argparse.Namespace) -> int:
     from core.evaluation.reports import to_csv, to_json, to_markdown
 
     from core.evaluation.capability import default_format
+    from core.files import check_output
 
     fmt = args.fmt or default_format(args.model)
     req = EvalRequest(model=args.model, data=args.data, split=args.split, method=args.method, fmt=fmt,
                       limit=args.limit, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
                       seed=args.seed, device=args.device)
+    for out in (args.out, args.csv, args.markdown):  # before the evaluation, not after minutes of it
+        if out:
+            check_output(Path(out))
     run_dir, cached = run_eval(req, use_cache=not args.no_cache)
     result, summary = load_results(run_dir)
     if args.out:

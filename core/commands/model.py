@@ -126,9 +126,11 @@ def cmd_tiny(args: argparse.Namespace) -> int:
     from core.data.sources import load_source, source_splits
     from core.models.tiny import create_tiny
 
+    from core.files import check_output
+
+    out = check_output(Path(args.out), folder=True) if args.out else tiny_dir()
     split = "train" if "train" in source_splits(args.data) else None
     questions = load_source(args.data, split=split)
-    out = Path(args.out) if args.out else tiny_dir()
     create_tiny(questions, out, size=args.size, seed=args.seed, source=f"{args.data}:{split or 'all'}",
                 overwrite=args.overwrite or not args.out)
     print(out)
@@ -140,7 +142,11 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     from core.models.devices import pick_device
     from core.models.memory import GiB, ModelShape, TrainSetup, estimate_inference, estimate_training
 
-    shape = ModelShape.from_folder(resolve_model(args.model))
+    from core.models.loading import check_model_config
+
+    folder = resolve_model(args.model)
+    check_model_config(folder)
+    shape = ModelShape.from_folder(folder)
     setup = TrainSetup(batch=args.batch, seq_len=args.seq_len, dtype=args.dtype, optimizer=args.optimizer,
                        grad_checkpointing=args.grad_ckpt, lora=args.lora, lora_rank=args.lora_rank)
     cuda = pick_device(args.device).type == "cuda"

@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
     from core.models.publish import push_run, run_folder, stage_upload
 
     if args.dry_run:
-        out = stage_upload(run_folder(args.run), Path(args.dry_run), args.repo)
+        # never overwrite: OUT may be any folder the user named, and must not be deleted
+        out = stage_upload(run_folder(args.run), Path(args.dry_run), args.repo, overwrite=False)
         print(f"wrote {out} (README.md is the model card); nothing was uploaded")
         return 0
     url = push_run(args.run, args.repo, private=not args.public)

@@ -32,15 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_dir(a: argparse.Namespace) -> Path:
-    from core.errors import StudioError
-    from core.home import area
+    from core.jobs.runs import resolve_run
 
-    p = Path(a.run)
-    if not (p / "config.json").exists():
-        p = (a.root or area("runs")) / a.run
-    if not (p / "config.json").exists():
-        raise StudioError(f"No run named {a.run!r} (python -m core runs list shows them).")
-    return p
+    return resolve_run(a.run, a.root)
 
 
 def run_list(a: argparse.Namespace) -> int:
@@ -57,7 +51,7 @@ def run_list(a: argparse.Namespace) -> int:
         best = v.best_eval_accuracy
         print(f"{r.name:24} {v.state:9} step {v.step:>6}/{v.total:<6} {format_duration(v.elapsed):>8} "
               f"{'' if best is None else f'best acc {best:.3f} '}{v.model} on {v.data}"
-              + (f"  [{v.label}]" if v.label else ""))
+              + (f"  [{v.label}]" if v.label else "") + (f"  [damaged: {r.status.damaged}]" if r.status.damaged else ""))
     return 0
 
 

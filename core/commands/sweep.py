@@ -93,7 +93,10 @@ def run_sweep(a: argparse.Namespace) -> int:
         sweeps.start_sweep(sweep_dir)
         print(f"launched (follow: python -m core sweeps show {sweep_dir.name})")
         return 0
-    state = sweeps.run_driver(sweep_dir, echo=lambda s: print(s, flush=True))
+    from core.jobs import lifecycle
+
+    with lifecycle.worker(sweep_dir, message="starting"):  # this process is the driver: its pid and heartbeat
+        state = sweeps.run_driver(sweep_dir, echo=lambda s: print(s, flush=True))
     print(sweeps.to_markdown(sweeps.results(sweep_dir)))
     return 0 if state == "done" else 1
 

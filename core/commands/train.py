@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -74,7 +75,11 @@ def run_train(a: argparse.Namespace) -> int:
     from core.home import area
     from core.training.jobs import start_training, validate_launch
 
+    from core.files import check_output
+
     cfg = config_from_args(a)
+    if a.out:
+        check_output(a.out, folder=True)
     root, name = (a.out.parent, a.out.name) if a.out else (area("runs"), None)
     if a.background:
         run_dir = start_training(cfg, name=name, root=root)
@@ -102,6 +107,8 @@ def run_train(a: argparse.Namespace) -> int:
     else:
         from core.progress import Bar
 
+        if holder := runs.device_holder():
+            print(f"waiting for the device, in use by {holder}", file=sys.stderr, flush=True)
         bars: list[Bar] = []  # opened at the first step, after loading (whose own bar must not overlap it)
 
         def on_step(step: int, total: int, rec: dict) -> None:

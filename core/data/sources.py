@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from core import access
 from core.errors import StudioError
 from core.home import ASSETS, area
 from core.data.records import LETTERS, Question
@@ -41,11 +42,29 @@ def default_source() -> str:
     return "sample"
 
 
-def load_source(spec: str, split: str | None = None, meta: str | Path | None = None) -> list[Question]:
-    """All questions of a source (or of one split). Raises StudioError on bad input."""
+OFFERED = re.compile(r"^(sample|hub|subset:[A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
+
+
+TEXT_FIELDS = ("pid", "question", "hint", "lecture", "solution", "grade", "subject", "topic", "category", "skill",
+               "caption", "split", "task")
+
+
+def check_source(spec: str, actor: access.Actor | None = None) -> None:
+    """Public mode: a visitor reads only the data offered (sample, hub, saved subsets), never a server path."""
+    if not OFFERED.match(str(spec).strip()):
+        access.require(actor, "Reading a file or folder on the server")
+
+
+def load_source(spec: str, split: str | None = None, meta: str | Path | None = None,
+                actor: access.Actor | None = None) -> list[Question]:
+    """All questions of a source (or of one split). Raises StudioError on bad input; in public mode a
+    visitor may read only the offered sources (`check_source`)."""
     spec = str(spec).strip()
     if not spec:
         raise StudioError("No data source given: use 'sample', 'hub', a folder, a file, or subset:NAME.")
+    check_source(spec, actor)
+    if meta:
+        access.require(actor, "Reading a file on the server")
     key = (spec, str(meta or ""), source_stamp(spec, meta))
     if key not in _cache:
         questions = _load(spec, meta)
@@ -326,6 +345,14 @@ def _normalize_row(row: dict, path: Path, i: int) -> dict:
 
 
 def _question(row: dict[str, Any], origin: Path | str, where: str) -> Question:
+    choices = row.get("choices")
+    if isinstance(choices, list) and not all(isinstance(c, str | int | float) and not isinstance(c, bool)
+                                             for c in choices):
+        raise StudioError(f"{origin} ({where}): every choice must be text, not {choices!r:.80}")
+    for key in TEXT_FIELDS:
+        v = row.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, str | int | float)):
+            raise StudioError(f"{origin} ({where}): the field {key!r} must be text, not {type(v).__name__}")
     try:
         return Question.from_dict(row)
     except (ValueError, TypeError) as e:

@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from core import access
 from core.errors import StudioError
 from core.files import atomic_dir, read_json, write_json_atomic
 from core.home import area
@@ -283,8 +284,9 @@ def _save_image(q: Question, folder: Path) -> str | None:
 
 
 def save_subset(name: str, questions: list[Question], manifest: dict[str, Any] | None = None,
-                overwrite: bool = False) -> Path:
+                overwrite: bool = False, actor: access.Actor | None = None) -> Path:
     """Save under area('subsets')/<name>/; load it back with core.data.sources.load_source('subset:NAME')."""
+    access.require(actor, "Saving a subset")
     name = validate_name(name)
     if (area("subsets") / name).exists() and not overwrite:
         raise StudioError(f"A subset named '{name}' already exists: choose another name, or delete that one first.")
@@ -303,15 +305,21 @@ class SubsetInfo:
 
 
 def list_subsets() -> list[SubsetInfo]:
-    """Saved subsets, newest first."""
+    """Saved subsets, newest first (a subset whose manifest is damaged is skipped, not raised)."""
     out = []
     for d in area("subsets").iterdir():
-        if d.is_dir() and not d.name.startswith(".") and (d / "manifest.json").exists():
-            out.append(SubsetInfo(d.name, d, read_json(d / "manifest.json")))
+        if d.is_dir() and not d.is_symlink() and not d.name.startswith(".") and (d / "manifest.json").exists():
+            try:
+                manifest = read_json(d / "manifest.json")
+            except StudioError:
+                continue
+            if isinstance(manifest, dict):
+                out.append(SubsetInfo(d.name, d, manifest))
     return sorted(out, key=lambda s: (s.manifest.get("created", ""), s.name), reverse=True)
 
 
-def delete_subset(name: str) -> None:
+def delete_subset(name: str, actor: access.Actor | None = None) -> None:
+    access.require(actor, "Deleting a subset")
     folder = area("subsets") / validate_name(name)
     if not (folder / "manifest.json").exists():
         raise StudioError(f"No saved subset named '{name}'.")

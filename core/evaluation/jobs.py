@@ -11,9 +11,11 @@ area("cache")/evals/<key>.json points at the job folder that holds the result.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -23,7 +25,8 @@ from typing import Any
 
 from core.models import catalogue
 
-from core.jobs import runs
+from core.jobs import lifecycle, runs
+from core import access
 from core.errors import StudioError
 from core.evaluation.scoring import METHODS, EvalResult, EvalSettings, evaluate
 from core.files import read_json, write_json_atomic
@@ -34,6 +37,10 @@ from core.data.prompts import DEFAULT_FORMAT, get_format
 from core.data.records import Question, content_hash
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+# Everything else in a model folder that changes answers: hashed by content (they are small).
+ANSWER_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                "special_tokens_map.json", "added_tokens.json", "chat_template.jinja", "chat_template.json",
+                "tokenizer.model", "vocab.json", "merges.txt", "tokenizer.pkl", "model.safetensors.index.json")
 
 
 @dataclass
@@ -56,6 +63,8 @@ class EvalRequest:
         if self.limit is not None and self.limit < 1:
             raise ValueError("limit must be at least 1 (or None for every question)")
         self.split = self.split or None
+        if self.device not in (None, "", "auto", "cpu", "cuda", "mps") and not re.fullmatch(r"cuda:\d+", str(self.device)):
+            raise ValueError(f"device must be cpu, cuda, cuda:N or mps, not {self.device!r}")
         EvalSettings(batch_size=self.batch_size, max_new_tokens=self.max_new_tokens, seed=self.seed)
 
     def settings(self) -> EvalSettings:
@@ -72,13 +81,16 @@ class EvalJob:
 # ---- identities and the cache ----------------------------------------------------------------------
 
 def model_identity(folder: Path) -> str:
-    """The model folder plus its weight files' names, sizes and modification times."""
+    """The model folder, its weight files' names, sizes and modification times, and the content of every
+    other file that changes answers (config, tokenizer files, chat template)."""
     folder = Path(folder).resolve()
     parts = [str(folder)]
     for f in sorted(folder.iterdir()):
-        if f.suffix in WEIGHT_SUFFIXES or f.name == "config.json":
+        if f.suffix in WEIGHT_SUFFIXES:
             st = f.stat()
             parts.append(f"{f.name}:{st.st_size}:{st.st_mtime_ns}")
+        elif f.name in ANSWER_FILES and f.is_file():
+            parts.append(f"{f.name}:{hashlib.sha256(f.read_bytes()).hexdigest()[:16]}")
     return "|".join(parts)
 
 
@@ -121,8 +133,13 @@ def _lookup(key: str) -> Path | None:
     pointer = _pointer(key)
     if not pointer.exists():
         return None
-    run_dir = Path(read_json(pointer)["run_dir"])
-    return run_dir if (run_dir / "results.json").exists() else None
+    try:  # an untrusted file: damaged, or pointing outside the evaluations area, it is no hit
+        run_dir = Path(read_json(pointer)["run_dir"]).resolve()
+    except (StudioError, KeyError, TypeError, OSError):
+        return None
+    if not run_dir.is_relative_to(area("evals").resolve()):
+        return None
+    return run_dir if (run_dir / "results.json").is_file() else None
 
 
 def find_running(req: EvalRequest, questions: list[Question] | None = None) -> Path | None:
@@ -160,14 +177,27 @@ def load_results(run_dir: Path) -> tuple[EvalResult, dict[str, Any]]:
 
 # ---- launching -------------------------------------------------------------------------------------
 
-def start_eval(req: EvalRequest, questions: list[Question] | None = None) -> EvalJob:
-    """Use the cached result, attach to the same evaluation already running, or launch a new job."""
+def start_eval(req: EvalRequest, questions: list[Question] | None = None,
+               actor: access.Actor | None = None) -> EvalJob:
+    """Use the cached result, attach to the same evaluation already running, or launch a new job.
+
+    In public mode a visitor may evaluate only models and data already offered, a few new ones an hour.
+    """
+    from core.data.sources import check_source
+
+    check_source(req.data, actor)
+    catalogue.check_model_name(req.model, actor)
+    if req.device not in (None, "", "auto"):
+        access.require(actor, "Choosing the device")
     key = request_key(req, questions)
     if key is not None:
         if (hit := _lookup(key)) is not None:
             return EvalJob(hit, key, cached=True)
         if (running := _find_active(key)) is not None:
             return EvalJob(running, key, cached=False)
+    else:
+        access.require(actor, f"Evaluating {req.model}, which is not downloaded yet,")
+    access.spend(actor, "evaluation")
     run_dir = runs.create_run(area("evals"), {"kind": "eval", "request": asdict(req), "key": key},
                               name=time.strftime("%Y%m%d-%H%M%S") + f"-{req.method}")
     runs.launch(run_dir, [sys.executable, "-m", "core.evaluation.jobs", str(run_dir)],
@@ -176,10 +206,22 @@ def start_eval(req: EvalRequest, questions: list[Question] | None = None) -> Eva
 
 
 def run_eval(req: EvalRequest, use_cache: bool = True) -> tuple[Path, bool]:
-    """Evaluate in this process (the command line): (job folder with results.json, whether cached)."""
+    """Evaluate in this process (the command line): (job folder with results.json, whether cached).
+
+    Every input is checked before the device is waited for (data, model, device); when another job holds
+    the device it says so at once on stderr."""
+    from core.models.devices import pick_device
+
     questions = select_questions(req)
     if use_cache and (hit := find_cached(req, questions)) is not None:
         return hit, True
+    pick_device(req.device)  # an unavailable device fails now, not after the wait
+    folder = catalogue.resolve_model(req.model, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    from core.models.loading import check_model_config
+
+    check_model_config(folder)  # a nonsensical config fails now, in one line
+    if holder := runs.device_holder():
+        print(f"waiting for the device, in use by {holder}", file=sys.stderr, flush=True)
     run_dir = runs.create_run(area("evals"), {"kind": "eval", "request": asdict(req), "key": None},
                               name=time.strftime("%Y%m%d-%H%M%S") + f"-{req.method}")
     if run_job(run_dir, echo=True) != 0:
@@ -224,9 +266,8 @@ def run_job(run_dir: Path, echo: bool = False) -> int:
             bar = bar or Bar(f"evaluating ({req.method})", total=total, unit="question")
             bar.set(done, total)
 
-    runs.write_status(run_dir, state="queued", pid=os.getpid(), error="", message="waiting for the device")
     try:
-        with runs.device_slot(run_dir) as held:
+        with lifecycle.worker(run_dir, message="waiting for the device"), runs.device_slot(run_dir) as held:
             if not held:
                 runs.write_status(run_dir, state="stopped", ended=time.time(), message="cancelled while queued")
                 return 0
@@ -256,8 +297,12 @@ def run_job(run_dir: Path, echo: bool = False) -> int:
     except StudioError as e:
         runs.write_status(run_dir, state="failed", error=str(e), ended=time.time())
         return 1
-    except BaseException as e:  # a bug: record it, then let the traceback reach log.txt
-        traceback.print_exc()
+    except BaseException as e:  # a bug: record it, with its traceback in log.txt (never on the command line)
+        if echo:
+            with contextlib.suppress(OSError), open(run_dir / runs.LOG, "a") as log:
+                traceback.print_exc(file=log)
+        else:
+            traceback.print_exc()
         runs.write_status(run_dir, state="failed", error=f"{type(e).__name__}: {e}", ended=time.time())
         return 1
     finally:
@@ -266,6 +311,7 @@ def run_job(run_dir: Path, echo: bool = False) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    access.act_as_local()  # launched by an entry point that checked who asked
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
         print("usage: python -m core.evaluation.jobs RUN_DIR", file=sys.stderr)

@@ -1,18 +1,20 @@
-"""Job folders: the only channel between the UI and a background worker (training or evaluation).
+"""Job folders: the only channel between the UI and a background worker (training, evaluation, class link).
 
-One module owns the layout of a job folder:
+One module owns the layout of a job folder (the lifecycle and its status live in core.jobs.lifecycle):
 
     config.json     what to do; written before launch, never changed by the worker
-    status.json     atomic; state, pid, step/total, heartbeat, error, started/ended (worker writes it)
+    status.json     atomic; state, pid (+ start time), step/total, message, progress, eta, best metrics
+    heartbeat       touched every few seconds by the worker's heartbeat thread
     metrics.jsonl   append-only, one JSON object a line (worker writes it)
     log.txt         the worker's stdout + stderr
-    launcher.json   pid of the launched process (written by `launch`)
+    launcher.json   pid and start time of the launched process (written by `launch`)
     stop, cancel    request files written by the UI (graceful stop / stop without a checkpoint)
-    checkpoints/step_<n>/, model/, results.json
+    checkpoints/step_<n>/, model/, results.json     its products (`model_dir`, `checkpoints_dir`, `results_path`)
 
-Honest status: a non-terminal state whose process is gone reads as `crashed`; a terminal state is
-believed even while the process is still exiting. One job per device at a time: `device_slot` takes
-an exclusive `flock` on `<home>/device.lock`, which the OS releases if the holder dies.
+`resolve_run` is the one place that turns `run:<id>`, a run name or a folder into a run folder. A
+symlink inside a job folder is never followed: listings skip symlinked folders, appends and log reads
+open with O_NOFOLLOW, a symlinked job folder is refused. One job per device at a time: `device_slot`
+takes an exclusive `flock` on `<home>/device.lock`, which the OS releases if the holder dies.
 """
 
 from __future__ import annotations
@@ -22,49 +24,50 @@ import fcntl
 import json
 import os
 import shutil
-import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core import access
 from core.errors import StudioError
-from core.files import read_json, write_json_atomic, write_text_atomic
-from core.home import home
+from core.files import open_append_nofollow, read_json, read_only, write_json_atomic
+from core.home import area, home
+from core.jobs.lifecycle import (CANCEL, HEARTBEAT, LAUNCHER, LOG, STATES, STATUS, STOP, TERMINAL,  # noqa: F401
+                                 Status, cancel_requested, launch, log_tail, pid_alive, read_status,
+                                 request_stop, stop_requested, terminate, write_status)
 
-STATES = ("queued", "running", "stopping", "done", "failed", "stopped", "crashed")
-TERMINAL = frozenset({"done", "failed", "stopped", "crashed"})
-CONFIG, STATUS, METRICS, LOG, LAUNCHER = "config.json", "status.json", "metrics.jsonl", "log.txt", "launcher.json"
-STOP, CANCEL = "stop", "cancel"
+CONFIG, METRICS = "config.json", "metrics.jsonl"
+MODEL, CHECKPOINTS, RESULTS = "model", "checkpoints", "results.json"
 
 
-@dataclass
-class Status:
-    state: str = "queued"
-    pid: int | None = None
-    step: int = 0
-    total: int = 0
-    heartbeat: float | None = None
-    error: str = ""
-    started: float | None = None
-    ended: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # worker-specific fields (best eval, message, ...)
+def model_dir(run_dir: Path) -> Path:
+    return Path(run_dir) / MODEL
 
-    @property
-    def terminal(self) -> bool:
-        return self.state in TERMINAL
 
-    @property
-    def active(self) -> bool:
-        return not self.terminal
+def checkpoints_dir(run_dir: Path) -> Path:
+    return Path(run_dir) / CHECKPOINTS
 
-    @property
-    def duration(self) -> float | None:
-        if self.started is None:
-            return None
-        return (self.ended or time.time()) - self.started
+
+def results_path(run_dir: Path) -> Path:
+    return Path(run_dir) / RESULTS
+
+
+def resolve_run(spec: str | Path, root: Path | None = None) -> Path:
+    """`run:<id>`, a run name under `root` (default: the runs area), or a job folder -> the job folder."""
+    text = str(spec).strip()
+    root = Path(root) if root else area("runs")
+    name = text[4:] if text.startswith("run:") else text
+    candidates = [] if text.startswith("run:") else [Path(text).expanduser()]
+    if name and "/" not in name and name not in (".", ".."):
+        candidates.append(root / name)
+    for p in candidates:
+        if (p / CONFIG).is_file():
+            if p.is_symlink():
+                raise StudioError(f"{name} is a symbolic link, not a job folder; it is not used.")
+            return p
+    raise StudioError(f"No run named {name!r} (python -m core runs list shows them).")
 
 
 @dataclass
@@ -77,8 +80,8 @@ class RunInfo:
 
     @property
     def model_path(self) -> Path | None:
-        p = self.run_dir / "model"
-        return p if (p / "config.json").exists() else None
+        p = model_dir(self.run_dir)
+        return p if (p / "config.json").is_file() and not p.is_symlink() else None
 
 
 # ----------------------------------------------------------------------------------------- creation
@@ -115,129 +118,29 @@ def create_run(root: Path, config: dict, name: str | None = None) -> Path:
 
 
 def read_config(run_dir: Path) -> dict:
-    return read_json(Path(run_dir) / CONFIG)
-
-
-def launch(run_dir: Path, argv: list[str], env: dict[str, str] | None = None) -> int:
-    """Start the worker in its own session, output to log.txt (never a pipe); returns its pid."""
-    run_dir = Path(run_dir)
-    for req in (STOP, CANCEL, LAUNCHER):
-        with contextlib.suppress(FileNotFoundError):
-            (run_dir / req).unlink()
-    # Before the process exists: queued, no pid (reads as "not started yet", never as crashed).
-    # After Popen only the worker writes status.json, so the two never race.
-    # A resumed run keeps where it was (step, progress, training time) until its worker moves on.
-    prev = _raw_status(run_dir)
-    kept = {k: prev[k] for k in ("progress", "elapsed", "best_eval_loss", "best_eval_accuracy") if k in prev}
-    write_json_atomic(run_dir / STATUS, {"state": "queued", "pid": None, "step": prev.get("step", 0),
-                                         "total": prev.get("total", 0), **kept})
-    try:
-        log = open(run_dir / LOG, "ab")
-    except OSError as e:
-        raise StudioError(f"Cannot write {run_dir / LOG}: {e.strerror or e}.") from e
-    with log:
-        try:
-            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, env={**os.environ, **(env or {})})
-        except OSError as e:
-            write_status(run_dir, state="failed", error=f"Could not start the worker: {e}")
-            raise StudioError(f"Could not start the worker ({argv[0]}): {e.strerror or e}.") from e
-    # Reap the child when it exits so a finished worker never lingers as a zombie that looks alive.
-    threading.Thread(target=proc.wait, daemon=True).start()
-    write_json_atomic(run_dir / LAUNCHER, {"pid": proc.pid, "argv": argv, "launched": time.time()})
-    return proc.pid
-
-
-# ------------------------------------------------------------------------------------------- status
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped) is dead
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _raw_status(run_dir: Path) -> dict:
-    try:
-        return json.loads((Path(run_dir) / STATUS).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {"state": "queued"}
-    except json.JSONDecodeError as e:  # writes are atomic, so this is outside damage
-        return {"state": "crashed", "error": f"status.json is corrupt: {e}"}
-
-
-def _launcher_pid(run_dir: Path) -> int | None:
-    try:
-        return int(json.loads((Path(run_dir) / LAUNCHER).read_text())["pid"])
-    except (FileNotFoundError, json.JSONDecodeError, KeyError, ValueError, TypeError):
-        return None
-
-
-def read_status(run_dir: Path) -> Status:
-    """The job's status; a non-terminal state whose process is gone reads as `crashed`."""
-    run_dir = Path(run_dir)
-    raw = _raw_status(run_dir)
-    known = {k: raw.get(k) for k in ("state", "pid", "step", "total", "heartbeat", "error", "started", "ended")}
-    extra = {k: v for k, v in raw.items() if k not in known}
-    st = Status(state=known["state"] or "queued", pid=known["pid"], step=int(known["step"] or 0),
-                total=int(known["total"] or 0), heartbeat=known["heartbeat"], error=known["error"] or "",
-                started=known["started"], ended=known["ended"], extra=extra)
-    if st.terminal:
-        return st
-    pid = st.pid or _launcher_pid(run_dir)
-    if pid is None:
-        return st  # created, not launched yet
-    if not pid_alive(pid):
-        st.state = "crashed"
-        st.error = st.error or ("The worker process ended without writing a final state "
-                                "(killed, out of memory, or the machine restarted).")
-        st.extra["log_tail"] = log_tail(run_dir)
-    return st
-
-
-def write_status(run_dir: Path, **fields: Any) -> dict:
-    """Worker only: merge `fields` into status.json (atomically) and return the new status dict."""
-    if "state" in fields and fields["state"] not in STATES:
-        raise ValueError(f"unknown state {fields['state']!r}; one of {', '.join(STATES)}")
-    raw = _raw_status(run_dir)
-    raw.update(fields)
-    raw["heartbeat"] = time.time()
-    write_json_atomic(Path(run_dir) / STATUS, raw)
-    return raw
+    """The job's config; a corrupt one or one of the wrong shape is a StudioError naming it."""
+    cfg = read_json(Path(run_dir) / CONFIG)
+    if not isinstance(cfg, dict):
+        raise StudioError(f"{Path(run_dir).name}/config.json is damaged (not a JSON object).")
+    return cfg
 
 
 def heartbeat(run_dir: Path) -> None:
     write_status(run_dir)
 
 
-def log_tail(run_dir: Path, lines: int = 40) -> str:
-    path = Path(run_dir) / LOG
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 16384))
-            text = f.read().decode("utf-8", errors="replace")
-    except FileNotFoundError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
 # ------------------------------------------------------------------------------------------ metrics
+
+def _open_nofollow(path: Path, flags: int) -> int:
+    """A file descriptor for `path`, refusing a symlink (OSError ELOOP) so a planted link is never followed."""
+    return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+
 
 def append_metrics(run_dir: Path, record: dict) -> None:
     """Append one record as a line; a torn last line (the worker was killed mid-write) is closed first."""
     path = Path(run_dir) / METRICS
     line = json.dumps(record, default=float) + "\n"
-    with open(path, "ab+") as f:
+    with open_append_nofollow(path) as f:
         f.seek(0, os.SEEK_END)
         if f.tell() > 0:
             f.seek(-1, os.SEEK_END)
@@ -247,11 +150,28 @@ def append_metrics(run_dir: Path, record: dict) -> None:
         f.flush()
 
 
+# Fields a metrics line may carry as numbers (or null); a line with another type there is damaged.
+NUMERIC = ("step", "epoch", "loss", "lr", "lr_factor", "grad_norm", "tokens", "padding", "tokens_per_s",
+           "samples_per_s", "peak_memory", "elapsed", "eta", "progress", "eval_loss", "eval_accuracy", "time",
+           "resumed_from")
+
+
+def valid_metric(rec: Any) -> bool:
+    if not isinstance(rec, dict):
+        return False
+    for k in NUMERIC:
+        v = rec.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+            return False
+    return not isinstance(rec.get("step"), float)
+
+
 class MetricsReader:
     """Incremental reader of metrics.jsonl: each `read_new()` reads only the bytes added since the last.
 
     A last line without its newline is left for the next read (it may still be being written); a
-    complete line that is not valid JSON (torn by a kill, then closed by a resume) is skipped.
+    complete line that is not valid JSON (torn by a kill, then closed by a resume) or has wrongly typed
+    fields is skipped and counted in `skipped` (the page says the run's metrics are damaged).
     `history` holds every record so far, minus those undone by a resume (steps after the checkpoint).
     """
 
@@ -263,10 +183,10 @@ class MetricsReader:
 
     def read_new(self) -> list[dict]:
         try:
-            with open(self.path, "rb") as f:
+            with os.fdopen(_open_nofollow(self.path, os.O_RDONLY), "rb") as f:
                 f.seek(self.offset)
                 chunk = f.read()
-        except FileNotFoundError:
+        except OSError:  # missing, or a symlink (never followed)
             return []
         end = chunk.rfind(b"\n")
         if end < 0:
@@ -281,7 +201,7 @@ class MetricsReader:
             except (json.JSONDecodeError, UnicodeDecodeError):
                 self.skipped += 1
                 continue
-            if not isinstance(rec, dict):
+            if not valid_metric(rec):
                 self.skipped += 1
                 continue
             if "resumed_from" in rec:
@@ -297,21 +217,6 @@ def read_metrics(run_dir: Path) -> list[dict]:
     reader = MetricsReader(run_dir)
     reader.read_new()
     return reader.history
-
-
-# ----------------------------------------------------------------------------------------- requests
-
-def request_stop(run_dir: Path, cancel: bool = False) -> None:
-    """UI: ask the worker to stop (graceful: it saves a checkpoint) or to cancel (no checkpoint)."""
-    write_text_atomic(Path(run_dir) / (CANCEL if cancel else STOP), time.strftime("%Y-%m-%dT%H:%M:%S\n"))
-
-
-def stop_requested(run_dir: Path) -> bool:
-    return (Path(run_dir) / STOP).exists() or cancel_requested(run_dir)
-
-
-def cancel_requested(run_dir: Path) -> bool:
-    return (Path(run_dir) / CANCEL).exists()
 
 
 # -------------------------------------------------------------------------------------- device slot
@@ -341,7 +246,7 @@ def device_slot(run_dir: Path, poll: float = 0.5) -> Iterator[bool]:
                     return
                 if not waiting:
                     holder = _slot_holder()
-                    write_status(run_dir, state="queued", pid=os.getpid(),
+                    write_status(run_dir, state="queued", pid=os.getpid(), waiting_for=holder,
                                  message=f"waiting for the device (in use by {holder})" if holder
                                  else "waiting for the device")
                     waiting = True
@@ -349,6 +254,8 @@ def device_slot(run_dir: Path, poll: float = 0.5) -> Iterator[bool]:
                     heartbeat(run_dir)
                 time.sleep(poll)
         write_json_atomic(home() / "device.holder.json", {"run_dir": str(run_dir), "pid": os.getpid()})
+        if waiting:
+            write_status(run_dir, waiting_for="")
         try:
             yield True
         finally:
@@ -362,36 +269,66 @@ def device_slot(run_dir: Path, poll: float = 0.5) -> Iterator[bool]:
 def _slot_holder() -> str:
     try:
         return Path(json.loads((home() / "device.holder.json").read_text())["run_dir"]).name
-    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         return ""
+
+
+def device_holder() -> str:
+    """The name of the job holding the device now ("" when it is free)."""
+    f = open(device_lock_path(), "a+")
+    try:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _slot_holder() or "another job"
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        return ""
+    finally:
+        f.close()
 
 
 # ------------------------------------------------------------------------------------------ listing
 
 def list_runs(root: Path) -> list[RunInfo]:
-    """Every job folder under `root` (newest first); folders without a readable config are skipped."""
+    """Every job folder under `root` (newest first). A symlinked folder is skipped; a damaged config or
+    status shows that one job as damaged (state `crashed`, `status.damaged` says why), never raises."""
     root = Path(root)
     out = []
-    if not root.exists():
+    try:
+        entries = list(root.iterdir())
+    except OSError:
         return out
-    for d in root.iterdir():
-        if not d.is_dir() or d.name.startswith(".") or not (d / CONFIG).exists():
+    for d in entries:
+        try:
+            if d.is_symlink() or not d.is_dir() or d.name.startswith(".") or not (d / CONFIG).is_file():
+                continue
+            mtime = d.stat().st_mtime
+        except OSError:
             continue
         try:
             cfg = read_config(d)
-        except StudioError:
-            continue
-        out.append(RunInfo(run_dir=d, name=d.name, config=cfg, status=read_status(d),
-                           created=float(cfg.get("created") or d.stat().st_mtime)))
+            st = read_status(d)
+        except StudioError as e:
+            cfg, st = {}, Status(state="crashed", damaged=str(e), error="The job's config is damaged.")
+        created = cfg.get("created")
+        created = float(created) if isinstance(created, int | float) and not isinstance(created, bool) else mtime
+        out.append(RunInfo(run_dir=d, name=d.name, config=cfg, status=st, created=created))
     return sorted(out, key=lambda r: r.created, reverse=True)
 
 
-def delete_run(run_dir: Path) -> None:
+def delete_run(run_dir: Path, actor: access.Actor | None = None) -> None:
     """Remove a job folder; refused while its worker is alive (stop it first)."""
+    access.require(actor, "Deleting a run")
     run_dir = Path(run_dir)
-    if not (run_dir / CONFIG).exists():
-        raise StudioError(f"{run_dir} is not a job folder.")
+    if run_dir.is_symlink() or not (run_dir / CONFIG).is_file():
+        raise StudioError(f"{run_dir.name} is not a job folder.")
     st = read_status(run_dir)
     if st.active:
         raise StudioError(f"{run_dir.name} is {st.state}; stop it before deleting it.")
-    shutil.rmtree(run_dir)
+    if read_only(run_dir) or read_only(run_dir.parent):
+        raise StudioError(f"Cannot delete {run_dir.name}: its folder is read-only (check the permissions of the "
+                          "app home).")
+    try:
+        shutil.rmtree(run_dir)
+    except OSError as e:
+        raise StudioError(f"Could not delete all of {run_dir.name}: {e.strerror or e}.") from e

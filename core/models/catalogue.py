@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core import access
 from core.errors import StudioError
 from core.files import atomic_dir, read_json, write_json_atomic
 from core.home import area
@@ -172,12 +173,23 @@ def registry_path() -> Path:
     return area("models") / "local_folders.json"
 
 
+def registered_folders() -> tuple[list[str], str]:
+    """(the registered local folders, a problem to report): a damaged registry is reported and skipped."""
+    try:
+        known = read_json(registry_path()) if registry_path().exists() else []
+    except StudioError as e:
+        return [], f"The list of local model folders is damaged and was skipped ({e})."
+    if not isinstance(known, list) or not all(isinstance(k, str) for k in known):
+        return [], "The list of local model folders is damaged (not a list of folders) and was skipped."
+    return known, ""
+
+
 def register_local(folder: Path) -> None:
     folder = folder.resolve()
     inside = (area("models").resolve(), area("runs").resolve())
     if any(folder.is_relative_to(root) for root in inside):
         return
-    known = read_json(registry_path()) if registry_path().exists() else []
+    known, _ = registered_folders()
     if str(folder) not in known:
         write_json_atomic(registry_path(), [*known, str(folder)])
 
@@ -225,7 +237,7 @@ def list_models(check_hub: bool = True) -> list[ModelEntry]:
                 kind=manifest.get("catalogue_kind") if manifest.get("catalogue_kind") in KINDS else kind, source=source,
                 parameters=parameters_of(path), availability="cached" if sub == "hub" else "ready", path=path,
                 note=_manifest_note(manifest), size_bytes=size_on_disk(path)))
-    for folder in read_json(registry_path()) if registry_path().exists() else []:
+    for folder in registered_folders()[0]:
         path = Path(folder)
         entries.append(ModelEntry(str(path), path.name, "local", str(path), parameters_of(path) if _ready(path) else None,
                                   "ready" if _ready(path) else "missing", path if _ready(path) else None,
@@ -327,13 +339,31 @@ def local_model_folder(name: str) -> Path | None:
     return path if _ready(path) else None
 
 
-def resolve_model(name: str, progress: Progress | None = None, stage: str | None = None) -> Path:
+def check_model_name(name: str, actor: access.Actor | None = None) -> None:
+    """Public mode: a visitor may name `tiny`, a Hub id or run:<id>, never a folder on the server."""
+    name = str(name).strip()
+    if name.startswith("run:"):
+        if not re.fullmatch(r"[\w.-]+", name[4:]) or name[4:] in (".", ".."):
+            raise StudioError(f"{name!r} is not a run: use run:<id> with the name `python -m core runs list` shows.")
+        return
+    if name != "tiny" and (not HUB_ID.match(name) or Path(name).expanduser().exists()):
+        access.require(actor, "Using a model folder on the server")
+
+
+def resolve_model(name: str, progress: Progress | None = None, stage: str | None = None,
+                  actor: access.Actor | None = None) -> Path:
     """A local transformers-format folder for `name` (creating, downloading or converting it once).
 
     `stage` picks a nanochat stage (sft, rl, mid, base) in a raw checkpoint holding several; a cached
-    conversion of another stage is replaced.
+    conversion of another stage is replaced. A visitor in public mode gets only models already here.
     """
+    with access.acting(actor):
+        return _resolve_model(name, progress, stage)
+
+
+def _resolve_model(name: str, progress: Progress | None, stage: str | None) -> Path:
     name = str(name).strip()
+    check_model_name(name)
     say = progress or (lambda _msg: None)
     if not name:
         raise StudioError("No model given: use 'tiny', 'smollm2-135m', a Hub repo id, a local folder or run:<id>.")
@@ -357,7 +387,7 @@ def resolve_model(name: str, progress: Progress | None = None, stage: str | None
 
 
 def ensure_tiny(size: str = "small", seed: int = 0, progress: Progress | None = None,
-                overwrite: bool = False) -> Path:
+                overwrite: bool = False, actor: access.Actor | None = None) -> Path:
     """The tiny preset under area("models")/tiny, created from the sample's train split if absent."""
     from core.data.sources import load_source
     from core.models.tiny import create_tiny
@@ -365,7 +395,8 @@ def ensure_tiny(size: str = "small", seed: int = 0, progress: Progress | None = 
     path = tiny_dir()
     if _ready(path) and not overwrite:
         return path
-    with _build_lock(path):
+    access.require(actor, "Creating the tiny model")
+    with _build_lock(path), access.acting(actor):
         if _ready(path) and not overwrite:
             return path  # another process created it while we waited
         (progress or (lambda _m: None))(f"Creating the tiny model ({size}) from the {TINY_SOURCE} train split...")
@@ -417,6 +448,7 @@ def _cached(folder: Path, stage: str | None) -> bool:
 def resolve_local(folder: Path, progress: Progress | None = None, stage: str | None = None) -> Path:
     from core.models.families import named
 
+    access.require(None, "Using a model folder on the server")
     nanochat = named("nanochat")
     folder = Path(folder).expanduser()
     if _ready(folder):
@@ -445,6 +477,7 @@ def fetch_hub_model(repo: str, stage: str | None = None, step: int | None = None
     if _cached(cached, stage):
         return cached
     say = progress or (lambda _m: None)
+    access.require(None, f"Downloading {repo}")
     require_hub(f"download {repo}")
     with _build_lock(cached):
         if _cached(cached, stage):
@@ -487,6 +520,7 @@ def adopt_transformers_folder(src: Path, out: Path, source: str) -> Path:
 
     from core.models.families import GENERIC, family_for_config
 
+    access.require(None, "Importing a model")
     config = read_json(src / "config.json")
     if not isinstance(config, dict):
         raise StudioError(f"{source}: config.json is not a JSON object.")

@@ -13,7 +13,10 @@ def pick_device(prefer: str | None = None) -> torch.device:
             raise ValueError("CUDA was asked for but no CUDA GPU is available")
         if prefer == "mps" and not torch.backends.mps.is_available():
             raise ValueError("MPS was asked for but Apple's GPU backend is not available")
-        return torch.device(prefer)
+        try:
+            return torch.device(prefer)
+        except RuntimeError as e:
+            raise ValueError(f"unsupported device {prefer!r}: use cpu, cuda, cuda:N or mps") from e
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():

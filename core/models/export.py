@@ -215,11 +215,13 @@ def export_gguf(folder: Path, out: Path, quant: str = "f16",
 
 
 def export_to_home(folder: Path, label: str, quant: str = "q8_0",
-                   progress: Callable[[int, int], None] | None = None) -> ExportResult:
+                   progress: Callable[[int, int], None] | None = None, actor=None) -> ExportResult:
     """Export into the app home (`exports/<label>-<quant>/`, its own folder so each Modelfile stays beside
-    its GGUF): what the Models page offers for download."""
+    its GGUF): what the Models page offers for download (the admin only, in public mode)."""
+    from core import access
     from core.home import area
 
+    access.require(actor, "Exporting a model")
     label = label.rstrip("/").rsplit("/", 1)[-1]  # a folder or owner/name: its last part
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-.") or "model"
     return export_gguf(folder, area("exports") / f"{safe}-{quant}" / f"{safe}-{quant}.gguf", quant, progress)

@@ -5,6 +5,7 @@ Raw checkpoints and GGUF files are converted or imported first (core.models.cata
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,36 @@ class LoadedModel:
     @property
     def context_length(self) -> int:
         return int(getattr(self.model.config, "max_position_embeddings", 2048))
+
+
+SIZES = ("hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "vocab_size",
+         "intermediate_size", "max_position_embeddings")
+
+
+def check_model_config(folder: Path) -> dict:
+    """The folder's config.json, refused in one line when it is unreadable or nonsensical (sizes that are
+    not positive whole numbers) before anything is built from it."""
+    folder = Path(folder)
+    try:
+        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise StudioError(f"The model's config.json in {folder.name} cannot be read: {e}") from e
+    if not isinstance(cfg, dict):
+        raise StudioError(f"The model's config.json in {folder.name} is not a JSON object.")
+    for key in SIZES:
+        v = cfg.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
+            raise StudioError(f"The model's config.json in {folder.name} is nonsensical: {key} must be a positive "
+                              f"whole number, not {v!r}.")
+    model_type = cfg.get("model_type", "")
+    if not isinstance(model_type, str):
+        raise StudioError(f"The model's config.json in {folder.name} has no valid model_type.")
+    from transformers import CONFIG_MAPPING
+
+    if model_type and model_type not in CONFIG_MAPPING:
+        raise StudioError(f"The model in {folder.name} is a {model_type!r} model, which this version of transformers "
+                          "does not know; this app works with NanoChat models.")
+    return cfg
 
 
 def load_tokenizer(folder: Path):
@@ -47,12 +78,15 @@ def load_model(folder: Path, device: str | torch.device | None = None, dtype: to
     if not (folder / "config.json").exists():
         raise StudioError(f"{folder} is not a model folder (no config.json). "
                           "Raw nanochat checkpoints must be converted first: python -m core model convert SRC OUT")
+    check_model_config(folder)
     dev = device if isinstance(device, torch.device) else pick_device(device)
     dtype = dtype or pick_dtype(dev)
     tokenizer = load_tokenizer(folder)
     try:
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
-    except (OSError, ValueError, RuntimeError) as e:
+    except torch.OutOfMemoryError:
+        raise
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError, AttributeError) as e:
         raise StudioError(f"Could not load the model in {folder}: {e}") from e
     model.to(dev)
     model.train(train)

@@ -35,12 +35,12 @@ HF_HELP = ("No Hugging Face token: set the HF_TOKEN environment variable (a toke
 
 def run_folder(spec: str | Path) -> Path:
     """A run folder from `run:<id>`, a run id, or a path."""
-    spec = str(spec)
-    path = area("runs") / spec[4:] if spec.startswith("run:") else Path(spec).expanduser()
-    if not path.exists() and not spec.startswith("run:") and (area("runs") / spec).exists():
-        path = area("runs") / spec
-    if not (path / "model" / "config.json").exists():
-        raise StudioError(f"{path} has no finished model (model/config.json); only finished runs can be published.")
+    from core.jobs.runs import model_dir, resolve_run
+
+    path = resolve_run(spec)
+    if not (model_dir(path) / "config.json").is_file():
+        raise StudioError(f"{path.name} has no finished model (model/config.json); only finished runs can be "
+                          "published.")
     return path
 
 
@@ -159,6 +159,9 @@ def push_run(run_dir: Path | str, repo_id: str, private: bool = True) -> str:
     from core.models import hub
     from core.models.catalogue import HUB_ID
 
+    from core import access
+
+    access.require(None, "Publishing to the Hub")
     if not HUB_ID.match(repo_id or ""):
         raise StudioError(f"'{repo_id}' is not a Hub repo id; use owner/name (e.g. you/scienceqa-tutor).")
     run_dir = run_folder(run_dir)

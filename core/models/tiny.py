@@ -97,6 +97,9 @@ def build_tiny_model(tokenizer, spec: TinySpec, seed: int = 0):
 def create_tiny(questions: list[Question], out: Path, size: str | TinySpec = "small", seed: int = 0,
                 source: str = "", overwrite: bool = False) -> Path:
     """Train a tokenizer on `questions`, build a random-init tiny NanoChat, save both to `out`."""
+    from core import access
+
+    access.require(None, "Creating a tiny model")
     if not questions:
         raise ValueError("the tiny model's tokenizer needs at least one question to train on")
     spec = SIZES[size] if isinstance(size, str) else size

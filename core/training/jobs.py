@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.jobs import runs
+from core import access
 from core.errors import StudioError
+from core.files import read_only
 from core.home import PROJECT_ROOT, area
 from core.training.recipes import TrainConfig
 
@@ -37,6 +39,18 @@ def validate_launch(cfg: TrainConfig) -> None:
     check_available(cfg.report_to)  # a missing tracker package: refused now, not mid-run
     if not load_source(cfg.data):
         raise StudioError(f"The data source {cfg.data} has no questions.")
+    from core.models.catalogue import HUB_ID, check_model_name, local_model_folder
+    from core.models.devices import pick_device
+    from core.models.loading import check_model_config
+
+    check_model_name(cfg.model)
+    pick_device(cfg.device)  # an unavailable device fails now, not in the background
+    folder = local_model_folder(cfg.model)
+    if folder is not None:
+        check_model_config(folder)
+    elif cfg.model != "tiny" and not cfg.model.startswith("run:") and not HUB_ID.match(cfg.model):
+        raise StudioError(f"Unknown model {cfg.model!r}: use tiny, a Hub repo id (owner/name), a model folder or "
+                          "run:<id>.")
     looks_like_path = "/" in cfg.model or cfg.model.startswith((".", "~"))
     p = Path(cfg.model).expanduser()
     if looks_like_path and p.exists() and not (p / "config.json").exists() and not any(p.glob("*.pt")):
@@ -46,19 +60,27 @@ def validate_launch(cfg: TrainConfig) -> None:
 
 
 def start_training(cfg: TrainConfig, name: str | None = None, root: Path | None = None,
-                   env: dict[str, str] | None = None) -> Path:
+                   env: dict[str, str] | None = None, actor: access.Actor | None = None) -> Path:
     """Write the run folder and launch its worker; returns the run folder (the worker may wait queued)."""
+    access.require(actor, "Training")
     if not isinstance(cfg, TrainConfig):
         raise ValueError("start_training needs a TrainConfig (core.training.recipes.build_config)")
-    validate_launch(cfg)
+    with access.acting(actor):
+        validate_launch(cfg)
     run_dir = runs.create_run(root or area("runs"), cfg.to_dict(), name)
     runs.launch(run_dir, worker_argv(run_dir), env={**_env(), **(env or {})})
     return run_dir
 
 
-def resume_training(run_dir: Path, env: dict[str, str] | None = None) -> int:
+def resume_training(run_dir: Path, env: dict[str, str] | None = None, actor: access.Actor | None = None) -> int:
     """Relaunch a stopped, crashed or failed run from its last checkpoint; returns the new pid."""
+    access.require(actor, "Resuming a run")
     run_dir = Path(run_dir)
+    if run_dir.is_symlink():
+        raise StudioError(f"{run_dir.name} is a symbolic link, not a run folder.")
+    if read_only(run_dir):
+        raise StudioError(f"Cannot resume {run_dir.name}: its folder is read-only (check the permissions of the "
+                          "app home).")
     st = runs.read_status(run_dir)
     if st.active:
         raise StudioError(f"{run_dir.name} is still {st.state}; stop it before resuming.")

@@ -55,11 +55,11 @@ class RunView:
 def elapsed(status: Status, now: float | None = None) -> float | None:
     """Training time: the worker's last `elapsed`, plus the time since it wrote it while it runs."""
     now = time.time() if now is None else now
-    value = status.extra.get("elapsed")
+    value = status.elapsed  # typed by core.jobs.lifecycle: a damaged value reads as None
     if value is None:
         return None if status.started is None or status.state == "queued" else status.duration
     value = float(value)
-    written = status.extra.get("elapsed_at")
+    written = status.elapsed_at
     if status.state in ("running", "stopping") and written is not None:
         value += max(0.0, now - float(written))
     return value
@@ -67,20 +67,19 @@ def elapsed(status: Status, now: float | None = None) -> float | None:
 
 def snapshot(run: RunInfo, now: float | None = None) -> RunView:
     s, cfg = run.status, run.config
-    frac = s.extra.get("progress")
+    frac = s.progress
     if frac is None:
         frac = s.step / s.total if s.total else 0.0
     if s.state == "done":
         frac = 1.0
-    eta = s.extra.get("eta") if s.state in ("running", "stopping") else None
+    eta = s.eta if s.state in ("running", "stopping") else None
     recipe = cfg.get("recipe")
     return RunView(
         name=run.name, label=str(cfg.get("label") or ""), state=s.state, step=s.step, total=s.total,
         progress=min(1.0, max(0.0, float(frac))), elapsed=elapsed(s, now), eta=float(eta) if eta else None,
         model=str(cfg.get("model", "")), data=str(cfg.get("data", "")),
         recipe=str(recipe.get("name", "")) if isinstance(recipe, dict) else "",
-        best_eval_loss=s.extra.get("best_eval_loss"), best_eval_accuracy=s.extra.get("best_eval_accuracy"),
-        message=str(s.extra.get("message") or ""), error=s.error)
+        best_eval_loss=s.best_eval_loss, best_eval_accuracy=s.best_eval_accuracy, message=s.message, error=s.error)
 
 
 def format_duration(seconds: float | None) -> str:

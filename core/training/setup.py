@@ -42,10 +42,41 @@ def resolve_model_path(name: str) -> Path:
     return path
 
 
+def checkpoints(run_dir: Path) -> list[Path]:
+    """The run's complete checkpoints, newest first (symlinks are never followed: none is listed)."""
+    folder = Path(run_dir) / "checkpoints"
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    cks = [c for c in folder.glob("step_*") if c.name[5:].isdigit() and not c.is_symlink()
+           and (c / "trainer_state.json").is_file()]
+    return sorted(cks, key=lambda p: int(p.name[5:]), reverse=True)
+
+
 def last_checkpoint(run_dir: Path) -> Path | None:
-    cks = sorted((Path(run_dir) / "checkpoints").glob("step_*"), key=lambda p: int(p.name[5:]))
-    cks = [c for c in cks if (c / "trainer_state.json").exists()]
-    return cks[-1] if cks else None
+    cks = checkpoints(run_dir)
+    return cks[0] if cks else None
+
+
+def clean_partial_writes(run_dir: Path) -> list[str]:
+    """Remove what an interrupted write left (atomic folders' `.NAME.*.partial` / `.old`, temp files) and a
+    symlinked checkpoints folder (the link only, never its target); returns what went, for the log."""
+    run_dir = Path(run_dir)
+    gone = []
+    ck = run_dir / "checkpoints"
+    if ck.is_symlink():
+        ck.unlink()
+        gone.append("checkpoints (a symbolic link)")
+    for folder in (run_dir, ck):
+        if not folder.is_dir():
+            continue
+        for p in folder.iterdir():
+            if p.name.startswith(".") and (p.name.endswith((".partial", ".tmp")) or p.name.endswith(".old")):
+                if p.is_symlink() or p.is_file():
+                    p.unlink()
+                else:
+                    shutil.rmtree(p, ignore_errors=True)
+                gone.append(str(p.relative_to(run_dir)))
+    return gone
 
 
 def load_for_training(cfg: TrainConfig, world: int = 1, rank: int = 0,
@@ -227,14 +258,15 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
 def save_checkpoint(run_dir: Path, model, tokenizer, opts, state: dict, keep: int) -> Path:
     """checkpoints/step_<n>/: model (or LoRA adapter) + tokenizer + optimizer state + trainer_state.json."""
     ck = Path(run_dir) / "checkpoints" / f"step_{state['step']}"
+    if ck.parent.is_symlink():  # never write through a link planted in the run folder
+        ck.parent.unlink()
     with atomic_dir(ck, overwrite=True) as tmp:
         _unwrap(model).save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         torch.save({"optimizers": [o.state_dict() for o in opts], "torch_rng": torch.get_rng_state()},
                    tmp / "optimizer.pt")
         write_json_atomic(tmp / "trainer_state.json", {**state, "saved": time.time()})
-    cks = sorted(ck.parent.glob("step_*"), key=lambda p: int(p.name[5:]))
-    for old in cks[:-keep]:
+    for old in checkpoints(run_dir)[keep:]:
         shutil.rmtree(old, ignore_errors=True)
     return ck
 

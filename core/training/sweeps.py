@@ -32,10 +32,11 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from core import access
 from core.errors import StudioError
 from core.files import read_json, write_json_atomic, write_text_atomic
 from core.home import PROJECT_ROOT, area
-from core.jobs import runs
+from core.jobs import lifecycle, runs
 from core.training.recipes import Recipe, TrainConfig, get_recipe, suggested_format, suggested_recipe
 
 QUESTIONS, EVALS = "questions.jsonl", "evals"
@@ -133,10 +134,12 @@ def create_sweep(model: str, data: str, grid: dict[str, list[Any]], seeds: list[
                  minutes: float | None = None, epochs: float | None = None, recipe: str | None = None,
                  fmt: str | None = None, eval_questions: int | None = 500, name: str | None = None,
                  report_to: tuple[str, ...] = (), device: str = "auto", fixed: dict[str, Any] | None = None,
-                 root: Path | None = None) -> Path:
+                 root: Path | None = None, actor: access.Actor | None = None) -> Path:
     """Validate every member's config, fix the evaluation questions and write the sweep folder.
     `fixed`: recipe settings every member shares (e.g. {'save_every': 50}); the grid's own win."""
     from core.training.jobs import validate_launch
+
+    access.require(actor, "Training a sweep")
 
     if minutes is not None and epochs is not None:
         raise ValueError("give --minutes or --epochs, not both")
@@ -173,13 +176,15 @@ def _env() -> dict[str, str]:
     return {"PYTHONPATH": str(PROJECT_ROOT) + (os.pathsep + path if path else ""), "PYTHONUNBUFFERED": "1"}
 
 
-def start_sweep(sweep_dir: Path) -> int:
+def start_sweep(sweep_dir: Path, actor: access.Actor | None = None) -> int:
     """Launch the driver in the background; returns its pid."""
+    access.require(actor, "Training a sweep")
     return runs.launch(sweep_dir, driver_argv(sweep_dir), env=_env())
 
 
-def resume_sweep(sweep_dir: Path) -> int:
+def resume_sweep(sweep_dir: Path, actor: access.Actor | None = None) -> int:
     """Relaunch a stopped, failed or crashed sweep: done members stay, the interrupted one resumes."""
+    access.require(actor, "Resuming a sweep")
     st = runs.read_status(sweep_dir)
     if st.active:
         raise StudioError(f"{Path(sweep_dir).name} is still {st.state}; stop it before resuming.")
@@ -188,14 +193,14 @@ def resume_sweep(sweep_dir: Path) -> int:
     return runs.launch(sweep_dir, driver_argv(sweep_dir, resume=True), env=_env())
 
 
-def stop_sweep(sweep_dir: Path, cancel: bool = False) -> None:
+def stop_sweep(sweep_dir: Path, cancel: bool = False, actor: access.Actor | None = None) -> None:
     """Stop the whole sweep: the member training now (with a checkpoint, or none when cancelling) and the driver."""
     sweep_dir = Path(sweep_dir)
-    runs.request_stop(sweep_dir, cancel=cancel)
+    runs.request_stop(sweep_dir, cancel=cancel, actor=actor)
     for m in read_spec(sweep_dir)["members"]:
         d = member_dir(m["name"])
         if d.exists() and runs.read_status(d).active:
-            runs.request_stop(d, cancel=cancel)
+            runs.request_stop(d, cancel=cancel, actor=actor)
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -454,8 +459,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resume", action="store_true", help="resume interrupted members from their checkpoints")
     a = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: stop_sweep(a.sweep_dir))  # a polite kill stops the sweep cleanly
-    try:
-        state = run_driver(a.sweep_dir, a.resume, echo=lambda s: print(f"[{time.strftime('%H:%M:%S')}] {s}", flush=True))
+    try:  # the one job lifecycle: the local admin, pid and start time recorded, a heartbeat while members train
+        with lifecycle.worker(a.sweep_dir, message="starting"):
+            state = run_driver(a.sweep_dir, a.resume,
+                               echo=lambda s: print(f"[{time.strftime('%H:%M:%S')}] {s}", flush=True))
     except StudioError as e:
         runs.write_status(a.sweep_dir, state="failed", error=str(e), ended=time.time())
         print(f"error: {e}", file=sys.stderr, flush=True)

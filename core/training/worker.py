@@ -31,14 +31,16 @@ from pathlib import Path
 
 import torch
 
-from core.jobs import runs
+from core.jobs import lifecycle, runs
 from core.training.batching import TargetLoss, collate, make_batches
+from core import access
 from core.errors import StudioError
 from core.progress import echo
 from core.training.progress import eval_interval, eval_period
 from core.training.recipes import TrainConfig
-from core.training.setup import (Data, build_optimizers, compile_blocks, last_checkpoint, load_checkpoint, load_data,
-                              load_for_training, lr_factor, save_checkpoint, save_final_model)
+from core.training.setup import (Data, build_optimizers, checkpoints, clean_partial_writes, compile_blocks,
+                                 load_checkpoint, load_data, load_for_training, lr_factor, save_checkpoint,
+                                 save_final_model)
 from core.training.tracking import Tracker
 from core.training.validation import evaluate_slice
 
@@ -80,16 +82,35 @@ class Trainer:
             self.tracker.log(rec)
 
     # --------------------------------------------------------------------------------------- run
+    def load_model_and_checkpoint(self) -> tuple[Path | None, dict | None]:
+        """The model (and optimizers) from the newest checkpoint that reads; a damaged one is logged and
+        the one before it tried; without any, the base model from step 0."""
+        for ck in checkpoints(self.run_dir) if self.resume else []:
+            try:
+                self.loaded, self.device = load_for_training(self.cfg, self.world, self.rank, ck)
+                self.opts = build_optimizers(self.loaded.model, self.r)
+                return ck, load_checkpoint(ck, self.opts)
+            except torch.OutOfMemoryError:
+                raise
+            except Exception as e:  # noqa: BLE001 - any damage (torn weights, pickles, JSON): try the one before
+                self.log(f"checkpoint {ck.name} cannot be read ({type(e).__name__}: {str(e)[:200]}); "
+                         "trying the one before it")
+        if self.resume:
+            self.log("no checkpoint to resume from: starting again from step 0")
+        self.loaded, self.device = load_for_training(self.cfg, self.world, self.rank, None)
+        self.opts = build_optimizers(self.loaded.model, self.r)
+        return None, None
+
     def setup(self) -> None:
         if self.main and self.cfg.report_to:
             self.tracker = Tracker(self.run_dir, self.cfg.report_to, self.cfg.to_dict(), resume=self.resume,
                                    group=self.cfg.sweep, log=self.log)
             if self.tracker.names:
                 self.log(f"reporting metrics to {', '.join(self.tracker.names)}")
-        ck = last_checkpoint(self.run_dir) if self.resume else None
-        if self.resume and ck is None:
-            self.log("no checkpoint to resume from: starting again from step 0")
-        self.loaded, self.device = load_for_training(self.cfg, self.world, self.rank, ck)
+        if self.main:
+            for gone in clean_partial_writes(self.run_dir):
+                self.log(f"removed {gone}, left by an interrupted write")
+        ck, state = self.load_model_and_checkpoint()
         self.model = self.loaded.model
         self.tok = self.loaded.tokenizer
         self.data: Data = load_data(self.cfg, self.tok)
@@ -97,7 +118,6 @@ class Trainer:
             self.log(line)
         if not self.data.train:
             raise StudioError("No training examples: the data source is empty after splitting.")
-        self.opts = build_optimizers(self.model, self.r)
         total = sum(p.numel() for p in self.model.parameters())
         trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
         if trainable < total:  # LoRA or freeze_fraction: say how much of the model learns
@@ -129,7 +149,7 @@ class Trainer:
         self.eval_period = eval_period(self.budget) if self.world == 1 else None  # ranks' clocks differ
         self.step, self.epoch, self.cursor, self.prior_elapsed = 0, 0, 0, 0.0
         if self.resume:
-            state = load_checkpoint(ck, self.opts) if ck else {"step": 0, "epoch": 0, "cursor": 0, "elapsed": 0.0}
+            state = state or {"step": 0, "epoch": 0, "cursor": 0, "elapsed": 0.0}
             self.step, self.epoch, self.cursor = state["step"], state["epoch"], state["cursor"]
             self.prior_elapsed, self.best = state["elapsed"], state.get("best", {})
             self.log(f"resumed from checkpoint step {self.step}")
@@ -352,8 +372,7 @@ def _run(trainer: "Trainer", run_dir: Path, rank: int) -> int:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     try:
         if rank == 0:
-            runs.write_status(run_dir, state="queued", pid=os.getpid(), error="", message="starting")
-            with runs.device_slot(run_dir) as got:
+            with lifecycle.worker(run_dir, message="starting"), runs.device_slot(run_dir) as got:
                 if not got:
                     runs.write_status(run_dir, state="stopped", ended=time.time(), message="cancelled while queued")
                     return 0
@@ -391,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.progress import library_bars
 
     library_bars()  # log.txt is not a terminal: no library bars ("Loading weights") drawn into it
+    access.act_as_local()  # launched by start_training / resume_training, which checked who asked
     return run_worker(a.run_dir, a.resume)
 
 

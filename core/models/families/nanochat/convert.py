@@ -286,7 +286,10 @@ def convert_checkpoint(root: Path, out: Path, ckpt: RawCheckpoint | None = None,
     import torch
     from transformers import NanoChatForCausalLM
 
+    from core import access
     from core.models.families.nanochat.safe_pickle import load_tiktoken_encoding
+
+    access.require(None, "Converting a model")
 
     root, out = Path(root), Path(out)
     started = time.time()
