@@ -112,6 +112,11 @@ def test_bad_flags_names_and_values(tiny_model_dir, tmp_path, capsys):
         ["runs", "status", "nosuch"], ["runs", "stop", "nosuch"], ["runs", "resume", "nosuch"],
         ["runs", "delete", "nosuch"], ["runs", "delete", "../.."], ["runs", "status", "run:../x"],
         ["publish", "nosuch", "--repo", "me/x"], ["publish", "nosuch", "--repo", "not a repo"],
+        ["model", "import", "/no/such.gguf", str(tmp_path / "imp")], ["model", "import", str(tiny_model_dir),
+                                                                        str(tmp_path / "imp")],
+        ["export", "run:nosuch", "--gguf", str(tmp_path / "x.gguf")],
+        ["export", str(tiny_model_dir), "--gguf", str(tmp_path / "x.gguf"), "--quant", "q2"],
+        ["export", str(tiny_model_dir), "--gguf", str(tmp_path / "x.gguf")],  # NanoChat: no llama.cpp architecture
     ]
     for argv in cases:
         one_line_error(argv, capsys)

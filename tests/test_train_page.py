@@ -91,7 +91,7 @@ def test_the_run_just_launched_is_the_one_shown_with_its_name(monkeypatch):
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert at.selectbox(key="train_run_pick").value == "older-run"
 
-    def start_without_a_worker(cfg, name=None, root=None, env=None):  # the run folder, as start_training writes it
+    def start_without_a_worker(cfg, name=None, root=None, env=None, actor=None):  # the run folder, as start_training writes it
         return runs.create_run(area("runs"), cfg.to_dict(), "newer-run")
 
     monkeypatch.setattr(jobs, "start_training", start_without_a_worker)

@@ -340,8 +340,11 @@ def local_model_folder(name: str) -> Path | None:
 
 
 def check_model_name(name: str, actor: access.Actor | None = None) -> None:
-    """Public mode: a visitor may name `tiny`, a Hub id or run:<id>, never a folder on the server."""
+    """Public mode: a visitor may name `tiny`, a preset, a Hub id or run:<id>, never a folder on the server
+    (whether what is named may be created or downloaded is checked where that happens)."""
     name = str(name).strip()
+    if name == "tiny" or name in PRESETS:
+        return
     if name.startswith("run:"):
         if not re.fullmatch(r"[\w.-]+", name[4:]) or name[4:] in (".", ".."):
             raise StudioError(f"{name!r} is not a run: use run:<id> with the name `python -m core runs list` shows.")
@@ -412,6 +415,7 @@ def ensure_preset(name: str, progress: Progress | None = None) -> Path:
     path = preset_dir(name)
     if _ready(path):
         return path
+    access.require(None, f"Importing {preset.label.split(' (')[0]}")
     file = _presets.preset_file(preset)
     if file is None:
         raise StudioError(f"{preset.label.split(' (')[0]} is not installed: run `{preset.install}`.")

@@ -56,8 +56,10 @@ def import_gguf(path: Path, out: Path, source: str | None = None, progress: Prog
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from core import access
     from core.models.families import all_families, family_for_gguf
 
+    access.require(None, "Importing a model file")
     say = progress or (lambda _m: None)
     path, out = Path(path), Path(out)
     arch, header = gguf_architecture(path)
