@@ -220,6 +220,8 @@ def test_compare_page_in_public_mode(public, tiny_here, monkeypatch):
     monkeypatch.setattr(access, "VISITOR_EVALS_PER_HOUR", 0)  # a spent budget
     at = AppTest.from_file(str(PAGES / "4_Compare.py"), default_timeout=120).run()
     assert not at.exception
+    at.selectbox(key="model_a").set_value("tiny")
+    at.selectbox(key="model_b").set_value("tiny").run()
     assert "local…" not in at.selectbox(key="data").options
     at.number_input(key="limit").set_value(2).run()
     next(b for b in at.button if b.label == "Evaluate both").click().run()
@@ -234,6 +236,7 @@ def test_tutor_page_in_public_mode(public, tiny_here):
 
     at = AppTest.from_file(str(PAGES / "5_Tutor.py"), default_timeout=120).run()
     assert not at.exception
+    at.selectbox(key="model").set_value("tiny").run()  # the default (the pretrained preset) is not imported here
     at.button(key="start_class").click().run()
     assert not at.exception and REFUSED in errors(at)
     assert not (area("classroom") / "launcher.json").exists()

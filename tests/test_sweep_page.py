@@ -58,7 +58,7 @@ def test_an_active_sweep_can_be_stopped_and_a_stopped_one_resumed(monkeypatch):
     assert not at.exception and runs.stop_requested(d)
     runs.write_status(d, state="stopped")
     calls = []
-    monkeypatch.setattr(sweeps, "resume_sweep", lambda sweep_dir: calls.append(Path(sweep_dir).name) or 1)
+    monkeypatch.setattr(sweeps, "resume_sweep", lambda sweep_dir, actor=None: calls.append(Path(sweep_dir).name) or 1)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     next(b for b in at.button if b.label == "Resume sweep").click().run()
     assert not at.exception and calls == ["demo"]
@@ -66,7 +66,7 @@ def test_an_active_sweep_can_be_stopped_and_a_stopped_one_resumed(monkeypatch):
 
 def test_the_sweep_form_launches_a_sweep_of_formats_and_learning_rates(monkeypatch):
     started = []
-    monkeypatch.setattr(sweeps, "start_sweep", lambda d: started.append(Path(d)) or 1)
+    monkeypatch.setattr(sweeps, "start_sweep", lambda d, actor=None: started.append(Path(d)) or 1)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     at.multiselect(key="sw_formats").set_value(["paper", "nanochat"]).run()
     at.text_input(key="sw_lrs").input("0.02, 0.01").run()

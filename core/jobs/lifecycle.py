@@ -211,6 +211,8 @@ def write_status(run_dir: Path, **values: Any) -> dict:
     raw = read_raw(run_dir)
     raw = raw if isinstance(raw, dict) else {}
     raw.pop("damaged", None)
+    if "pid" in values and "pid_start" not in values:  # the start time belongs to the pid it was read for
+        values = {**values, "pid_start": process_start(values["pid"]) if values["pid"] == os.getpid() else None}
     raw.update(values)
     raw["heartbeat"] = time.time()
     write_json_atomic(Path(run_dir) / STATUS, raw)
