@@ -17,10 +17,11 @@ def test_create_tiny_model_in_the_browser(app_server, page, studio_home, tmp_pat
     base = app_server()
     page.goto(f"{base}/Models")
     wait_streamlit_idle(page)
-    catalogue = page.get_by_test_id("stTable")
+    catalogue = page.get_by_test_id("stTable").first  # the catalogue; the memory table comes later
     catalogue.wait_for(timeout=60_000)  # the first run imports torch and transformers
     expect(catalogue.get_by_role("row").filter(has_text="tiny")).to_contain_text("not created")
     expect(catalogue.get_by_role("row").filter(has_text="sdobson/nanochat")).to_contain_text("needs internet")
+    page.get_by_role("tab", name=re.compile("Tiny preset")).click()  # 'Add a model' opens on SmolLM2
     page.locator("button").filter(has_text=re.compile(r"^xs$")).click()  # the Size segmented control
     wait_streamlit_idle(page)
     page.get_by_role("button", name="Create tiny model").click()
