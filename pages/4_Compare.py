@@ -17,7 +17,7 @@ import streamlit as st
 
 import admin_ui
 from core.jobs import runs
-from core.models.catalogue import check_model_name, list_models, resolve_model
+from core.models.catalogue import offered_models, resolve_model
 from core.models.defaults import compare_pair
 from core import access
 from core.errors import StudioError
@@ -179,19 +179,9 @@ def many_models_picker(names: list[str], base: str) -> tuple[list[str], str]:
 
 
 st.title(":material/compare: Compare")
-st.caption("Two models on the same questions: accuracy with 95% intervals, the leaderboard's columns, a paired "
-           "McNemar test, the questions that flipped, and both models answering one question side by side.")
-def offered(name: str) -> bool:
-    """Whether this actor may use the model name (a visitor: no server folders)."""
-    try:
-        check_model_name(name, actor)
-        return True
-    except StudioError:
-        return False
-
-
-names = [m.name for m in list_models(check_hub=False)
-         if (m.availability in ("ready", "cached", "installed") or m.kind == "tiny") and offered(m.name)]
+st.caption("Models on the same questions: accuracy with 95% intervals, the leaderboard's columns and paired tests; "
+           "two models side by side (the questions that flipped, both answering one question) or many on one chart.")
+names = offered_models(actor)
 base_default, tuned_default = compare_pair(names)  # the pretrained preset vs the newest run trained from it
 view = st.segmented_control("How many models", ["Two models", "Many models"], default="Two models",
                             key="cmp_view", label_visibility="collapsed") or "Two models"

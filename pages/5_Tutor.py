@@ -13,7 +13,7 @@ import streamlit as st
 import admin_ui
 import classroom
 from core import access
-from core.models.catalogue import check_model_name, list_models, local_model_folder, resolve_model
+from core.models.catalogue import local_model_folder, offered_models, resolve_model
 from core.models.defaults import tutor_model
 from core.serving.chat import (MAX_SYSTEM_CHARS, ChatSettings, RateLimiter, ReplyStats, build_messages, clean_input,
                        example_questions, get_model, sampling_defaults, stream_reply)
@@ -50,17 +50,7 @@ if state.pop("streaming", None) is not None:  # the last reply was interrupted (
     partial = state.pop("partial", "")
     state.history.append({"role": "assistant", "content": (partial + " …").strip(), "stopped": True})
 
-def offered(name: str) -> bool:
-    """Whether this actor may use the model name (a visitor: no server folders)."""
-    try:
-        check_model_name(name, actor)
-        return True
-    except StudioError:
-        return False
-
-
-names = [m.name for m in list_models(check_hub=False)
-         if (m.availability in ("ready", "cached", "installed") or m.kind == "tiny") and offered(m.name)]
+names = offered_models(actor)
 with st.sidebar:
     st.header("Tutor")
     default = tutor_model(names)  # the newest fine-tuned pretrained model, else the pretrained preset

@@ -353,6 +353,21 @@ def check_model_name(name: str, actor: access.Actor | None = None) -> None:
         access.require(actor, "Using a model folder on the server")
 
 
+def offered_models(actor: access.Actor | None = None) -> list[str]:
+    """The names a page offers for evaluation and chat: models here, or prepared by their first use (a
+    preset, the tiny model); for a visitor in public mode, never a folder on the server."""
+    names = []
+    for m in list_models(check_hub=False):
+        if m.availability not in ("ready", "cached", "installed") and m.kind != "tiny":
+            continue
+        try:
+            check_model_name(m.name, actor)
+        except StudioError:
+            continue
+        names.append(m.name)
+    return names
+
+
 def resolve_model(name: str, progress: Progress | None = None, stage: str | None = None,
                   actor: access.Actor | None = None) -> Path:
     """A local transformers-format folder for `name` (creating, downloading or converting it once).
