@@ -30,6 +30,9 @@ RUN pip install --user --index-url https://download.pytorch.org/whl/cpu torch==2
 
 COPY --chown=user . .
 RUN mkdir -p "$HF_HOME" "$SQA_STUDIO_HOME"
+# The default model is imported into the image, so a public Space's visitors can chat with it and
+# compare it at once (in public mode only the admin may import models).
+RUN python -m core model prepare smollm2-135m
 
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \

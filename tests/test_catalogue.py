@@ -224,3 +224,16 @@ def test_local_transformers_folder_is_used_in_place_and_listed(tiny_model_dir):
     assert (entry.kind, entry.availability) == ("local", "ready") and entry.parameters > 0
     shutil.rmtree(tiny_model_dir)
     assert by_name(list_models(check_hub=False))[str(tiny_model_dir.resolve())].availability == "missing"
+
+
+def test_model_prepare_makes_a_catalogue_model_ready_once(capsys):
+    from core.__main__ import main
+    from core.models.catalogue import list_models
+
+    assert main(["model", "prepare", "tiny"]) == 0
+    folder = capsys.readouterr().out.strip().splitlines()[-1]
+    assert (Path(folder) / "config.json").exists()
+    assert next(m for m in list_models(check_hub=False) if m.name == "tiny").availability == "ready"
+    assert main(["model", "prepare", "no-such-model"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1

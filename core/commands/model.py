@@ -4,6 +4,7 @@ create a tiny model, estimate memory.
     python -m core model list
     python -m core model convert SRC [OUT] [--stage sft] [--step N] [--dtype bfloat16]
     python -m core model import FILE.gguf OUT [--overwrite]
+    python -m core model prepare NAME            # a catalogue model made ready once (smollm2-135m, tiny, a Hub id)
     python -m core model tiny --data sample --out DIR [--size xs|small|medium] [--seed 0]
     python -m core model estimate --model tiny --batch 8 --seq-len 512 [--grad-ckpt] [--lora] [--optimizer muon]
 """
@@ -36,6 +37,11 @@ def register(subparsers) -> None:  # noqa: ANN001 - argparse's private type
     im.add_argument("out", help="output folder")
     im.add_argument("--overwrite", action="store_true")
     im.set_defaults(func=cmd_import)
+
+    pr = sub.add_parser("prepare", help="make a catalogue model ready once: import a preset (smollm2-135m), "
+                                         "create tiny, download or convert a Hub model")
+    pr.add_argument("name", help="a catalogue name (`model list`), a Hub repo id or run:<id>")
+    pr.set_defaults(func=cmd_prepare)
 
     tn = sub.add_parser("tiny", help="create a tiny random-init nanochat model with a tokenizer trained on the data")
     tn.add_argument("--data", default="sample", help="data source (sample, hub, a folder, a file, subset:NAME)")
@@ -118,6 +124,14 @@ def cmd_import(args: argparse.Namespace) -> int:
                       progress=say)
     register_local(out)  # listed in the catalogue and usable by its path
     print(out)
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from core.models.catalogue import resolve_model
+    from core.progress import say
+
+    print(resolve_model(args.name, progress=say))
     return 0
 
 
