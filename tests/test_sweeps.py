@@ -147,3 +147,16 @@ def test_stop_stops_the_member_training_now_and_the_whole_sweep(tiny_model_dir, 
     with pytest.raises(StudioError, match="stopped is still"):
         runs.write_status(sweep_dir, state="running", pid=os.getpid())
         sweeps.resume_sweep(sweep_dir)
+
+
+def test_a_members_training_is_shown_as_progress_off_a_terminal(tmp_path, capsys):
+    """The driver is never silent while a member trains: its steps reach the log as plain lines."""
+    from core.home import area
+
+    run_dir = runs.create_run(area("runs"), {"model": "tiny", "data": "sample"}, name="sw-01")
+    runs.write_status(run_dir, state="done", step=14, total=14)
+    sweep_dir = tmp_path / "sweep"
+    sweep_dir.mkdir()
+    assert sweeps._wait(run_dir, sweep_dir, "member 1/2").state == "done"
+    err = capsys.readouterr().err
+    assert "member 1/2: training" in err and "14/14" in err and "\r" not in err

@@ -299,7 +299,7 @@ def _member(sweep_dir: Path, spec: dict, i: int, m: dict, resume: bool, echo) ->
         runs.write_status(sweep_dir, step=i, message=f"{where}: resuming", current=name)
         echo(f"{where}: resuming from its last checkpoint")
         resume_training(run_dir, env=_env())
-    st = _wait(run_dir, sweep_dir)
+    st = _wait(run_dir, sweep_dir, where)
     if st.state != "done":
         if runs.stop_requested(sweep_dir):
             _check_stop(sweep_dir)
@@ -311,16 +311,23 @@ def _member(sweep_dir: Path, spec: dict, i: int, m: dict, resume: bool, echo) ->
     runs.write_status(sweep_dir, step=i + 1, message=f"{where}: done")
 
 
-def _wait(run_dir: Path, sweep_dir: Path) -> runs.Status:
+def _wait(run_dir: Path, sweep_dir: Path, where: str = "member") -> runs.Status:
+    """Until the member's run ends; its steps drawn as a progress bar (core.progress: a line every few
+    seconds in the driver's log, a bar on a terminal)."""
+    from core.progress import Bar
+
     forwarded = False
-    while True:
-        st = runs.read_status(run_dir)
-        if st.terminal:
-            return st
-        if not forwarded and runs.stop_requested(sweep_dir):  # the driver was asked directly (e.g. SIGTERM path)
-            runs.request_stop(run_dir, cancel=runs.cancel_requested(sweep_dir))
-            forwarded = True
-        time.sleep(POLL)
+    with Bar(f"{where}: training", unit="step") as bar:
+        while True:
+            st = runs.read_status(run_dir)
+            if st.total:
+                bar.set(st.step, st.total)
+            if st.terminal:
+                return st
+            if not forwarded and runs.stop_requested(sweep_dir):  # the driver was asked directly (SIGTERM path)
+                runs.request_stop(run_dir, cancel=runs.cancel_requested(sweep_dir))
+                forwarded = True
+            time.sleep(POLL)
 
 
 def _evaluate(sweep_dir: Path, spec: dict, name: str, run_dir: Path) -> None:
