@@ -25,6 +25,15 @@ def studio_home(tmp_path, monkeypatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def visitor_by_default(monkeypatch):
+    """Each test starts as a process that is not the CLI: `python -m core`'s main() makes its process the
+    local admin (core.access.act_as_local) for good, which would leak into the tests that run after it."""
+    from core import access
+
+    monkeypatch.setattr(access, "_process_actor", None)
+
+
 @pytest.fixture(scope="session")
 def shared_scienceqa() -> Path:
     if not SHARED.exists():
