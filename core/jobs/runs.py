@@ -23,6 +23,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -52,6 +53,18 @@ def checkpoints_dir(run_dir: Path) -> Path:
 
 def results_path(run_dir: Path) -> Path:
     return Path(run_dir) / RESULTS
+
+
+def run_model_dir(name: str) -> Path | None:
+    """The model folder a `run:<id>` name stands for (there yet or not); None for any other name. The id
+    is one folder name under the runs area, never a path."""
+    text = str(name).strip()
+    if not text.startswith("run:"):
+        return None
+    rid = text[4:]
+    if not re.fullmatch(r"[\w.-]+", rid) or rid in (".", ".."):
+        raise StudioError(f"{text!r} is not a run: use run:<id> with the name `python -m core runs list` shows.")
+    return model_dir(area("runs") / rid)
 
 
 def resolve_run(spec: str | Path, root: Path | None = None) -> Path:

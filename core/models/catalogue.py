@@ -31,6 +31,7 @@ from core import access
 from core.errors import StudioError
 from core.files import atomic_dir, read_json, write_json_atomic
 from core.home import area
+from core.jobs import runs
 from core.models.manifest import Manifest, read_manifest, write_manifest
 from core.models import presets as _presets
 from core.models.presets import PRESETS, Preset
@@ -326,7 +327,10 @@ def local_model_folder(name: str) -> Path | None:
     elif name in PRESETS:
         path = preset_dir(name)
     elif name.startswith("run:"):
-        path = area("runs") / name[4:] / "model"
+        try:
+            path = runs.run_model_dir(name)
+        except StudioError:
+            return None
     elif Path(name).expanduser().exists():
         path = Path(name).expanduser()
         path = run_model(path) or path
@@ -345,9 +349,7 @@ def check_model_name(name: str, actor: access.Actor | None = None) -> None:
     name = str(name).strip()
     if name == "tiny" or name in PRESETS:
         return
-    if name.startswith("run:"):
-        if not re.fullmatch(r"[\w.-]+", name[4:]) or name[4:] in (".", ".."):
-            raise StudioError(f"{name!r} is not a run: use run:<id> with the name `python -m core runs list` shows.")
+    if runs.run_model_dir(name) is not None:  # a valid run:<id> (a bad id raises)
         return
     if name != "tiny" and (not HUB_ID.match(name) or Path(name).expanduser().exists()):
         access.require(actor, "Using a model folder on the server")
@@ -389,11 +391,10 @@ def _resolve_model(name: str, progress: Progress | None, stage: str | None) -> P
         return ensure_tiny(progress=say)
     if name in PRESETS:
         return ensure_preset(name, progress=say)
-    if name.startswith("run:"):
-        model = area("runs") / name[4:] / "model"
+    model = runs.run_model_dir(name)
+    if model is not None:
         if not _ready(model):
-            raise StudioError(f"Run '{name[4:]}' has no final model ({model} is missing); it may still be "
-                              "training, or it failed.")
+            raise StudioError(f"Run '{name[4:]}' has no final model yet: it may still be training, or it failed.")
         return model
     path = Path(name).expanduser()
     if path.exists():

@@ -55,7 +55,8 @@ def validate_launch(cfg: TrainConfig) -> None:
     p = Path(cfg.model).expanduser()
     if looks_like_path and p.exists() and not (p / "config.json").exists() and not any(p.glob("*.pt")):
         raise StudioError(f"{p} is not a model folder (no config.json).")
-    if cfg.model.startswith("run:") and not (area("runs") / cfg.model[4:] / "model" / "config.json").exists():
+    run_model = runs.run_model_dir(cfg.model)
+    if run_model is not None and not (run_model / "config.json").exists():
         raise StudioError(f"Run {cfg.model[4:]} has no final model yet (it is unfinished or was stopped).")
 
 

@@ -18,7 +18,7 @@ from core.training.batching import Example, encode_all
 from core.models.devices import pick_device
 from core.errors import StudioError
 from core.files import atomic_dir, read_json, write_json_atomic
-from core.home import area
+from core.jobs import runs
 from core.models.families import GENERIC, family_for_config, require_assistant_markers
 from core.models.loading import LoadedModel, load_model
 from core.models.manifest import Manifest, read_manifest, write_manifest
@@ -36,7 +36,7 @@ def resolve_model_path(name: str) -> Path:
         resolve_model = None
     if resolve_model is not None:
         return Path(resolve_model(name))
-    path = area("runs") / name[4:] / "model" if name.startswith("run:") else Path(name).expanduser()
+    path = runs.run_model_dir(name) or Path(name).expanduser()
     if not (path / "config.json").exists():
         raise StudioError(f"Model {name!r} not found: give a model folder in transformers format or run:<id>.")
     return path
