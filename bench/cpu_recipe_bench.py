@@ -23,6 +23,7 @@ import os
 import time
 from pathlib import Path
 
+from bench.learn_bench import held_out_split
 from bench.train_bench import count_parameters, matmul_peak
 
 OUT = Path(__file__).resolve().parent / "out" / "cpu-recipe"
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(a.threads)
     from core.data.sources import load_source
     from core.training.recipes import suggested_format
-    from core.training.setup import resolve_model_path, split_questions
+    from core.training.setup import resolve_model_path
 
     fmt = a.format or suggested_format("cpu-pretrained")
     extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in a.set)}
@@ -142,15 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"unknown candidate(s) {unknown}: one of {', '.join(CANDIDATES)}")
     model_dir = resolve_model_path(a.model)
     questions = load_source(a.data)
-    if "test" in {q.split for q in questions}:
-        train_q = [q for q in questions if q.split == "train"]
-        test_q = [q for q in questions if q.split == "test"]
-        val_fraction, how = 0.1, "the source's train split -> its test split"
-    else:
-        if not a.held_out:
-            raise SystemExit("the source has no test split: give --held-out N")
-        val_fraction = a.held_out / len(questions)
-        train_q, test_q, how = split_questions(questions, val_fraction)  # the worker's own split
+    train_q, test_q, val_fraction, how = held_out_split(questions, a.held_out)
     if a.eval_n and a.eval_n < len(test_q):
         import random
 

@@ -27,6 +27,22 @@ def chance(questions) -> float:
     return sum(1 / len(q.choices) for q in questions) / len(questions)
 
 
+def held_out_split(questions, held_out: int | None):
+    """(train, held-out, the worker's val fraction, how): the source's test split where it has one, else
+    `held_out` questions by the worker's own seeded split (whatever the training seed)."""
+    from core.training.setup import split_questions
+
+    if "test" in {q.split for q in questions}:
+        train_q = [q for q in questions if q.split == "train"]
+        test_q = [q for q in questions if q.split == "test"]
+        return train_q, test_q, 0.1, "the source's train split -> its test split"
+    if not held_out:
+        raise SystemExit("the source has no test split: give --held-out N")
+    val_fraction = held_out / len(questions)
+    train_q, test_q, how = split_questions(questions, val_fraction)
+    return train_q, test_q, val_fraction, how
+
+
 def train_and_score(a, seed: int, out: Path, train_q, test_q, val_fraction: float) -> dict:
     """One seed: a fresh tiny model, trained by the real worker for the budget, scored on both sets."""
     from core.jobs import runs
@@ -80,21 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(a.threads)
     from core.training.recipes import suggested_format
     from core.data.sources import load_source
-    from core.training.setup import split_questions
 
     a.overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in a.set)}
     a.format = a.format or suggested_format(a.recipe)
     seeds = [int(s) for s in a.seeds.split(",")]
     questions = load_source(a.data)
-    if "test" in {q.split for q in questions}:
-        train_q = [q for q in questions if q.split == "train"]
-        test_q = [q for q in questions if q.split == "test"]
-        val_fraction, how = 0.1, "the source's train split -> its test split"
-    else:
-        if not a.held_out:
-            raise SystemExit("the source has no test split: give --held-out N")
-        val_fraction = a.held_out / len(questions)
-        train_q, test_q, how = split_questions(questions, val_fraction)  # the worker's own split, whatever the seed
+    train_q, test_q, val_fraction, how = held_out_split(questions, a.held_out)
     print(f"{len(train_q)} train / {len(test_q)} held out ({how}); seeds {seeds}", flush=True)
     results = [train_and_score(a, seed, out, train_q, test_q, val_fraction) for seed in seeds]
 
