@@ -14,7 +14,7 @@ from core import access
 from core.errors import StudioError
 from core.home import area
 from core.models.hub import OFFLINE_HELP, hub_reachable
-from core.data.prompts import DEFAULT_FORMAT, FORMATS, to_messages
+from core.data.prompts import DEFAULT_FORMAT, FORMATS, training_conversations
 from core.data.sources import check_source, load_source, source_stamp
 from core.data.subsets import (CONTEXTS, Filters, build_frame, delete_subset, describe_kept, filter_frame, grade_labels,
                                list_subsets, save_subset, stratified_sample, subset_rows,
@@ -204,7 +204,15 @@ with browse:
             st.subheader("The conversation it becomes")
             fmt = st.selectbox("Prompt format", list(FORMATS), index=list(FORMATS).index(DEFAULT_FORMAT),
                                format_func=lambda f: FORMATS[f].label, key="fmt")
-            messages = to_messages(q, fmt)
+            convs = training_conversations([q], fmt)  # exactly what training builds from this row
+            messages = convs[0]
+            if len(convs) > 1:
+                st.caption(f"In this format the row becomes **{len(convs)} conversations**: the multiple-choice "
+                           "one and open questions answered in prose (a skill's lecture is taught once per skill).")
+                names = ["Multiple choice"] + [f"Open {i}" for i in range(1, len(convs))]
+                which = st.segmented_control("Conversation", names, default=names[0], key="conv_pick",
+                                             label_visibility="collapsed") or names[0]
+                messages = convs[names.index(which)]
             for m in messages:
                 st.caption(m["role"])
                 st.code(m["content"], language=None, wrap_lines=True)

@@ -66,6 +66,26 @@ def test_question_detail_conversation_and_loss_tokens(sample, tiny_model_dir, st
     assert not at.exception and at.code[1].value.startswith("Multiple Choice question:")
 
 
+
+def test_the_tutor_format_previews_every_conversation_a_row_becomes(sample, tiny_model_dir, studio_home):
+    from core.data.prompts import training_conversations
+
+    shutil.copytree(tiny_model_dir, studio_home / "models" / "tiny")
+    at = run_page()
+    first = sources.load_source(str(sample))[0]
+    convs = training_conversations([first], "tutor")
+    assert len(convs) > 1  # this real row has open turns: the test below must see them
+    at.selectbox(key="fmt").set_value("tutor").run()
+    assert not at.exception
+    assert any(f"becomes **{len(convs)} conversations**" in c.value for c in at.caption)
+    assert at.code[2].value.startswith("The answer is ")  # the multiple-choice conversation first
+    at.segmented_control(key="conv_pick").set_value("Open 1").run()
+    assert not at.exception
+    shown = [c.value for c in at.code]
+    assert shown == [m["content"] for m in convs[1]]  # exactly the open conversation training builds
+    assert "Options:" not in shown[1] and not shown[2].startswith("The answer is ")
+    assert any("carry the training loss" in c.value for c in at.caption)
+
 def test_save_and_delete_a_subset_from_the_page(sample, studio_home):
     at = run_page()
     at.multiselect(key="f_split").set_value(["train"]).run()
