@@ -19,7 +19,6 @@ heartbeat, `terminate` only after checking it is the process this app started), 
 import argparse
 import contextlib
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -188,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def serve(args: argparse.Namespace, job: Path | None) -> int:
-    from core.models.catalogue import resolve_model
+    from core.models.obtain import resolve_model
     from dataclasses import replace
 
     from core.serving.chat import RateLimiter, clean_input, example_questions, get_model, sampling_defaults

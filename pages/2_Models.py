@@ -13,7 +13,8 @@ import streamlit as st
 
 import admin_ui
 from core import access
-from core.models.catalogue import ensure_tiny, list_models, model_shape, registered_folders, resolve_model
+from core.models.catalogue import list_models, model_shape, registered_folders
+from core.models.obtain import ensure_tiny, resolve_model
 from core.models.families import named as family_named
 from core.models.presets import PRESETS
 from core.errors import StudioError

@@ -17,7 +17,8 @@ import streamlit as st
 
 import admin_ui
 from core.jobs import runs
-from core.models.catalogue import offered_models, resolve_model
+from core.models.catalogue import offered_models
+from core.models.obtain import resolve_model
 from core.models.defaults import compare_pair
 from core import access
 from core.errors import StudioError

@@ -13,7 +13,8 @@ import streamlit as st
 import admin_ui
 import classroom
 from core import access
-from core.models.catalogue import local_model_folder, offered_models, resolve_model
+from core.models.catalogue import local_model_folder, offered_models
+from core.models.obtain import resolve_model
 from core.models.defaults import tutor_model
 from core.serving.chat import (MAX_SYSTEM_CHARS, ChatSettings, RateLimiter, ReplyStats, build_messages, clean_input,
                        example_questions, get_model, sampling_defaults, stream_reply)

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import make_questions
 from core.evaluation.capability import capability_note, default_format, degenerate_note, trained_format
 from core.evaluation.jobs import EvalRequest, load_results, run_eval
 from core.evaluation.reports import summarize
 from core.evaluation.scoring import evaluate
 from core.home import area
 from core.jobs import runs
-from core.models.catalogue import local_model_folder, resolve_model
+from core.models.catalogue import local_model_folder
+from core.models.obtain import resolve_model
 from core.models.loading import load_model
 from core.models.manifest import read_manifest, write_manifest
 from core.training.recipes import suggested_format, suggested_recipe

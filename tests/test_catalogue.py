@@ -54,7 +54,7 @@ def test_d20_parameter_count_matches_transformers():
 
 
 def test_hub_model_offline_is_a_clear_error():
-    from core.models.catalogue import resolve_model
+    from core.models.obtain import resolve_model
 
     with pytest.raises(StudioError, match="HF_HUB_OFFLINE.*tiny model"):
         resolve_model("sdobson/nanochat")
@@ -63,7 +63,8 @@ def test_hub_model_offline_is_a_clear_error():
 
 
 def test_tiny_is_created_on_first_use_then_reused(toy_source):
-    from core.models.catalogue import list_models, resolve_model
+    from core.models.catalogue import list_models
+    from core.models.obtain import resolve_model
 
     path = resolve_model("tiny")
     assert (path / "config.json").exists() and path == area("models") / "tiny"
@@ -102,7 +103,8 @@ def test_tiny_cli_trains_one_step_saves_and_reloads(toy_source, tmp_path):
 
 
 def test_local_raw_folder_is_converted_once_and_listed(tmp_path):
-    from core.models.catalogue import list_models, resolve_model
+    from core.models.catalogue import list_models
+    from core.models.obtain import resolve_model
 
     make_raw_checkpoint(tmp_path / "my-run")
     out = resolve_model(str(tmp_path / "my-run"))
@@ -119,7 +121,8 @@ def test_local_raw_folder_is_converted_once_and_listed(tmp_path):
 
 
 def test_run_models_are_listed_with_their_state(tiny_model_dir):
-    from core.models.catalogue import list_models, resolve_model
+    from core.models.catalogue import list_models
+    from core.models.obtain import resolve_model
 
     run = area("runs") / "20260101-r1"
     shutil.copytree(tiny_model_dir, run / "model")
@@ -138,7 +141,8 @@ def test_hub_download_fetches_only_the_chosen_step_and_never_stores_the_token(tm
     import huggingface_hub
 
     import core.models.hub
-    from core.models.catalogue import list_models, resolve_model
+    from core.models.catalogue import list_models
+    from core.models.obtain import resolve_model
 
     repo_dir = tmp_path / "fake-repo"
     make_raw_checkpoint(repo_dir, step=100, sub="base_checkpoints/d2", seed=1)
@@ -182,7 +186,7 @@ def test_hub_repo_in_transformers_format_is_adopted_with_the_chat_template(tiny_
     import core.models.hub
     from core.models.families.nanochat.template import CHAT_TEMPLATE
     from core.models.loading import load_model
-    from core.models.catalogue import resolve_model
+    from core.models.obtain import resolve_model
 
     tok_cfg = tiny_model_dir / "tokenizer_config.json"
     cfg = json.loads(tok_cfg.read_text())
@@ -217,7 +221,8 @@ def test_model_cli_convert_list_and_estimate(tmp_path, capsys):
 
 
 def test_local_transformers_folder_is_used_in_place_and_listed(tiny_model_dir):
-    from core.models.catalogue import list_models, resolve_model
+    from core.models.catalogue import list_models
+    from core.models.obtain import resolve_model
 
     assert resolve_model(str(tiny_model_dir)) == tiny_model_dir
     entry = by_name(list_models(check_hub=False))[str(tiny_model_dir.resolve())]

@@ -307,7 +307,7 @@ def test_an_explicit_stage_on_a_root_layout_repo_is_taken_on_trust():
 
 
 def test_model_pt_and_meta_json_without_a_step_are_found_and_converted(tmp_path):
-    from core.models.catalogue import resolve_model
+    from core.models.obtain import resolve_model
     from core.models.families.nanochat.convert import is_raw_nanochat, select_checkpoint
     from core.models.loading import load_model
     from core.models.manifest import read_manifest
@@ -343,7 +343,7 @@ def test_the_catalogue_calls_nanochat_d32_raw():
 
 
 def test_a_transformers_nanochat_with_class_default_token_ids_is_fixed_on_adoption(tiny_model_dir, tmp_path):
-    from core.models.catalogue import adopt_transformers_folder
+    from core.models.obtain import adopt_transformers_folder
     from core.models.families.nanochat.template import ASSISTANT_END, BOS
     from core.models.loading import load_model
 
@@ -362,7 +362,7 @@ def test_a_transformers_nanochat_with_class_default_token_ids_is_fixed_on_adopti
 
 
 def test_remote_code_is_refused(tiny_model_dir, tmp_path):
-    from core.models.catalogue import adopt_transformers_folder, resolve_model
+    from core.models.obtain import adopt_transformers_folder, resolve_model
 
     cfg = json.loads((tiny_model_dir / "config.json").read_text())
     cfg["auto_map"] = {"AutoModelForCausalLM": "modeling_evil.EvilForCausalLM"}

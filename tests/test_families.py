@@ -303,7 +303,8 @@ def test_cli_imports_a_gguf_file_and_refuses_another_architecture_in_one_line(_l
     import gguf
 
     from core.__main__ import main
-    from core.models.catalogue import list_models, resolve_model
+    from core.models.catalogue import list_models
+    from core.models.obtain import resolve_model
 
     out = tmp_path / "imported"
     assert main(["model", "import", str(_llama_master[1]), str(out)]) == 0
@@ -321,7 +322,7 @@ def test_cli_imports_a_gguf_file_and_refuses_another_architecture_in_one_line(_l
 
 
 def test_a_gguf_file_given_as_a_model_is_imported_once(_llama_master):
-    from core.models.catalogue import resolve_model
+    from core.models.obtain import resolve_model
 
     messages = []
     first = resolve_model(str(_llama_master[1]), progress=messages.append)
@@ -331,7 +332,8 @@ def test_a_gguf_file_given_as_a_model_is_imported_once(_llama_master):
 
 def test_the_preset_without_its_package_says_how_to_install_it(monkeypatch):
     import core.models.presets as presets
-    from core.models.catalogue import list_models, resolve_model
+    from core.models.catalogue import list_models
+    from core.models.obtain import resolve_model
     from core.models.defaults import default_base_model
 
     monkeypatch.setattr(presets, "preset_file", lambda preset: None)
@@ -355,7 +357,8 @@ def test_the_preset_is_found_without_importing_its_package():
 
 @pytest.mark.slow
 def test_the_real_smollm2_preset_imports_once_and_answers_in_english():
-    from core.models.catalogue import list_models, resolve_model
+    from core.models.catalogue import list_models
+    from core.models.obtain import resolve_model
     from core.models.defaults import default_base_model
     from core.models.loading import load_model
     from core.models.manifest import read_manifest

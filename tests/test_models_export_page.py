@@ -22,7 +22,7 @@ def llama_master(tmp_path_factory) -> Path:
 def llama(llama_master, tmp_path) -> Path:
     import shutil
 
-    from core.models.catalogue import resolve_model
+    from core.models.obtain import resolve_model
 
     folder = tmp_path / "tiny-llama"
     shutil.copytree(llama_master, folder)
@@ -47,7 +47,7 @@ def test_a_llama_model_exports_with_downloads_and_the_ollama_commands(llama, stu
 
 
 def test_nanochat_is_refused_in_one_line(tiny_model_dir):
-    from core.models.catalogue import resolve_model
+    from core.models.obtain import resolve_model
 
     resolve_model(str(tiny_model_dir))
     at = export(AppTest.from_file(PAGE, default_timeout=120).run(), str(tiny_model_dir))

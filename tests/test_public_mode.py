@@ -55,7 +55,7 @@ def test_every_core_entry_point_refuses_a_visitor(public, tiny_here, tmp_path):
     from core.data.sources import load_source
     from core.data.subsets import delete_subset, save_subset
     from core.evaluation.jobs import EvalRequest, start_eval
-    from core.models import catalogue
+    from core.models import obtain
     from core.models.families.nanochat.convert import convert_checkpoint
     from core.models.publish import push_run
     from core.models.tiny import create_tiny
@@ -73,12 +73,12 @@ def test_every_core_entry_point_refuses_a_visitor(public, tiny_here, tmp_path):
         "stop": lambda: runs.request_stop(live, actor=VISITOR),
         "cancel": lambda: runs.request_stop(live, cancel=True, actor=VISITOR),
         "delete run": lambda: runs.delete_run(stopped, actor=VISITOR),
-        "create tiny": lambda: catalogue.ensure_tiny(size="xs", overwrite=True, actor=VISITOR),
+        "create tiny": lambda: obtain.ensure_tiny(size="xs", overwrite=True, actor=VISITOR),
         "create tiny (direct)": lambda: create_tiny(make_questions(8), tmp_path / "t"),
-        "download": lambda: catalogue.resolve_model("someone/nanochat-x", actor=VISITOR),
-        "server folder": lambda: catalogue.resolve_model(str(tmp_path), actor=VISITOR),
+        "download": lambda: obtain.resolve_model("someone/nanochat-x", actor=VISITOR),
+        "server folder": lambda: obtain.resolve_model(str(tmp_path), actor=VISITOR),
         "convert": lambda: convert_checkpoint(tmp_path, tmp_path / "out"),
-        "import": lambda: catalogue.adopt_transformers_folder(tmp_path, tmp_path / "x", "x"),
+        "import": lambda: obtain.adopt_transformers_folder(tmp_path, tmp_path / "x", "x"),
         "eval of an absent model": lambda: start_eval(EvalRequest(model="someone/absent", data="sample"),
                                                       actor=VISITOR),
         "eval of a server folder": lambda: start_eval(EvalRequest(model=str(tiny_here and area("models") / "tiny"),
@@ -105,10 +105,10 @@ def test_every_core_entry_point_refuses_a_visitor(public, tiny_here, tmp_path):
 
 def test_a_visitor_may_read_offered_data_and_use_present_models(public, tiny_here):
     from core.data.sources import load_source
-    from core.models import catalogue
+    from core.models import obtain
 
     assert load_source("sample", split="test", actor=VISITOR)
-    assert catalogue.resolve_model("tiny", actor=VISITOR) == area("models") / "tiny"
+    assert obtain.resolve_model("tiny", actor=VISITOR) == area("models") / "tiny"
 
 
 def test_a_visitor_evaluates_present_models_within_a_budget(public, tiny_here, monkeypatch):

@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.models.catalogue import resolve_model
+    from core.models.obtain import resolve_model
     from dataclasses import replace
 
     from core.serving.chat import build_messages, clean_input, get_model, sampling_defaults, stream_reply

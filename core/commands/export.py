@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def model_folder(name: str) -> Path:
     """A run folder means its final model; anything else goes through the catalogue."""
-    from core.models.catalogue import resolve_model
+    from core.models.obtain import resolve_model
 
     path = Path(name).expanduser()
     if (path / "model" / "config.json").exists():

@@ -80,7 +80,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from core.errors import StudioError
-    from core.models.catalogue import HUB_ID, fetch_hub_model, local_cache_dir
+    from core.models.catalogue import HUB_ID, local_cache_dir
+    from core.models.obtain import fetch_hub_model
     from core.models.families import named
     from core.progress import Bar, say
 
@@ -128,7 +129,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from core.models.catalogue import resolve_model
+    from core.models.obtain import resolve_model
     from core.progress import say
 
     print(resolve_model(args.name, progress=say))
@@ -152,7 +153,7 @@ def cmd_tiny(args: argparse.Namespace) -> int:
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
-    from core.models.catalogue import resolve_model
+    from core.models.obtain import resolve_model
     from core.models.devices import pick_device
     from core.models.memory import GiB, ModelShape, TrainSetup, estimate_inference, estimate_training
 

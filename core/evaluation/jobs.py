@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from core.models import catalogue
+from core.models import catalogue, obtain
 
 from core.jobs import lifecycle, runs
 from core import access
@@ -159,7 +159,7 @@ def load_for_eval(name: str, device: str | None = None):
     """Resolve a catalogue name and load it; running out of memory becomes a StudioError with a hint."""
     import torch
 
-    from core.models.catalogue import resolve_model
+    from core.models.obtain import resolve_model
     from core.models.loading import load_model
 
     try:
@@ -216,7 +216,7 @@ def run_eval(req: EvalRequest, use_cache: bool = True) -> tuple[Path, bool]:
     if use_cache and (hit := find_cached(req, questions)) is not None:
         return hit, True
     pick_device(req.device)  # an unavailable device fails now, not after the wait
-    folder = catalogue.resolve_model(req.model, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    folder = obtain.resolve_model(req.model, progress=lambda m: print(m, file=sys.stderr, flush=True))
     from core.models.loading import check_model_config
 
     check_model_config(folder)  # a nonsensical config fails now, in one line
@@ -239,7 +239,7 @@ def run_job(run_dir: Path, echo: bool = False) -> int:
     """Do the evaluation a job folder asks for; returns 0 when done or stopped, 1 when it failed."""
     import torch
 
-    from core.models.catalogue import resolve_model
+    from core.models.obtain import resolve_model
     from core.models.loading import load_model
     from core.evaluation.reports import summarize
 

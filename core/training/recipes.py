@@ -204,7 +204,7 @@ def get_recipe(name: str, **overrides: Any) -> Recipe:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    model: str  # a name for core.models.catalogue.resolve_model, or a local model folder
+    model: str  # a name for core.models.obtain.resolve_model, or a local model folder
     data: str  # a source spec for core.data.sources.load_source (sample, a file, a folder, subset:NAME)
     recipe: Recipe = field(default_factory=lambda: RECIPES["default"])
     format: str = DEFAULT_FORMAT

@@ -29,7 +29,7 @@ from core.data.records import Question
 def resolve_model_path(name: str) -> Path:
     """A model name -> a local transformers folder (core.models.catalogue when present; else a folder or run:<id>)."""
     try:
-        from core.models.catalogue import resolve_model
+        from core.models.obtain import resolve_model
     except ModuleNotFoundError as e:
         if e.name != "core.models.catalogue":
             raise

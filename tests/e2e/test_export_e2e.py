@@ -11,7 +11,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_export_a_model_to_gguf_in_the_browser(app_server, page, studio_home, tmp_path):
-    from core.models.catalogue import resolve_model
+    from core.models.obtain import resolve_model
     from tests.test_export import make_tiny_llama
 
     resolve_model(str(make_tiny_llama(tmp_path / "tiny-llama")))  # registered in this test's app home
