@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{100 * r['accuracy'][s]:.1f}% ({100 * (r['accuracy'][s] - c):+.1f})" for s, c in sets.items()) + " |")
     if len(results) > 1:
         mean = {s: statistics.mean(r["accuracy"][s] for r in results) for s in sets}
-        print(f"| mean | | | | " + " | ".join(f"**{100 * mean[s]:.1f}% ({100 * (mean[s] - c):+.1f})**"
+        print("| mean | | | | " + " | ".join(f"**{100 * mean[s]:.1f}% ({100 * (mean[s] - c):+.1f})**"
                                                for s, c in sets.items()) + " |")
     (out / "results.json").write_text(json.dumps({"args": vars(a), "how": how,
                                                   "chance": sets, "runs": results}, indent=2))

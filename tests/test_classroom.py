@@ -5,8 +5,6 @@ all get answers; the Hub token never reaches its log or the app's home."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor

@@ -42,7 +42,8 @@ def a_run(name: str, state: str = "stopped") -> Path:
 @pytest.mark.parametrize("content", ['[1, 2, 3]', '"running"', '{"state": "running", "step": "many", "pid": "x"}',
                                      '{"state": "flying"}', '{"state": "done", "best_eval_accuracy": "high"}'])
 def test_a_status_of_the_wrong_shape_shows_that_run_as_damaged(content):
-    good, bad = a_run("good"), a_run("bad")
+    a_run("good")
+    bad = a_run("bad")
     (bad / "status.json").write_text(content)
     listed = {r.name: r for r in runs.list_runs(area("runs"))}
     assert listed["good"].status.state == "stopped" and not listed["good"].status.damaged

@@ -7,7 +7,6 @@ import shutil
 
 import pytest
 
-from conftest import make_questions
 from core.models import hub
 from core.jobs import runs
 from core.commands import publish as publish_cmd
