@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default="sample", help="training rows (default: the sample's train split)")
     ap.add_argument("--eval-examples", type=int, default=20, help="in-training evaluation questions")
     ap.add_argument("--mc-data", default="sample", help="multiple-choice questions (default: the sample's test split)")
-    ap.add_argument("--mc-split", default="test")
+    ap.add_argument("--mc-split", default="test", help="the split to ask from; '' for every row (a file without splits)")
     ap.add_argument("--mc-limit", type=int, default=100)
     ap.add_argument("--open-limit", type=int, default=48)
     ap.add_argument("--max-new-tokens", type=int, default=None, help="default: the family's sampling default")
@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.serving.chat import sampling_defaults
 
     base_dir = resolve_model(a.base)
+    mc = load_source(a.mc_data, a.mc_split or None)[: a.mc_limit]  # before training: a bad source fails fast
     runs_ = {"tutor": Path(a.tutor) if a.tutor else None, "letters": Path(a.letters) if a.letters else None}
     for label, fmt in (("tutor", "tutor"), ("letters", "paper")):
         if runs_[label] is None:
@@ -147,7 +148,6 @@ def main(argv: list[str] | None = None) -> int:
     questions = load_open_questions()[: a.open_limit]
     if a.sweep:
         return sweep(load_model(runs_["tutor"] / "model", device="cpu"), questions, settings, out)
-    mc = load_source(a.mc_data, a.mc_split)[: a.mc_limit]
     models = {"base": (base_dir, "paper"), "letters only": (runs_["letters"] / "model", "paper"),
               "tutor": (runs_["tutor"] / "model", "tutor")}
     report = {"base": a.base, "settings": vars(settings), "runs": {k: str(v) for k, v in runs_.items()}, "models": {}}
