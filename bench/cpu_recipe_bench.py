@@ -7,9 +7,12 @@ FLOPs (6N per token, N = all parameters) over the fp32 matmul peak of this machi
 
     # screen the candidates on the embedded sample (train split -> its test split), 4 minutes each
     python -m bench.cpu_recipe_bench --data sample --minutes 4
-    # one recipe on real ScienceQA: 3,000 train / 1,241 held out of test_qcm.jsonl (seeded split)
-    python -m bench.cpu_recipe_bench --data ../shared/scienceqa/test_qcm.jsonl --held-out 1241 \\
-        --only cpu-pretrained --minutes 15
+    # one recipe on real ScienceQA: 3,241 train / 1,000 held out of test_qcm.jsonl (seeded split)
+    python -m bench.cpu_recipe_bench --data ../shared/scienceqa/test_qcm.jsonl --held-out 1000 \\
+        --only cpu-pretrained --minutes 45
+    # can the recipe learn what it is shown? 16 real questions, 20 epochs, scored on themselves
+    python -m bench.cpu_recipe_bench --data ../shared/scienceqa/test_qcm.jsonl --held-out 1000 \\
+        --only cpu-pretrained --fit 16 --epochs 20 --set warmup=2
 
 The base model's scores are computed once per data and format and cached in bench/out/cpu-recipe/.
 In-training evaluation is turned off (eval_examples 0) so every candidate spends its budget training.
@@ -137,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default="cpu-pretrained,full-adamw,lora-r16",
                     help="comma-separated candidates: " + ", ".join(CANDIDATES))
+    ap.add_argument("--fit", type=int, default=None, metavar="N",
+                    help="train on the first N training rows and score those same rows: can the recipe learn what "
+                         "it is shown? (a check of the training path; use with --epochs)")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="override a recipe field of every candidate (JSON value)")
     a = ap.parse_args(argv)
@@ -158,6 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     model_dir = resolve_model_path(a.model)
     questions = load_source(a.data)
     train_q, test_q, val_fraction, how = held_out_split(questions, a.held_out)
+    if a.fit:
+        from dataclasses import replace
+
+        from core.data.subsets import write_subset
+
+        train_q = test_q = [replace(q, split="") for q in train_q[: a.fit]]
+        a.data = str(write_subset(OUT / f"fit-{a.fit}-{Path(a.data).stem}", train_q, overwrite=True))
+        val_fraction, how = 0.01, f"the first {a.fit} training rows, scored on themselves (the worker keeps one)"
     if a.eval_n and a.eval_n < len(test_q):
         import random
 
