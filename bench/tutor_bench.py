@@ -19,7 +19,8 @@ tutor model's open replies instead (how the defaults were chosen).
     # reuse trained runs; sampling sweep
     python -m bench.tutor_bench --base smollm2-135m --tutor RUN_DIR --letters RUN_DIR --sweep
 
-Models, run folders and results.json go under bench/out/tutor-<name>/.
+Models, run folders and results-<models>.json go under bench/out/tutor-<name>/. `--models tutor --letters RUN`
+retrains and asks the tutor model only (after a change to the tutor format).
 """
 
 from __future__ import annotations
@@ -67,6 +68,13 @@ def ask_open(loaded, questions: list[dict], settings) -> list[dict]:
         rows.append({"id": q["id"], "question": q["question"], "reply": text, "stopped": stats.stopped,
                      "teaches": teaches(text), "clean": stats.stopped == "eos" and not looped(text)})
     return rows
+
+
+def shared_openings(replies: list[str], words: int = 4, others: int = 3) -> float:
+    """The share of replies that open with the same `words` words as at least `others` other replies: a
+    tutor that answers unrelated questions with one memorised lecture scores high here."""
+    starts = Counter(" ".join(r.lower().split()[:words]) for r in replies)
+    return sum(starts[" ".join(r.lower().split()[:words])] > others for r in replies) / max(1, len(replies))
 
 
 def multiple_choice(loaded, questions, fmt: str) -> dict:
@@ -118,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mc-limit", type=int, default=100)
     ap.add_argument("--open-limit", type=int, default=48)
     ap.add_argument("--max-new-tokens", type=int, default=None, help="default: the family's sampling default")
+    ap.add_argument("--models", default="base,letters only,tutor",
+                    help="which models to ask (comma-separated): base, letters only, tutor")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--sweep", action="store_true", help="compare sampling settings on the tutor model instead")
     a = ap.parse_args(argv)
@@ -138,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     base_dir = resolve_model(a.base)
     mc = load_source(a.mc_data, a.mc_split or None)[: a.mc_limit]  # before training: a bad source fails fast
     runs_ = {"tutor": Path(a.tutor) if a.tutor else None, "letters": Path(a.letters) if a.letters else None}
+    wanted = [m.strip() for m in a.models.split(",") if m.strip()]
     for label, fmt in (("tutor", "tutor"), ("letters", "paper")):
-        if runs_[label] is None:
+        if runs_[label] is None and (a.sweep and label == "tutor" or {"tutor": "tutor", "letters": "letters only"}[label] in wanted):
             runs_[label] = train(str(base_dir), fmt, a.train_minutes, a.data, out, a.eval_examples)
     manifest = read_manifest(base_dir)
     settings = sampling_defaults(manifest.family if manifest else None)
@@ -148,31 +159,34 @@ def main(argv: list[str] | None = None) -> int:
     questions = load_open_questions()[: a.open_limit]
     if a.sweep:
         return sweep(load_model(runs_["tutor"] / "model", device="cpu"), questions, settings, out)
-    models = {"base": (base_dir, "paper"), "letters only": (runs_["letters"] / "model", "paper"),
-              "tutor": (runs_["tutor"] / "model", "tutor")}
+    models = {"base": (base_dir, "paper"), "letters only": (runs_["letters"] / "model" if runs_["letters"] else None, "paper"),
+              "tutor": (runs_["tutor"] / "model" if runs_["tutor"] else None, "tutor")}
+    models = {k: v for k, v in models.items() if k in wanted}
     report = {"base": a.base, "settings": vars(settings), "runs": {k: str(v) for k, v in runs_.items()}, "models": {}}
     for label, (folder, fmt) in models.items():
         t0 = time.time()
         loaded = load_model(folder, device="cpu")
         rows = ask_open(loaded, questions, settings)
         res = {"open_teaches": sum(r["teaches"] for r in rows) / len(rows),
-               "open_clean": sum(r["clean"] for r in rows) / len(rows), "replies": rows,
+               "open_clean": sum(r["clean"] for r in rows) / len(rows),
+               "open_shared_opening": shared_openings([r["reply"] for r in rows]), "replies": rows,
                **multiple_choice(loaded, mc, fmt)}
         report["models"][label] = res
         print(f"{label}: {time.time() - t0:.0f}s", flush=True)
-    (out / "results.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
+    (out / f"results-{'-'.join(m.replace(' ', '_') for m in wanted)}.json").write_text(
+        json.dumps(report, indent=1, ensure_ascii=False))
     print(f"\n{a.base}: {len(questions)} open questions, {len(mc)} multiple-choice ({a.mc_data} {a.mc_split}); "
           f"sampling {settings.temperature}/{settings.top_p}/{settings.repetition_penalty}, "
           f"{settings.max_new_tokens} new tokens\n")
-    print("| model | open: teaches (not bare, >= 12 words) | open: ends cleanly | MC categorical accuracy (95% CI) "
-          "| MC format compliance |")
-    print("|---|---|---|---|---|")
+    print("| model | open: teaches (not bare, >= 12 words) | open: ends cleanly | open: same opening as 3+ others "
+          "| MC categorical accuracy (95% CI) | MC format compliance |")
+    print("|---|---|---|---|---|---|")
     for label, r in report["models"].items():
         lo, hi = r["ci"]
-        print(f"| {label} | {pct(r['open_teaches'])} | {pct(r['open_clean'])} | {pct(r['accuracy'])} "
-              f"({pct(lo)}-{pct(hi)}) | {pct(r['compliance'])} |")
-    tutor = report["models"]["tutor"]["replies"]
-    for r in tutor[:3]:
+        print(f"| {label} | {pct(r['open_teaches'])} | {pct(r['open_clean'])} | {pct(r['open_shared_opening'])} "
+              f"| {pct(r['accuracy'])} ({pct(lo)}-{pct(hi)}) | {pct(r['compliance'])} |")
+    shown = report["models"].get("tutor") or next(iter(report["models"].values()))
+    for r in shown["replies"][:3]:
         print(f"\n> {r['question']}\n{r['reply']}")
     return 0
 

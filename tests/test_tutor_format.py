@@ -130,6 +130,22 @@ def test_each_skill_lecture_is_explained_once_and_other_formats_add_nothing(real
     assert convs[-1][0]["content"] == GRADE4.replace("4", "3")  # the grade reaches open turns too
 
 
+def test_one_idea_cannot_fill_the_open_turns(real):
+    """Rows sharing a lecture's opening (the sample has hundreds on measurement) teach at most
+    OPEN_PER_IDEA open questions; other ideas keep theirs."""
+    from dataclasses import replace
+
+    from core.data.prompts import OPEN_PER_IDEA, opening
+
+    many = [replace(real["26"], pid=f"m{i}") for i in range(OPEN_PER_IDEA + 15)]
+    convs = training_conversations(many + [real["35"]], "tutor")
+    users = [c[-2]["content"] for c in convs]
+    question = open_question(real["26"])
+    assert question and users.count(question) == OPEN_PER_IDEA
+    assert users.count("What is the capital of South Carolina?") == 1
+    assert opening(real["26"]) != opening(real["35"])
+
+
 def test_with_grade():
     assert with_grade("Tutor.", None) == "Tutor."
     assert with_grade(None, 5) is None

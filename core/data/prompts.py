@@ -24,6 +24,7 @@ A format never changes the answer prefix of its multiple-choice turns, so catego
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from core.data.records import LETTERS, Question
@@ -132,6 +133,11 @@ def to_messages(
 WHY_WORDS = 60  # the why after "The answer is X.": the solution, cut to whole sentences within this many words
 LECTURE_WORDS = 120  # an explained skill: the lecture, cut the same way
 OPEN_LEAD_WORDS = 20  # an open answer shorter than this starts with the lecture's first sentences
+# Open questions taught per idea (`opening`: the lecture's first sentence, else the skill). One idea with
+# hundreds of rows would otherwise set the answer to every question: trained on the embedded sample, where
+# the measurement lecture ("A measurement has two parts ...") led 821 of 1,008 open answers, SmolLM2 began
+# 11 of 48 unrelated open answers with it (bench/tutor_bench.py).
+OPEN_PER_IDEA = 10
 # An open question must read as a question without its options: a wh-question, or a yes/no question that
 # names its own alternatives ("Is a scarf a solid or a liquid?"), one line, pointing at nothing unseen.
 OPEN_STARTS = re.compile(r"^(What|Why|How|Where|When|Who)\b|^(Is|Are|Does|Do|Can)\b.* or ")
@@ -236,11 +242,12 @@ def skill_request(skill: str) -> str:
     return f"Can you explain this topic: {skill}?"
 
 
-def open_turns(q: Question, explain_skill: bool = True) -> list[tuple[str, str]]:
+def open_turns(q: Question, explain_skill: bool = True, ask: bool = True) -> list[tuple[str, str]]:
     """The tutor format's open (user, assistant) turns from one row: its question without options
-    (`open_question`), and a request to explain its skill answered from the lecture (when it has one)."""
+    (`open_question`, unless `ask` is False), and a request to explain its skill answered from the lecture
+    (when it has one)."""
     turns = []
-    question = open_question(q)
+    question = open_question(q) if ask else None
     if question:
         turns.append((question, open_answer(q)))
     if explain_skill and q.skill.strip() and q.lecture.strip():
@@ -250,18 +257,29 @@ def open_turns(q: Question, explain_skill: bool = True) -> list[tuple[str, str]]
     return turns
 
 
+def opening(q: Question) -> str:
+    """The idea a row teaches, for balancing open turns: its lecture's first sentence (rows of several
+    skills share one lecture's opening), else its skill."""
+    lecture = sentences(q.lecture)
+    return lecture[0] if lecture else q.skill.strip()
+
+
 def training_conversations(questions: list[Question], fmt: str = DEFAULT_FORMAT,
                            system_prompt: str | None = DEFAULT_SYSTEM_PROMPT) -> list[list[dict[str, str]]]:
     """Every conversation training sees for these rows: one multiple-choice conversation per row, and in
-    a teaching format its open turns, each skill's lecture once (many rows share a skill and lecture)."""
-    convs, seen = [], set()
+    a teaching format its open turns: each skill's lecture once (many rows share a skill and lecture), and
+    at most OPEN_PER_IDEA open questions per idea (`opening`)."""
+    convs, seen, asked = [], set(), Counter()
     teaches = get_format(fmt).teaches
     for q in questions:
         convs.append(to_messages(q, fmt, system_prompt))
         if not teaches:
             continue
         key = (q.skill.strip(), q.lecture.strip())
-        turns = open_turns(q, explain_skill=key not in seen)
+        idea = opening(q)
+        ask = asked[idea] < OPEN_PER_IDEA
+        turns = open_turns(q, explain_skill=key not in seen, ask=ask)
+        asked[idea] += ask and open_question(q) is not None
         seen.add(key)
         system = with_grade(system_prompt, q.grade_number)
         for user, answer in turns:

@@ -10,6 +10,7 @@ import os
 import pytest
 from playwright.sync_api import expect
 
+from core.data.prompts import FORMATS, training_conversations
 from core.data.sources import load_source
 from tests.e2e.conftest import ROOT, wait_streamlit_idle
 
@@ -39,6 +40,15 @@ def test_filter_and_save_a_subset_in_the_browser(app_server, page, studio_home, 
     page.wait_for_timeout(500)  # let the bars finish drawing
     readme = os.environ.get("README_SCREENSHOTS") == "1"
     page.screenshot(path=str(ROOT / "assets" / "screenshot-data.png" if readme else tmp_path / "data.png"))
+    # a row in the tutor format: the multiple-choice conversation, then its open turns one click away
+    page.get_by_role("tab").filter(has_text="Browse a question").click()
+    choose(page, "Prompt format", FORMATS["tutor"].label)
+    page.get_by_text("conversations: the multiple-choice one", exact=False).wait_for()
+    page.get_by_role("button", name="Open 1", exact=True).click()
+    wait_streamlit_idle(page)
+    first_open = training_conversations([load_source(str(shared_scienceqa / "original"))[0]], "tutor")[1]
+    expect(page.get_by_text(first_open[1]["content"][:40], exact=False).first).to_be_visible()
+    page.screenshot(path=str(tmp_path / "data-tutor-preview.png"))
     choose(page, "Subject", "natural science")
     page.get_by_role("tab").filter(has_text="Subsets").click()
     page.get_by_label("Name").fill("nat-sci")
