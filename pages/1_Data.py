@@ -14,7 +14,7 @@ from core import access
 from core.errors import StudioError
 from core.home import area
 from core.models.hub import OFFLINE_HELP, hub_reachable
-from core.data.prompts import DEFAULT_FORMAT, FORMATS, training_conversations
+from core.data.prompts import DEFAULT_FORMAT, FORMATS, OPEN_PER_IDEA, training_conversations
 from core.data.sources import check_source, load_source, source_stamp
 from core.data.subsets import (CONTEXTS, Filters, build_frame, delete_subset, describe_kept, filter_frame, grade_labels,
                                list_subsets, save_subset, stratified_sample, subset_rows,
@@ -208,10 +208,11 @@ with browse:
             messages = convs[0]
             if len(convs) > 1:
                 st.caption(f"In this format the row becomes **{len(convs)} conversations**: the multiple-choice "
-                           "one and open questions answered in prose (a skill's lecture is taught once per skill).")
+                           "one and open questions answered in prose (over a whole source, each skill's lecture "
+                           f"is taught once and each idea gets at most {OPEN_PER_IDEA} open questions).")
                 names = ["Multiple choice"] + [f"Open {i}" for i in range(1, len(convs))]
-                which = st.segmented_control("Conversation", names, default=names[0], key="conv_pick",
-                                             label_visibility="collapsed") or names[0]
+                which = st.segmented_control("Conversation", names, default=names[0], label_visibility="collapsed",
+                                             key=f"conv_pick:{q.pid}:{fmt}") or names[0]
                 messages = convs[names.index(which)]
             for m in messages:
                 st.caption(m["role"])

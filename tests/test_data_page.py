@@ -79,7 +79,7 @@ def test_the_tutor_format_previews_every_conversation_a_row_becomes(sample, tiny
     assert not at.exception
     assert any(f"becomes **{len(convs)} conversations**" in c.value for c in at.caption)
     assert at.code[2].value.startswith("The answer is ")  # the multiple-choice conversation first
-    at.segmented_control(key="conv_pick").set_value("Open 1").run()
+    at.segmented_control(key=f"conv_pick:{first.pid}:tutor").set_value("Open 1").run()
     assert not at.exception
     shown = [c.value for c in at.code]
     assert shown == [m["content"] for m in convs[1]]  # exactly the open conversation training builds
