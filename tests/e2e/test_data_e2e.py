@@ -44,7 +44,7 @@ def test_filter_and_save_a_subset_in_the_browser(app_server, page, studio_home, 
     page.get_by_role("tab").filter(has_text="Browse a question").click()
     choose(page, "Prompt format", FORMATS["tutor"].label)
     page.get_by_text("conversations: the multiple-choice one", exact=False).wait_for()
-    page.get_by_role("button", name="Open 1", exact=True).click()
+    page.get_by_text("Open 1", exact=True).click()  # a segmented control's option
     wait_streamlit_idle(page)
     first_open = training_conversations([load_source(str(shared_scienceqa / "original"))[0]], "tutor")[1]
     expect(page.get_by_text(first_open[1]["content"][:40], exact=False).first).to_be_visible()
