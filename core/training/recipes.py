@@ -22,7 +22,7 @@
   instead of 6N FLOPs per token, and AdamW keeps state for ~40% of the weights. Batches of 8 for
   more optimizer steps per CPU minute, a higher rate than full fine-tuning. Measured on a quiet machine
   (bench/cpu_recipe_bench.py, README): 317 real tokens/s on SmolLM2-135M, 66% of the fp32 matmul peak over
-  the FLOPs it does. What it does not do yet is learn ScienceQA's letters: 45 minutes (2.5 epochs of
+  the FLOPs it does. On the sample it gains +10.3 points in 15 minutes (p 5e-5); on real ScienceQA, 45 minutes (2.5 epochs of
   3,241 real questions) left 1,000 held-out questions where they were, though it memorizes 16 questions
   in 20 steps; the README has the figures and the runs to try next.
 
