@@ -101,3 +101,12 @@ def wait_streamlit_idle(page, timeout: float = 30_000) -> None:
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+
+
+def click_save_subset(page, name: str) -> None:
+    """On the Data page: open the Subsets tab, name the selection and press "Save subset"."""
+    page.get_by_role("tab").filter(has_text="Subsets").click()
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Name").press("Enter")
+    wait_streamlit_idle(page)
+    page.get_by_role("button", name="Save subset").click()

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from core.data.prompts import FORMATS, training_conversations
 from core.data.sources import load_source
-from tests.e2e.conftest import ROOT, wait_streamlit_idle
+from tests.e2e.conftest import ROOT, click_save_subset, wait_streamlit_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -50,11 +50,7 @@ def test_filter_and_save_a_subset_in_the_browser(app_server, page, studio_home, 
     expect(page.get_by_text(first_open[1]["content"][:40], exact=False).first).to_be_visible()
     page.screenshot(path=str(tmp_path / "data-tutor-preview.png"))
     choose(page, "Subject", "natural science")
-    page.get_by_role("tab").filter(has_text="Subsets").click()
-    page.get_by_label("Name").fill("nat-sci")
-    page.get_by_label("Name").press("Enter")
-    wait_streamlit_idle(page)
-    page.get_by_role("button", name="Save subset").click()
+    click_save_subset(page, "nat-sci")
     page.get_by_text("as subset:nat-sci").wait_for()
     manifest = json.loads((studio_home / "subsets" / "nat-sci" / "manifest.json").read_text())
     assert manifest["filters"]["subjects"] == ["natural science"] and manifest["total"] > 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import wait_streamlit_idle
+from tests.e2e.conftest import click_save_subset, wait_streamlit_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -44,11 +44,7 @@ def test_a_visitor_is_refused_and_the_admin_signs_in(app_server, browser, studio
     page.goto(f"{base}/Data")
     wait_streamlit_idle(page)
     assert page.get_by_text("Local file or folder…").count() == 0
-    page.get_by_role("tab").filter(has_text="Subsets").click()
-    page.get_by_label("Name").fill("visitor-try")
-    page.get_by_label("Name").press("Enter")
-    wait_streamlit_idle(page)
-    page.get_by_role("button", name="Save subset").click()
+    click_save_subset(page, "visitor-try")
     page.get_by_text("Saving a subset needs the admin password").wait_for()
     assert not (studio_home / "subsets" / "visitor-try").exists()
     sign_in(page, "s3cret")
