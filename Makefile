@@ -1,13 +1,17 @@
 # Two commands on a fresh machine:
 #   make run   installs and starts the app on its offline default (embedded sample + tiny model)
-#   make test  installs everything the tests need (Chromium included) and runs the whole suite
-#              (it leaves the checkout as it found it: the README's screenshot is written only by `make screenshots`)
+#   make test  installs everything the tests need (Chromium included), checks the code with ruff
+#              (pyproject.toml) and runs the whole suite (it leaves the checkout as it found it: the README's
+#              screenshot is written only by `make screenshots`)
+#   make test-fast  the suite without the browser (e2e) and slow tests: minutes, for while you work
+# Tests that need the real ScienceQA files read them from SQA_SCIENCEQA_DIR (default ../shared/scienceqa)
+# and skip, saying so, where they are absent.
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test screenshots install install-dev browser clean
+.PHONY: run test test-fast lint screenshots install install-dev browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,8 +35,14 @@ browser:
 run: install
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
 
-test: install-dev browser
+lint: install-dev
+	$(BIN)/ruff check .
+
+test: install-dev browser lint
 	$(BIN)/python -m pytest -q
+
+test-fast: install-dev
+	$(BIN)/python -m pytest -q -m "not slow and not e2e" --ignore=tests/e2e
 
 screenshots: install-dev browser
 	README_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/e2e/test_data_e2e.py
