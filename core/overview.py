@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from core.models.hub import OFFLINE_HELP, hub_reachable, offline_forced
+from core.hub import OFFLINE_HELP, hub_reachable, offline_forced
 from core.home import area, home
 
 

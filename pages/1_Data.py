@@ -13,7 +13,7 @@ import admin_ui
 from core import access
 from core.errors import StudioError
 from core.home import area
-from core.models.hub import OFFLINE_HELP, hub_reachable
+from core.hub import OFFLINE_HELP, hub_reachable
 from core.data.prompts import DEFAULT_FORMAT, FORMATS, OPEN_PER_IDEA, training_conversations
 from core.data.sources import check_source, load_source, source_stamp
 from core.data.subsets import (CONTEXTS, Filters, build_frame, delete_subset, describe_kept, filter_frame, grade_labels,
@@ -35,7 +35,7 @@ def load(spec: str, meta: str, stamp: float):
 
 @st.cache_data(ttl=15, show_spinner=False)
 def tokenizer_folders(models_dir: str, stamp: float) -> dict:
-    from core.data.preview import tokenizer_folders as find
+    from core.models.catalogue import tokenizer_folders as find
 
     return find()
 

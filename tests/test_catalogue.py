@@ -140,7 +140,7 @@ def test_hub_download_fetches_only_the_chosen_step_and_never_stores_the_token(tm
     """The Hub is faked by a local folder: list_repo_files and snapshot_download are replaced."""
     import huggingface_hub
 
-    import core.models.hub
+    import core.hub
     from core.models.catalogue import list_models
     from core.models.obtain import resolve_model
 
@@ -151,7 +151,7 @@ def test_hub_download_fetches_only_the_chosen_step_and_never_stores_the_token(tm
     files = [p.relative_to(repo_dir).as_posix() for p in repo_dir.rglob("*") if p.is_file()]
     secret = "hf_test_secret_token_123"
     monkeypatch.setenv("HF_TOKEN", secret)
-    monkeypatch.setattr(core.models.hub, "hub_reachable", lambda *a, **k: True)
+    monkeypatch.setattr(core.hub, "hub_reachable", lambda *a, **k: True)
     calls = []
 
     def list_repo_files(self, repo_id, token=None, **kw):
@@ -183,7 +183,7 @@ def test_hub_download_fetches_only_the_chosen_step_and_never_stores_the_token(tm
 def test_hub_repo_in_transformers_format_is_adopted_with_the_chat_template(tiny_model_dir, tmp_path, monkeypatch):
     import huggingface_hub
 
-    import core.models.hub
+    import core.hub
     from core.models.families.nanochat.template import CHAT_TEMPLATE
     from core.models.loading import load_model
     from core.models.obtain import resolve_model
@@ -193,7 +193,7 @@ def test_hub_repo_in_transformers_format_is_adopted_with_the_chat_template(tiny_
     cfg.pop("chat_template", None)
     tok_cfg.write_text(json.dumps(cfg))
     (tiny_model_dir / "chat_template.jinja").unlink(missing_ok=True)  # a Hub repo with its own (or no) template
-    monkeypatch.setattr(core.models.hub, "hub_reachable", lambda *a, **k: True)
+    monkeypatch.setattr(core.hub, "hub_reachable", lambda *a, **k: True)
     monkeypatch.setattr(huggingface_hub.HfApi, "list_repo_files",
                         lambda self, repo_id, token=None, **kw: [p.name for p in tiny_model_dir.iterdir()])
     monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda repo_id, **kw: str(tiny_model_dir))

@@ -57,7 +57,7 @@ def test_every_core_entry_point_refuses_a_visitor(public, tiny_here, tmp_path):
     from core.evaluation.jobs import EvalRequest, start_eval
     from core.models import obtain
     from core.models.families.nanochat.convert import convert_checkpoint
-    from core.models.publish import push_run
+    from core.evaluation.publish import push_run
     from core.models.tiny import create_tiny
     from core.training.jobs import resume_training, start_training
 

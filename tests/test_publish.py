@@ -1,4 +1,4 @@
-"""core.models.publish: the model card and upload folder offline; the upload with HfApi replaced at the boundary."""
+"""core.evaluation.publish: the model card and upload folder offline; the upload with HfApi replaced at the boundary."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import shutil
 
 import pytest
 
-from core.models import hub
+from core import hub
 from core.jobs import runs
 from core.commands import publish as publish_cmd
 from core.errors import StudioError
 from core.evaluation.jobs import EvalRequest, run_eval
 from core.home import area
-from core.models.publish import build_model_card, push_run, run_folder, stage_upload
+from core.evaluation.publish import build_model_card, push_run, run_folder, stage_upload
 
 CANARY = "hf_CANARY_do_not_leak_123456"
 

@@ -110,7 +110,7 @@ def test_hub_rows_recover_pids_and_captions_from_the_official_files(original, mo
 
     fake = datasets.DatasetDict({name: datasets.Dataset.from_list(rows).cast_column("image", datasets.Image())
                                  for name, rows in hf_rows(original).items()})
-    monkeypatch.setattr("core.models.hub.hub_reachable", lambda *a, **k: True)
+    monkeypatch.setattr("core.hub.hub_reachable", lambda *a, **k: True)
     monkeypatch.setattr(datasets, "load_dataset", lambda name, **kw: fake if name == "derek-thomas/ScienceQA" else None)
     qs = load_source("hub", meta=original)
     assert by_pid(qs) == by_pid(load_source(str(original)))

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from core.models.publish import push_run, run_folder, stage_upload
+    from core.evaluation.publish import push_run, run_folder, stage_upload
 
     if args.dry_run:
         # never overwrite: OUT may be any folder the user named, and must not be deleted

@@ -8,9 +8,6 @@ so what is shown here is exactly what training sees.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
-from core.home import area
 
 
 @dataclass
@@ -32,22 +29,3 @@ def tokenize_conversation(tokenizer, messages: list[dict[str, str]]) -> TokenVie
     ids = list(enc["input_ids"])
     mask = list(enc.get("assistant_masks") or [0] * len(ids))
     return TokenView([(tokenizer.decode([i]), bool(m)) for i, m in zip(ids, mask)])
-
-
-def tokenizer_folders() -> dict[str, Path]:
-    """Model folders with a tokenizer: the catalogue's local models when it exists, else area('models')."""
-    try:
-        from core.models.catalogue import list_models
-    except ModuleNotFoundError as e:
-        if e.name != "core.models.catalogue":
-            raise
-        list_models = None
-    found: dict[Path, str] = {}  # folder -> label
-    if list_models is not None:
-        for m in list_models(check_hub=False):
-            if m.path is not None and (Path(m.path) / "tokenizer.json").exists():
-                found.setdefault(Path(m.path).resolve(), m.label or m.name)
-    models = area("models")
-    for tok in sorted(models.glob("*/tokenizer.json")) + sorted(models.glob("*/*/tokenizer.json")):
-        found.setdefault(tok.parent.resolve(), str(tok.parent.relative_to(models)))
-    return {label: path for path, label in found.items()}

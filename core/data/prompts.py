@@ -30,6 +30,9 @@ from dataclasses import dataclass
 from core.data.records import LETTERS, Question
 
 DEFAULT_SYSTEM_PROMPT = "You are a friendly science tutor for school students."
+# The tutor's sampling defaults: the chat's (core.serving.chat.ChatSettings) and an exported model's (Modelfile)
+TUTOR_TEMPERATURE = 0.7
+TUTOR_TOP_P = 0.9
 
 
 @dataclass(frozen=True)

@@ -207,7 +207,7 @@ def _read_meta(path: Path) -> dict:
 
 def load_hub(meta: str | Path | None = None) -> list[Question]:
     """derek-thomas/ScienceQA from the Hub (cached by `datasets`). Fails fast offline."""
-    from core.models.hub import get_token, require_hub
+    from core.hub import get_token, require_hub
 
     require_hub(f"load {HUB_DATASET}")
     import datasets

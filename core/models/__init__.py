@@ -1,3 +1,4 @@
 """Models: the catalogue, loading, conversion and import, the tiny preset, chat templates, memory
-estimates, devices, the Hub and publishing.
+estimates, devices. (The Hub client is core.hub; publishing a run is core.evaluation.publish: its card
+carries the run's evaluations.)
 """

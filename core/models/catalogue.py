@@ -113,10 +113,10 @@ def parameters_of(folder: Path) -> int | None:
         return None
     if not isinstance(c, dict):
         return None
-    from core.models.families import family_for_config
+    from core.models.memory import ModelShape
 
     try:
-        return family_for_config(c).shape(c).parameters
+        return ModelShape.from_config(c).parameters
     except (KeyError, TypeError, ZeroDivisionError):
         return None
 
@@ -186,7 +186,7 @@ def register_local(folder: Path) -> None:
 
 def list_models(check_hub: bool = True) -> list[ModelEntry]:
     """tiny, the known Hub models, converted caches, and finished runs' models."""
-    from core.models.hub import hub_reachable
+    from core.hub import hub_reachable
 
     online = check_hub and hub_reachable()
     entries = [_tiny_entry(), *(_preset_entry(p) for p in PRESETS.values())]
@@ -343,3 +343,16 @@ def offered_models(actor: access.Actor | None = None) -> list[str]:
             continue
         names.append(m.name)
     return names
+
+
+def tokenizer_folders() -> dict[str, Path]:
+    """Model folders with a tokenizer (label -> folder), for the Data page's token view: the catalogue's
+    local models, then any other folder of area('models') that holds a tokenizer.json."""
+    found: dict[Path, str] = {}  # folder -> label
+    for m in list_models(check_hub=False):
+        if m.path is not None and (Path(m.path) / "tokenizer.json").exists():
+            found.setdefault(Path(m.path).resolve(), m.label or m.name)
+    models = area("models")
+    for tok in sorted(models.glob("*/tokenizer.json")) + sorted(models.glob("*/*/tokenizer.json")):
+        found.setdefault(tok.parent.resolve(), str(tok.parent.relative_to(models)))
+    return {label: path for path, label in found.items()}

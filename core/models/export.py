@@ -104,10 +104,8 @@ def gguf_chat_template(template: str) -> str:
 def modelfile_text(gguf_name: str, family: Family, eos_token: str = "") -> str:
     """An Ollama Modelfile: the GGUF, the family's chat format as a Go template, its stop tokens (the
     family's end of turn first), the tutor's sampling defaults and system prompt."""
-    from core.data.prompts import DEFAULT_SYSTEM_PROMPT
-    from core.serving.chat import ChatSettings
+    from core.data.prompts import DEFAULT_SYSTEM_PROMPT, TUTOR_TEMPERATURE, TUTOR_TOP_P
 
-    defaults = ChatSettings()
     lines = [f"FROM ./{gguf_name}", ""]
     if family.end_of_turn == "<|im_end|>":  # ChatML (SmolLM2): Ollama needs it as a Go template
         lines += ['TEMPLATE """{{- if .System }}<|im_start|>system',
@@ -119,7 +117,7 @@ def modelfile_text(gguf_name: str, family: Family, eos_token: str = "") -> str:
         lines += ["# chat format: the template stored in the GGUF's tokenizer.chat_template"]
     stops = dict.fromkeys([t for t in (family.end_of_turn, *family.stop_tokens, eos_token) if t])
     lines += [f"PARAMETER stop {json.dumps(t)}" for t in stops]
-    lines += [f"PARAMETER temperature {defaults.temperature}", f"PARAMETER top_p {defaults.top_p}",
+    lines += [f"PARAMETER temperature {TUTOR_TEMPERATURE}", f"PARAMETER top_p {TUTOR_TOP_P}",
               f'SYSTEM """{DEFAULT_SYSTEM_PROMPT}"""', ""]
     return "\n".join(lines)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.files import read_json
+from core.models.families import family_for_config
 
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 OPTIMIZERS = ("adamw", "muon", "sgd")
@@ -30,7 +31,7 @@ class ModelShape:
     """A decoder-only transformer's shape; the one formula for parameter counts and memory estimates.
 
     The defaults are nanochat's (ReLU² MLP fc1/fc2, untied embedding and head, norms without weights);
-    a family's `shape(config)` (core.models.families) sets the rest (SwiGLU, tied, norm weights, biases).
+    a family's `shape_fields(config)` (core.models.families) sets the rest (SwiGLU, tied, norm weights, biases).
     """
     n_layer: int
     hidden: int
@@ -46,9 +47,7 @@ class ModelShape:
 
     @classmethod
     def from_config(cls, c: dict) -> "ModelShape":
-        from core.models.families import family_for_config
-
-        return family_for_config(c).shape(c)
+        return cls(**family_for_config(c).shape_fields(c))
 
     @classmethod
     def from_folder(cls, folder: Path) -> "ModelShape":

@@ -168,7 +168,7 @@ def resolve_local(folder: Path, progress: Progress | None = None, stage: str | N
 def fetch_hub_model(repo: str, stage: str | None = None, step: int | None = None,
                     progress: Progress | None = None) -> Path:
     """Download (only the chosen step's files) and convert a Hub model once; later calls use the cache."""
-    from core.models.hub import require_hub
+    from core.hub import require_hub
 
     cached = hub_cache_dir(repo)
     if _cached(cached, stage):
@@ -187,7 +187,7 @@ def _download_and_convert(repo: str, cached: Path, stage: str | None, step: int 
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     from core.models.families import named
-    from core.models.hub import get_token
+    from core.hub import get_token
     from core.progress import tqdm_class  # a plain line every few seconds off a terminal, the Hub's bar on one
 
     nanochat = named("nanochat")

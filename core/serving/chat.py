@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.data.prompts import TUTOR_TEMPERATURE, TUTOR_TOP_P
 from core.models.families import stop_tokens, user_input_tokens
 from core.errors import StudioError
 
@@ -34,8 +35,8 @@ WaitCallback = Callable[[int], None]
 
 @dataclass
 class ChatSettings:
-    temperature: float = 0.7  # 0 = greedy
-    top_p: float = 0.9
+    temperature: float = TUTOR_TEMPERATURE  # 0 = greedy
+    top_p: float = TUTOR_TOP_P
     max_new_tokens: int = 256
     repetition_penalty: float = 1.0  # > 1 discourages repeating tokens already in the prompt or reply
     timeout: float = 120.0  # seconds of generation before the reply is cut

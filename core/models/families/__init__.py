@@ -2,8 +2,9 @@
 
 A family owns its chat template (with `{% generation %}` markers, so `assistant_masks` marks exactly
 the tokens a reply is trained on) and end-of-turn token, the special tokens a user must not be able to
-type into a turn, its LoRA target modules, its shape (`core.models.memory.ModelShape`: the one formula
-for parameter counts and memory estimates), how it is imported (GGUF architectures, conversion) and
+type into a turn, its LoRA target modules, its shape's fields (`shape_fields`, from which
+`core.models.memory.ModelShape.from_config` builds the one formula for parameter counts and memory
+estimates: memory depends on families, never the reverse), how it is imported (GGUF architectures, conversion) and
 the sentence the Models page and model cards use.
 
 `family_for_config` picks the family from a model's `config.json` (`model_type`), in one place. Every
@@ -46,17 +47,15 @@ class Family:
         """The template to give this family's tokenizer (with assistant markers), or None to keep its own."""
         return None
 
-    def shape(self, config: dict):
-        """The model's shape from its config.json, for parameter counts and memory estimates."""
-        from core.models.memory import ModelShape
-
+    def shape_fields(self, config: dict) -> dict[str, Any]:
+        """The model's shape from its config.json: the fields of `core.models.memory.ModelShape`."""
         h = config["hidden_size"]
         tied = config.get("tie_word_embeddings", self.tied_embeddings_default)
-        return ModelShape(n_layer=config["num_hidden_layers"], hidden=h, n_head=config["num_attention_heads"],
-                          n_kv_head=config.get("num_key_value_heads") or config["num_attention_heads"],
-                          vocab=config["vocab_size"], intermediate=config.get("intermediate_size") or 4 * h,
-                          head_dim=config.get("head_dim"), gated=self.gated_mlp, tied=bool(tied),
-                          norm_weights=self.norm_weights, qkv_bias=self.qkv_bias)
+        return dict(n_layer=config["num_hidden_layers"], hidden=h, n_head=config["num_attention_heads"],
+                    n_kv_head=config.get("num_key_value_heads") or config["num_attention_heads"],
+                    vocab=config["vocab_size"], intermediate=config.get("intermediate_size") or 4 * h,
+                    head_dim=config.get("head_dim"), gated=self.gated_mlp, tied=bool(tied),
+                    norm_weights=self.norm_weights, qkv_bias=self.qkv_bias)
 
     def fix_tokenizer(self, tokenizer: Any, config: dict) -> list[str]:
         """Set what the family needs on a tokenizer being adopted (template, pad); returns what changed."""

@@ -5,7 +5,7 @@ config (`training_config.json`), and a README.md model card: the training config
 table (every finished evaluation of this run, and the in-training validation numbers), how to chat
 with it through its chat template, and ScienceQA's licence (CC BY-NC-SA 4.0: non-commercial).
 The card is built offline (`build_model_card`, `stage_upload`); `push_run` needs a token
-(`core.models.hub.get_token`), which goes to the Hub client only and is never written anywhere.
+(`core.hub.get_token`), which goes to the Hub client only and is never written anywhere.
 
     python -m core publish .studio/runs/20260101-120000 --repo you/scienceqa-tutor
     python -m core publish run:20260101-120000 --repo you/scienceqa-tutor --dry-run OUT_DIR
@@ -156,7 +156,7 @@ def stage_upload(run_dir: Path, out: Path, repo_id: str, overwrite: bool = True)
 
 def push_run(run_dir: Path | str, repo_id: str, private: bool = True) -> str:
     """Upload a finished run's model to `repo_id` (created if needed); returns the model's URL."""
-    from core.models import hub
+    from core import hub
     from core.models.catalogue import HUB_ID
 
     from core import access
