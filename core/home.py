@@ -31,5 +31,10 @@ def home() -> Path:
 def area(name: str) -> Path:
     """A top-level area of the home folder: 'subsets', 'models', 'runs', 'evals', 'cache'."""
     path = home() / name
-    path.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise StudioError(f"{path} is not a folder: the app keeps its {name} there. Move that file away.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StudioError(f"Cannot create {path}: {e.strerror}.") from e
     return path

@@ -208,3 +208,15 @@ def test_a_command_that_must_wait_for_the_device_says_so_at_once(tiny_model_dir,
         assert "waiting for the device, in use by busy-run" in err
     t.join(120)
     assert result.get("rc") == 0
+
+
+def test_a_runs_folder_that_is_not_a_folder_is_one_line_and_a_failure(studio_home, tmp_path, capsys):
+    not_a_folder = tmp_path / "runs-file"
+    not_a_folder.write_text("x")
+    assert "runs-file is not a folder" in one_line_error(["runs", "--root", str(not_a_folder), "list"], capsys)
+    assert "does not exist" in one_line_error(["runs", "--root", str(tmp_path / "nosuch"), "list"], capsys)
+    assert not (tmp_path / "nosuch").exists()
+    studio_home.mkdir(parents=True, exist_ok=True)
+    (studio_home / "runs").write_text("x")  # the home's own runs area is a file
+    assert "runs is not a folder" in one_line_error(["runs", "list"], capsys)
+    assert (studio_home / "runs").read_text() == "x"

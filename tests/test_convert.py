@@ -372,3 +372,47 @@ def test_remote_code_is_refused(tiny_model_dir, tmp_path):
     with pytest.raises(StudioError, match="never runs code"):
         resolve_model(str(tiny_model_dir))
     assert not (tmp_path / "adopted").exists()
+
+
+@pytest.mark.parametrize("field,value", [("n_head", 0), ("n_kv_head", 0), ("n_embd", -32), ("n_layer", "two"),
+                                         ("vocab_size", [2]), ("n_layer", 2.5), ("sequence_len", None),
+                                         ("n_layer", True)])
+def test_sizes_that_are_zero_negative_or_not_numbers_are_refused_naming_the_file_and_field(tmp_path, capsys,
+                                                                                          field, value):
+    from core.__main__ import main
+
+    make_raw_checkpoint(tmp_path / "raw", meta_extra={field: value})
+    rc = main(["model", "convert", str(tmp_path / "raw"), str(tmp_path / "hf")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err and "unexpected" not in err
+    last = err.splitlines()[-1]
+    assert last.startswith("error: ") and err.count("error: ") == 1
+    assert "meta_000005.json" in last and f"model_config.{field}" in last
+    assert not (tmp_path / "hf").exists()
+
+
+def test_sizes_that_do_not_divide_are_refused_naming_the_file_and_fields(tmp_path):
+    make_raw_checkpoint(tmp_path / "raw", meta_extra={"n_kv_head": 3})
+    with pytest.raises(StudioError, match=r"meta_000005.json: model_config.n_head \(4\) is not a multiple of "
+                                          r"model_config.n_kv_head \(3\)"):
+        convert(tmp_path / "raw", tmp_path / "hf")
+    assert not (tmp_path / "hf").exists()
+
+
+def test_a_plain_pickle_as_weights_is_one_line_with_no_torch_warning_before_it(tmp_path, capsys):
+    import warnings
+
+    from core.__main__ import main
+
+    make_raw_checkpoint(tmp_path / "raw")
+    model = next((tmp_path / "raw").rglob("model_*.pt"))
+    model.write_bytes(pickle.dumps({"a": 1}, protocol=4))  # torch warns about the protocol, then refuses
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rc = main(["model", "convert", str(tmp_path / "raw"), str(tmp_path / "hf")])
+    err = capsys.readouterr().err
+    assert rc == 2 and not [str(w.message) for w in caught]  # nothing would reach stderr before the error
+    last = err.splitlines()[-1]
+    assert last.startswith("error: Refused to load") and model.name in last and err.count("error: ") == 1
+    assert len(last) < 400  # torch's paragraph of advice is not repeated
+    assert not (tmp_path / "hf").exists()

@@ -76,6 +76,7 @@ def test_holm_and_the_paired_sign_test():
         paired_sign_test(a, {"x": 1.0})
 
 
+@pytest.mark.slow
 def test_a_sweep_trains_its_members_in_order_and_scores_them_on_the_same_held_out_questions(
         tiny_model_dir, toy_source, tmp_path):
     sweep_dir = make(tiny_model_dir, toy_source, name="lr-sweep")
@@ -111,6 +112,7 @@ def test_a_sweep_trains_its_members_in_order_and_scores_them_on_the_same_held_ou
     assert "**(best)**" in md and "Holm-corrected over 1 comparison at 0.05" in md and "30 held-out questions" in md
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_member_training_now_then_resume_of_the_sweep(tiny_model_dir, toy_source):
     sweep_dir = make(tiny_model_dir, toy_source, name="killed", epochs=3, fixed={"save_every": 1, "batch_size": 4})
     first = sweeps.member_dir("killed-01")
@@ -135,6 +137,7 @@ def test_kill_9_of_the_member_training_now_then_resume_of_the_sweep(tiny_model_d
     assert all(r["accuracy"] is not None for r in res["members"]) and len(res["tests"]) == 1
 
 
+@pytest.mark.slow
 def test_stop_stops_the_member_training_now_and_the_whole_sweep(tiny_model_dir, toy_source):
     sweep_dir = make(tiny_model_dir, toy_source, name="stopped", epochs=30, fixed={"batch_size": 4})
     sweeps.start_sweep(sweep_dir)

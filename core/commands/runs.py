@@ -43,7 +43,12 @@ def run_list(a: argparse.Namespace) -> int:
 
     from core.training.progress import format_duration, snapshot
 
-    rows = runs.list_runs(a.root or area("runs"))
+    root = Path(a.root) if a.root else area("runs")
+    if not root.is_dir():
+        from core.errors import StudioError
+
+        raise StudioError(f"--root {root} is not a folder." if root.exists() else f"--root {root} does not exist.")
+    rows = runs.list_runs(root)
     if not rows:
         print("no runs")
     for r in rows:

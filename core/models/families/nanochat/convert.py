@@ -16,6 +16,7 @@ never leaves half a folder.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -153,14 +154,17 @@ def is_raw_nanochat(folder: Path) -> bool:
 def load_state_dict(path: Path) -> dict:
     """torch.load with weights_only=True; a truncated or foreign file is a StudioError."""
     import pickle
+    import warnings
     import zipfile
 
     import torch
 
     try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the refusal below says it all
+            warnings.simplefilter("ignore")
+            sd = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise StudioError(f"Refused to load {path}: it holds more than tensors ({e}).") from e
+        raise StudioError(f"Refused to load {path}: it holds more than tensors ({_unpickler_reason(e)}).") from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
         raise StudioError(f"{path} is truncated or corrupt and cannot be read ({type(e).__name__}: "
                           f"{str(e).splitlines()[0] if str(e) else ''}). Download or copy it again.") from e
@@ -172,18 +176,41 @@ def load_state_dict(path: Path) -> dict:
     return {k.removeprefix("_orig_mod."): v for k, v in sd.items()}
 
 
+def _unpickler_reason(e: Exception) -> str:
+    """The one informative clause of torch's weights-only refusal (its message is a paragraph of advice)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(e))
+    reason = text.split("WeightsUnpickler error:", 1)[1] if "WeightsUnpickler error:" in text else text
+    reason = " ".join(reason.split()).split(" Check the documentation", 1)[0]
+    return reason.split(". ", 1)[0].rstrip(".")[:200]
+
+
 def read_model_config(meta_path: Path) -> dict:
+    """The six sizes of nanochat's model_config, each a positive whole number (else one line naming the
+    file and the field: a zero or negative size would only fail later, deep inside the conversion)."""
     meta = read_json(meta_path)
     cfg = meta.get("model_config", meta) if isinstance(meta, dict) else None
     need = ("sequence_len", "vocab_size", "n_layer", "n_head", "n_kv_head", "n_embd")
     if not isinstance(cfg, dict) or any(k not in cfg for k in need):
         raise StudioError(f"{meta_path} has no complete model_config (needs {', '.join(need)}).")
+    for k in need:
+        v = cfg[k]
+        whole = isinstance(v, int) or (isinstance(v, float) and v.is_integer())
+        if isinstance(v, bool) or not whole or v < 1:
+            raise StudioError(f"{meta_path}: model_config.{k} must be a positive whole number, not {json.dumps(v)[:40]}.")
     window = str(cfg.get("window_pattern", "L")).upper()
     if set(window) - {"L"}:
         # newer nanochat alternates sliding-window ("S") and full ("L") attention layers
         raise StudioError(f"{meta_path} describes a newer nanochat architecture (sliding-window attention, "
                           f"window_pattern={cfg['window_pattern']}) that transformers' NanoChat does not implement.")
-    return {k: int(cfg[k]) for k in need}
+    sizes = {k: int(cfg[k]) for k in need}
+    for big, small in (("n_embd", "n_head"), ("n_head", "n_kv_head")):
+        if sizes[big] % sizes[small]:
+            raise StudioError(f"{meta_path}: model_config.{big} ({sizes[big]}) is not a multiple of "
+                              f"model_config.{small} ({sizes[small]}).")
+    if sizes["n_embd"] // sizes["n_head"] % 2:
+        raise StudioError(f"{meta_path}: model_config.n_embd / n_head ({sizes['n_embd'] // sizes['n_head']}) must be "
+                          "even (rotary embeddings rotate pairs of channels).")
+    return sizes
 
 
 def rename_state_dict(sd: dict, n_layer: int, vocab_size: int) -> dict:
