@@ -1,6 +1,7 @@
 """What every page shares about who is asking (Streamlit only; the policy itself is core.access).
 
-    actor = admin_ui.actor()          # draws the admin sign-in in the sidebar, in public mode only
+    actor = admin_ui.actor()          # draws the admin sign-in in the sidebar, in public mode only (and
+                                      # hides uncaught exceptions' details there: no traceback for a visitor)
     start_training(cfg, actor=actor)  # core refuses a visitor with a StudioError
     admin_ui.error(e, actor)          # the message, without server paths for a visitor
 
@@ -26,8 +27,16 @@ def _address() -> str:
     return ip if isinstance(ip, str) else ""
 
 
+def hide_error_details() -> None:
+    """Public mode: an uncaught exception shows Streamlit's generic message, never its text or traceback
+    (they carry server paths). Called by app.py before any page and by every page through actor()."""
+    if access.is_public_mode() and st.get_option("client.showErrorDetails") != "none":
+        st.set_option("client.showErrorDetails", "none")
+
+
 def actor() -> access.Actor:
     """The session's actor; in public mode the sidebar offers the admin sign-in (and sign-out)."""
+    hide_error_details()
     address = _address()
     if not access.is_public_mode():
         return access.Actor(address=address, admin=True)

@@ -1,12 +1,17 @@
 """ScienceQA Tutor Studio: the entry point. Run with `make run` (or `streamlit run app.py`).
 
 It only names the pages, so the navigation's first entry reads "Home" (a page's label otherwise comes
-from its file name): Home.py is the home page, pages/ the rest, each a thin view over `core`.
+from its file name): Home.py is the home page, pages/ the rest, each a thin view over `core`. In public
+mode it first hides uncaught exceptions' details (admin_ui.hide_error_details).
 """
 
 from pathlib import Path
 
 import streamlit as st
+
+import admin_ui
+
+admin_ui.hide_error_details()  # public mode: no page shows an exception's text or traceback
 
 ROOT = Path(__file__).resolve().parent
 PAGES = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,18 @@ def visitor_by_default(monkeypatch):
     from core import access
 
     monkeypatch.setattr(access, "_process_actor", None)
+
+
+@pytest.fixture(autouse=True)
+def streamlit_error_details_restored():
+    """A page run in public mode hides error details for the whole process (admin_ui.hide_error_details):
+    the next test starts from Streamlit's default again."""
+    yield
+    config = sys.modules.get("streamlit.config")
+    if config is not None:
+        default = config.get_config_options()["client.showErrorDetails"].default_val
+        if config.get_option("client.showErrorDetails") != default:
+            config.set_option("client.showErrorDetails", default)
 
 
 def require_scienceqa() -> Path:
