@@ -62,6 +62,12 @@ def actor() -> access.Actor:
     return access.Actor(address=address)
 
 
+def gate(who: access.Actor, action: str) -> dict:
+    """Keyword arguments for a widget `who` may not use: disabled, the reason as its help (core still refuses)."""
+    reason = access.refusal(who, action)
+    return {"disabled": True, "help": reason} if reason else {}
+
+
 def error(e: Exception | str, who: access.Actor) -> None:
     """Show a StudioError's message as this actor may see it (no server paths for a visitor)."""
     st.error(access.shown(str(e), who))

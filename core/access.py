@@ -103,6 +103,12 @@ def require(actor: Actor | None, action: str) -> None:
     raise StudioError(ADMIN_REQUIRED.format(action=action))
 
 
+def refusal(actor: Actor | None, action: str) -> str | None:
+    """Why `actor` may not do `action` (what `require` would raise), or None: lets a page show a visitor
+    the button disabled with the reason instead of refusing after the click."""
+    return None if who(actor).trusted else ADMIN_REQUIRED.format(action=action)
+
+
 # ---- the failure store (on disk, shared by every session and process) ---------------------------------
 
 def _store() -> Path:

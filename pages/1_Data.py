@@ -13,6 +13,7 @@ import admin_ui
 from core import access
 from core.errors import StudioError
 from core.home import area
+from core.models.catalogue import tokenizer_folders as find_tokenizers
 from core.hub import OFFLINE_HELP, hub_reachable
 from core.data.prompts import DEFAULT_FORMAT, FORMATS, OPEN_PER_IDEA, training_conversations
 from core.data.sources import check_source, load_source, source_stamp
@@ -35,9 +36,7 @@ def load(spec: str, meta: str, stamp: float):
 
 @st.cache_data(ttl=15, show_spinner=False)
 def tokenizer_folders(models_dir: str, stamp: float) -> dict:
-    from core.models.catalogue import tokenizer_folders as find
-
-    return find()
+    return find_tokenizers()
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading tokenizer…")
@@ -126,13 +125,9 @@ with st.sidebar:
     text_only = st.radio("Image questions", ["caption", "drop"], key="f_images", horizontal=True,
                          format_func=lambda v: {"caption": "keep (caption as context)", "drop": "drop"}[v])
 
-full_grades = (min(grades), max(grades)) if len(grades) > 1 else (None, None)
-filters = Filters(splits=splits, subjects=subjects, topics=topics, categories=categories, skills=skills,
-                  grade_min=grade_range[0] if grade_range != full_grades else None,
-                  grade_max=grade_range[1] if grade_range != full_grades else None,
-                  contexts=contexts, n_choices=n_choices, search=search, text_only=text_only,
-                  has_lecture={"any": None, "with": True, "without": False}[lecture],
-                  has_solution={"any": None, "with": True, "without": False}[solution])
+filters = Filters.from_page(grades, grade_range, lecture, solution, splits=splits, subjects=subjects, topics=topics,
+                           categories=categories, skills=skills, contexts=contexts, n_choices=n_choices,
+                           search=search, text_only=text_only)
 sel = filter_frame(frame, filters)
 
 cols = st.columns(5)
@@ -249,7 +244,7 @@ with build:
                                                   "grade": "N per grade, in each split"}[p])
         seed = st.number_input("Seed", min_value=0, value=0, step=1, key="subset_seed")
         st.caption("Sampling is drawn within each split, so train/val/test stay disjoint.")
-        if st.button("Save subset", type="primary", key="subset_save"):
+        if st.button("Save subset", type="primary", key="subset_save", **admin_ui.gate(actor, "Saving a subset")):
             try:
                 chosen = stratified_sample([questions[i] for i in sel.index], int(n) or None, per, int(seed))
                 folder = save_subset(name, chosen, {"source": spec, "filters": filters.to_dict(),
@@ -269,7 +264,9 @@ with build:
             st.dataframe(rows, hide_index=True, key="saved_table",
                          column_config={"made from": st.column_config.TextColumn(width="medium")})
             gone = st.selectbox("Delete", [s.name for s in saved], key="delete_name")
-            if st.button("Delete subset", key="delete_button"):
+            locked = admin_ui.gate(actor, "Deleting a subset")
+            sure = st.checkbox(f"Yes, delete subset:{gone} and its files", key=f"delete_sure:{gone}", **locked)
+            if st.button("Delete subset", key="delete_button", **(locked or {"disabled": not sure})) and sure:
                 try:
                     delete_subset(gone, actor=actor)
                     st.rerun()

@@ -103,6 +103,9 @@ def test_save_and_delete_a_subset_from_the_page(sample, studio_home):
     at.button(key="subset_save").click().run()  # the same name again: a plain message, no folder
     assert [e.value for e in at.error] == ["A subset named 'train-10' already exists: choose another name, "
                                            "or delete that one first."]
+    assert at.button(key="delete_button").disabled  # Delete waits for the tick (AppTest refuses to click it)
+    at.checkbox(key="delete_sure:train-10").check().run()
+    assert not at.button(key="delete_button").disabled
     at.button(key="delete_button").click().run()
     assert not at.exception and not (studio_home / "subsets" / "train-10").exists()
 

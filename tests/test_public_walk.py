@@ -99,3 +99,18 @@ def test_public_mode_hides_error_details_on_every_page(monkeypatch):
     assert config.get_option("client.showErrorDetails") == "none"  # conftest puts the default back after
     text = rendered_text(at)
     assert at.exception and "/srv/secret/path" not in text and not TRACEBACK.search(text)
+
+
+def test_a_visitor_sees_the_data_pages_save_and_delete_disabled_with_the_reason(monkeypatch):
+    from core.data.sources import load_source
+    from core.data.subsets import save_subset
+
+    save_subset("kept", load_source("sample")[:6], {"source": "sample"}, actor=access.LOCAL)
+    monkeypatch.setenv("SQA_ADMIN_PASSWORD", "s3cret")
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "1_Data.py"), default_timeout=120).run()
+    assert not at.exception
+    for widget, action in ((at.button(key="subset_save"), "Saving a subset"),
+                           (at.checkbox(key="delete_sure:kept"), "Deleting a subset"),
+                           (at.button(key="delete_button"), "Deleting a subset")):
+        assert widget.disabled and widget.help.startswith(f"{action} needs the admin password")
+    assert (area("subsets") / "kept").is_dir()

@@ -148,3 +148,11 @@ def test_context_counts_count_each_group_of_a_row_as_exploding_the_rows_does(pro
         for split in expected.columns:
             assert counts.loc[group, split] == expected.loc[group, split]
     assert int(counts.loc["IMG"].sum()) == sum("IMG" in q.context_groups for q in problems)
+
+
+def test_the_data_pages_filters_treat_the_full_grade_range_and_any_as_no_filter():
+    assert Filters.from_page([1, 2, 5], (1, 5), "any", "any", splits=["train"]) == Filters(splits=("train",))
+    narrowed = Filters.from_page([1, 2, 5], (2, 5), "with", "without")
+    assert (narrowed.grade_min, narrowed.grade_max) == (2, 5)
+    assert (narrowed.has_lecture, narrowed.has_solution) == (True, False)
+    assert Filters.from_page([3], (None, None)) == Filters()

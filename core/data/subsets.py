@@ -67,6 +67,16 @@ class Filters:
         if self.grade_min is not None and self.grade_max is not None and self.grade_min > self.grade_max:
             raise ValueError(f"grade_min {self.grade_min} is above grade_max {self.grade_max}")
 
+    @classmethod
+    def from_page(cls, grades: list[int], grade_range: tuple, lecture: str = "any", solution: str = "any",
+                  **chosen: Any) -> "Filters":
+        """From the Data page's widgets: a grade range that spans every grade present is no grade filter;
+        lecture/solution are 'any', 'with' or 'without'; the rest as the fields."""
+        narrowed = tuple(grade_range) != ((min(grades), max(grades)) if len(grades) > 1 else (None, None))
+        has = {"any": None, "with": True, "without": False}
+        return cls(grade_min=grade_range[0] if narrowed else None, grade_max=grade_range[1] if narrowed else None,
+                   has_lecture=has[lecture], has_solution=has[solution], **chosen)
+
     def to_dict(self) -> dict[str, Any]:
         """Only the filters that are set (for manifests)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if v not in ((), None, "")}

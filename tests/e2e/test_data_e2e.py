@@ -57,4 +57,12 @@ def test_filter_and_save_a_subset_in_the_browser(app_server, page, studio_home, 
     assert manifest["by_subject"] == {"natural science": manifest["total"]}
     # the saved list (right column) offers it for deletion
     wait_streamlit_idle(page)
-    expect(page.get_by_label("Delete")).to_have_value("nat-sci")
+    expect(page.get_by_label("Delete", exact=True)).to_have_value("nat-sci")
+    # Delete asks first: the button waits for the tick, then deletes
+    expect(page.get_by_role("button", name="Delete subset")).to_be_disabled()
+    page.get_by_text("Yes, delete subset:nat-sci and its files").click()
+    wait_streamlit_idle(page)
+    page.get_by_role("button", name="Delete subset").click()
+    wait_streamlit_idle(page)
+    page.get_by_text("None yet.").wait_for()
+    assert not (studio_home / "subsets" / "nat-sci").exists()

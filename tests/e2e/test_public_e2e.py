@@ -1,12 +1,14 @@
-"""Public mode in a real browser: a visitor's save is refused on the Data page, the admin signs in from the
-sidebar and the same click saves; a new browser session after five wrong passwords is still locked out.
+"""Public mode in a real browser: a visitor sees the Data page's Save disabled, the admin signs in from the
+sidebar and Save saves; a new browser session after five wrong passwords is still locked out.
 Screenshots of the sign-in at 1366x768 and 390 px wide go to the test's tmp folder."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import click_save_subset, wait_streamlit_idle
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import wait_streamlit_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -44,8 +46,11 @@ def test_a_visitor_is_refused_and_the_admin_signs_in(app_server, browser, studio
     page.goto(f"{base}/Data")
     wait_streamlit_idle(page)
     assert page.get_by_text("Local file or folder…").count() == 0
-    click_save_subset(page, "visitor-try")
-    page.get_by_text("Saving a subset needs the admin password").wait_for()
+    page.get_by_role("tab").filter(has_text="Subsets").click()
+    page.get_by_label("Name").fill("visitor-try")
+    page.get_by_label("Name").press("Enter")
+    wait_streamlit_idle(page)
+    expect(page.get_by_role("button", name="Save subset")).to_be_disabled()  # a visitor cannot press it
     assert not (studio_home / "subsets" / "visitor-try").exists()
     sign_in(page, "s3cret")
     page.get_by_text("Signed in as admin").wait_for()
