@@ -39,10 +39,11 @@ lint: install-dev
 	$(BIN)/ruff check .
 
 test: install-dev browser lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=20
 
+# a test that takes more than ~10 s (--durations shows them) is marked @pytest.mark.slow
 test-fast: install-dev
-	$(BIN)/python -m pytest -q -m "not slow and not e2e" --ignore=tests/e2e
+	$(BIN)/python -m pytest -q -m "not slow and not e2e" --ignore=tests/e2e --durations=10
 
 screenshots: install-dev browser
 	README_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/e2e/test_data_e2e.py

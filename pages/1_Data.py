@@ -11,15 +11,14 @@ import streamlit as st
 
 import admin_ui
 from core import access
-from core.errors import StudioError
-from core.home import area
-from core.models.catalogue import tokenizer_folders as find_tokenizers
-from core.hub import OFFLINE_HELP, hub_reachable
+from core.data import subsets
 from core.data.prompts import DEFAULT_FORMAT, FORMATS, OPEN_PER_IDEA, training_conversations
 from core.data.sources import check_source, load_source, source_stamp
-from core.data.subsets import (CONTEXTS, Filters, build_frame, delete_subset, describe_kept, filter_frame, grade_labels,
-                               list_subsets, save_subset, stratified_sample, subset_rows,
-                               context_counts)
+from core.data.subsets import CONTEXTS, Filters, build_frame, context_counts, filter_frame, grade_labels
+from core.errors import StudioError
+from core.home import area
+from core.hub import OFFLINE_HELP, hub_reachable
+from core.models.catalogue import tokenizer_folders as find_tokenizers
 
 st.set_page_config(page_title="Data · ScienceQA Tutor Studio", page_icon=":material/dataset:", layout="wide")
 actor = admin_ui.actor()
@@ -73,7 +72,7 @@ st.title(":material/dataset: Data")
 st.caption("Browse, filter and subset ScienceQA; see the exact conversation (and tokens) each question becomes.")
 
 # --- source ---------------------------------------------------------------------------------------
-saved = list_subsets()
+saved = subsets.list_subsets()
 options = ["sample", "hub"] + (["local"] if actor.trusted else []) + [f"subset:{s.name}" for s in saved]
 with st.sidebar:
     st.header("Source")
@@ -246,21 +245,21 @@ with build:
         st.caption("Sampling is drawn within each split, so train/val/test stay disjoint.")
         if st.button("Save subset", type="primary", key="subset_save", **admin_ui.gate(actor, "Saving a subset")):
             try:
-                chosen = stratified_sample([questions[i] for i in sel.index], int(n) or None, per, int(seed))
-                folder = save_subset(name, chosen, {"source": spec, "filters": filters.to_dict(),
+                chosen = subsets.stratified_sample([questions[i] for i in sel.index], int(n) or None, per, int(seed))
+                folder = subsets.save_subset(name, chosen, {"source": spec, "filters": filters.to_dict(),
                                                     "n": int(n) or None, "per": per, "seed": int(seed)}, actor=actor)
-                kept = describe_kept(chosen, len(sel), int(n) or None, per)
+                kept = subsets.describe_kept(chosen, len(sel), int(n) or None, per)
                 st.success(f"Saved as **subset:{folder.name}**: {kept}.")
             except StudioError as e:
                 admin_ui.error(e, actor)
     with right:
         st.subheader("Saved subsets")
-        saved = list_subsets()
+        saved = subsets.list_subsets()
         if not saved:
             st.caption("None yet.")
         else:
             rows = [{k: access.shown(v, actor) if isinstance(v, str) else v for k, v in row.items()}
-                    for row in subset_rows(saved)]  # a visitor sees no server path in "made from"
+                    for row in subsets.subset_rows(saved)]  # a visitor sees no server path in "made from"
             st.dataframe(rows, hide_index=True, key="saved_table",
                          column_config={"made from": st.column_config.TextColumn(width="medium")})
             gone = st.selectbox("Delete", [s.name for s in saved], key="delete_name")
@@ -268,7 +267,7 @@ with build:
             sure = st.checkbox(f"Yes, delete subset:{gone} and its files", key=f"delete_sure:{gone}", **locked)
             if st.button("Delete subset", key="delete_button", **(locked or {"disabled": not sure})) and sure:
                 try:
-                    delete_subset(gone, actor=actor)
+                    subsets.delete_subset(gone, actor=actor)
                     st.rerun()
                 except StudioError as e:
                     admin_ui.error(e, actor)

@@ -17,8 +17,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.models.families.nanochat.template import SPECIAL_TOKENS
 from core.errors import StudioError
+from core.models.families.nanochat.template import SPECIAL_TOKENS
 from core.models.tiny import SPLIT_PATTERN
 
 CFG = dict(sequence_len=64, vocab_size=0, n_layer=2, n_head=4, n_kv_head=2, n_embd=32)
@@ -307,10 +307,10 @@ def test_an_explicit_stage_on_a_root_layout_repo_is_taken_on_trust():
 
 
 def test_model_pt_and_meta_json_without_a_step_are_found_and_converted(tmp_path):
-    from core.models.obtain import resolve_model
     from core.models.families.nanochat.convert import is_raw_nanochat, select_checkpoint
     from core.models.loading import load_model
     from core.models.manifest import read_manifest
+    from core.models.obtain import resolve_model
 
     ck = select_checkpoint(["model.pt", "meta.json", "tokenizer.pkl"])
     assert (ck.model, ck.meta) == ("model.pt", "meta.json")
@@ -343,9 +343,9 @@ def test_the_catalogue_calls_nanochat_d32_raw():
 
 
 def test_a_transformers_nanochat_with_class_default_token_ids_is_fixed_on_adoption(tiny_model_dir, tmp_path):
-    from core.models.obtain import adopt_transformers_folder
     from core.models.families.nanochat.template import ASSISTANT_END, BOS
     from core.models.loading import load_model
+    from core.models.obtain import adopt_transformers_folder
 
     cfg = json.loads((tiny_model_dir / "config.json").read_text())
     cfg.update(bos_token_id=0, eos_token_id=1, pad_token_id=1)  # NanoChatConfig's defaults: byte tokens here

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_sweep_page import write_sweep
 
 from conftest import make_questions
 from core import access
@@ -18,7 +19,6 @@ from core.home import PROJECT_ROOT, area
 from core.jobs import runs
 from core.models.tiny import create_tiny
 from core.training.recipes import build_config
-from test_sweep_page import write_sweep
 
 PAGE_FILES = [PROJECT_ROOT / "Home.py", *sorted((PROJECT_ROOT / "pages").glob("*.py"))]
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\.py\", line \d+")
@@ -62,6 +62,7 @@ def server_paths(text: str, home: Path) -> list[str]:
     return found + sorted(set(re.findall(r"(?<![\w<>.:/])/(?:tmp|root|home|work|usr|etc|opt|var)/[\w./@+-]*", text)))
 
 
+@pytest.mark.slow  # six pages with their jobs: 10-11 s measured on a busy 2-core machine
 def test_a_visitor_sees_every_page_without_a_traceback_or_a_server_path(one_job_of_each_kind, studio_home,
                                                                          monkeypatch):
     assert all(p.exists() for p in one_job_of_each_kind.values())

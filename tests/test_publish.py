@@ -8,12 +8,12 @@ import shutil
 import pytest
 
 from core import hub
-from core.jobs import runs
 from core.commands import publish as publish_cmd
 from core.errors import StudioError
 from core.evaluation.jobs import EvalRequest, run_eval
-from core.home import area
 from core.evaluation.publish import build_model_card, push_run, run_folder, stage_upload
+from core.home import area
+from core.jobs import runs
 
 CANARY = "hf_CANARY_do_not_leak_123456"
 

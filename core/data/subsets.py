@@ -25,11 +25,11 @@ from typing import Any
 import pandas as pd
 
 from core import access
+from core.data.records import Question, content_hash
+from core.data.sources import split_rank
 from core.errors import StudioError
 from core.files import atomic_dir, read_json, write_json_atomic
 from core.home import area
-from core.data.records import Question, content_hash
-from core.data.sources import split_rank
 
 CONTEXTS = ("TXT", "IMG", "NO")
 TEXT_ONLY = ("", "caption", "drop")

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import StudioError
-from core.models.families import GENERIC, family_of
 from core.files import atomic_dir, read_json, write_json_atomic, write_text_atomic
 from core.home import area
+from core.models.families import GENERIC, family_of
 
 MODEL_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
                "special_tokens_map.json", "chat_template.jinja", "studio.json")
@@ -156,10 +156,8 @@ def stage_upload(run_dir: Path, out: Path, repo_id: str, overwrite: bool = True)
 
 def push_run(run_dir: Path | str, repo_id: str, private: bool = True) -> str:
     """Upload a finished run's model to `repo_id` (created if needed); returns the model's URL."""
-    from core import hub
+    from core import access, hub
     from core.models.catalogue import HUB_ID
-
-    from core import access
 
     access.require(None, "Publishing to the Hub")
     if not HUB_ID.match(repo_id or ""):

@@ -5,7 +5,6 @@ Screenshots of the sign-in at 1366x768 and 390 px wide go to the test's tmp fold
 from __future__ import annotations
 
 import pytest
-
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import wait_streamlit_idle

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from core.models.families.nanochat.template import ASSISTANT_END, BOS, CHAT_TEMPLATE, SPECIAL_TOKENS
 from core.errors import StudioError
 from core.files import atomic_dir, read_json
+from core.models.families.nanochat.template import ASSISTANT_END, BOS, CHAT_TEMPLATE, SPECIAL_TOKENS
 from core.models.manifest import Manifest, write_manifest
 
 # nanochat's checkpoint folders per training stage, in the order we prefer them for fine-tuning.
