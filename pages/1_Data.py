@@ -222,7 +222,7 @@ with browse:
                 try:
                     view = tokenize_conversation(tokenizer(str(folders[name])), messages)
                 except StudioError as e:
-                    st.error(str(e))
+                    admin_ui.error(e, actor)
                 else:
                     st.caption(f"**{view.total}** tokens; **{view.loss_tokens}** carry the training loss (highlighted).")
                     spans = "".join(
