@@ -15,14 +15,15 @@ import sys
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from core.data.prompts import DEFAULT_FORMAT, FORMATS
+    from core.evaluation.methods import all_methods
 
     p = subparsers.add_parser("eval", help="evaluate a model on ScienceQA questions")
     p.add_argument("--model", required=True, help="tiny | a Hub repo id | a model folder | run:<id>")
     p.add_argument("--data", required=True, help="sample | hub | a folder | a .jsonl/.json/.csv file | subset:NAME")
     p.add_argument("--split", default=None, help="train | val | test (default: every row)")
-    p.add_argument("--method", default="categorical", choices=["categorical", "generative", "plan"],
-                   help="categorical (default, deterministic), generative (the paper's extraction), "
-                        "plan (the original plan's INVALID metric, for demonstration)")
+    p.add_argument("--method", default="categorical", choices=[m.name for m in all_methods()],
+                   help="; ".join(f"{m.name}: {m.label.lower()}" for m in all_methods())
+                   + " (default: categorical)")
     p.add_argument("--format", dest="fmt", default=None, choices=list(FORMATS),
                    help=f"prompt format (default: the one the model was trained with, else {DEFAULT_FORMAT})")
     p.add_argument("--limit", type=int, default=None, help="only the first N questions")
@@ -78,7 +79,9 @@ def format_summary(summary: dict, cached: bool, run_dir) -> str:
                      f"{100 * summary['prompt_only_accuracy']:.2f}% under this metric.")
     lines.append(f"{summary['method']} accuracy: {100 * summary['accuracy']:.2f}% "
                  f"(95% CI {100 * lo:.2f}-{100 * hi:.2f}, n={summary['n']}); "
-                 f"chance on these questions {100 * summary['chance']:.2f}%")
+                 f"chance on these questions {100 * summary['chance']:.2f}%"
+                 + (f", always ({summary['always_letter']}) {100 * summary['always_letter_accuracy']:.2f}%"
+                    if summary.get("always_letter_accuracy") is not None else ""))
     if summary.get("format_failures") is not None:
         lines.append(f"no valid answer: {summary['format_failures']} of {summary['n']}; paper's accuracy with a "
                      f"random fallback: {100 * summary['fallback_accuracy']:.2f}%")

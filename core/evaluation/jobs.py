@@ -28,7 +28,8 @@ from core.models import catalogue, obtain
 from core.jobs import lifecycle, runs
 from core import access
 from core.errors import StudioError
-from core.evaluation.scoring import METHODS, EvalResult, EvalSettings, evaluate
+from core.evaluation import methods
+from core.evaluation.scoring import EvalResult, EvalSettings, evaluate
 from core.files import read_json, write_json_atomic
 from core.progress import Bar
 from core.progress import say as say_progress
@@ -57,8 +58,7 @@ class EvalRequest:
     device: str | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        methods.get_method(self.method)  # a ValueError names the methods there are
         get_format(self.fmt)
         if self.limit is not None and self.limit < 1:
             raise ValueError("limit must be at least 1 (or None for every question)")
@@ -95,9 +95,8 @@ def model_identity(folder: Path) -> str:
 
 
 def cache_key(identity: str, data_hash: str, req: EvalRequest) -> str:
-    answers_depend_on = {"model": identity, "data": data_hash, "fmt": req.fmt, "method": req.method}
-    if req.method == "generative":
-        answers_depend_on.update(max_new_tokens=req.max_new_tokens, seed=req.seed)
+    answers_depend_on = {"model": identity, "data": data_hash, "fmt": req.fmt, "method": req.method,
+                         **methods.get_method(req.method).cache_key_part(req)}
     return hashlib.sha256(json.dumps(answers_depend_on, sort_keys=True).encode()).hexdigest()[:20]
 
 
@@ -326,15 +325,12 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-# Seconds a question on this project's 2-core CPU (README, Figures) when no evaluation has finished yet.
-SECONDS_PER_QUESTION = {"categorical": 0.6, "generative": 3.0, "plan": 3.0}
-
 
 def time_estimate(n_questions: int, method: str, models: int = 2) -> float:
     """Rough seconds to evaluate `models` models on `n_questions`: the median pace of this app's finished
-    evaluations with the same method (status started/ended over total), else the CPU figure above."""
+    evaluations with the same method (status started/ended over total), else the method's CPU figure."""
     paces = sorted((j.status.ended - j.status.started) / j.status.total for j in runs.list_runs(area("evals"))
                    if j.status.state == "done" and j.status.started and j.status.ended and j.status.total
                    and j.config.get("request", {}).get("method") == method)
-    pace = paces[len(paces) // 2] if paces else SECONDS_PER_QUESTION.get(method, 1.0)
+    pace = paces[len(paces) // 2] if paces else methods.get_method(method).seconds_per_question
     return pace * n_questions * models

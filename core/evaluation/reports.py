@@ -1,7 +1,8 @@
 """Turn evaluation results into numbers a reader can trust: intervals, baselines, breakdowns, comparisons.
 
 - `summarize(result)`: accuracy with a 95% Wilson interval and n, the chance baseline of the same
-  questions, the leaderboard's columns (NAT SOC LAN TXT IMG NO G1-6 G7-12) and per topic, and the
+  questions and, beside it, the accuracy of always answering their most common right letter
+  (`always_letter`, `always_letter_accuracy`), the leaderboard's columns (NAT SOC LAN TXT IMG NO G1-6 G7-12) and per topic, and the
   published reference rows when the data is the full official test split (4,241 questions).
 - `compare(base, tuned)`: both accuracies, their paired difference with Newcombe's square-and-add
   interval, McNemar's test (exact binomial below 25 discordant pairs), and the flips.
@@ -18,6 +19,7 @@ from typing import Any
 
 from core.errors import StudioError
 from core.evaluation.capability import degenerate_note
+from core.evaluation.report_card import most_common_letter
 from core.evaluation.scoring import EvalResult
 from core.data.records import LEADERBOARD_COLUMNS, LETTERS
 
@@ -93,10 +95,12 @@ def summarize(result: EvalResult, split: str | None = None) -> dict[str, Any]:
     overall = _cell(preds)
     columns = {col: _cell([p for p in preds if col in p.groups]) for col in LEADERBOARD_COLUMNS}
     topics = {t: _cell([p for p in preds if p.topic == t]) for t in sorted({p.topic for p in preds if p.topic})}
+    letter, always = most_common_letter(preds)
     summary = {
         "model": result.model, "method": result.method, "format": result.fmt, "data_hash": result.data_hash,
         "valid": result.valid, "warning": result.warning, "seconds": result.seconds, **overall,
         "chance": sum(1 / p.n_choices for p in preds) / len(preds) if preds else None,
+        "always_letter": letter, "always_letter_accuracy": always,
         "columns": columns, "topics": topics, "truncated": result.truncated,
         "prompt_only_accuracy": result.prompt_only_accuracy,
         "degenerate": degenerate_note(preds),
@@ -156,6 +160,9 @@ def to_markdown(summary: dict[str, Any], title: str = "ScienceQA evaluation") ->
     lines += [f"- Accuracy: **{_pct(summary['accuracy'])}%** (95% CI {_pct(lo)}–{_pct(hi)}, "
               f"n = {summary['n']}; {summary['method']} scoring, prompt format `{summary['format']}`)",
               f"- Chance on the same questions: {_pct(summary['chance'])}%"]
+    if summary.get("always_letter_accuracy") is not None:
+        lines.append(f"- Always answering ({summary['always_letter']}), their most common right letter: "
+                     f"{_pct(summary['always_letter_accuracy'])}%")
     if summary.get("format_failures") is not None:
         lines.append(f"- Replies without a valid answer: {summary['format_failures']} "
                      f"(paper's accuracy with a random fallback: {_pct(summary['fallback_accuracy'])}%)")

@@ -12,6 +12,8 @@
 - `plan`: the original plan's metric, reproduced only to show why it misleads: plain-text prompt with
   "A. choice" lines, `decode(outputs[0])` INCLUDING the prompt, correct if the gold letter is in the
   first 100 characters. Every result of it is marked invalid.
+- `shuffled` (core.evaluation.method_shuffled): categorical with the options in a fixed seeded order.
+Each method is one registered object (core.evaluation.methods): `evaluate` runs the registered runner.
 
     python -m core eval --model tiny --data sample --split test --method categorical --out results.json
 """
@@ -30,7 +32,6 @@ from core.errors import StudioError
 from core.data.prompts import DEFAULT_FORMAT, DEFAULT_SYSTEM_PROMPT, get_format, to_messages
 from core.data.records import LETTERS, Question, content_hash
 
-METHODS = ("categorical", "generative", "plan")
 PLAN_WARNING = ("INVALID METRIC (the plan's method): the decoded output includes the prompt, whose "
                 "'A.'/'B.' lines put every answer letter within the first 100 characters, so nearly any "
                 "model counts as correct. Shown only to explain why it misleads; use 'categorical'.")
@@ -66,6 +67,9 @@ class Prediction:
     n_choices: int
     groups: list[str]  # leaderboard columns the question counts in
     topic: str = ""
+    subject: str = ""
+    skill: str = ""
+    image_unseen: bool = False  # the answer needs an image the model sees no useful caption of
     probs: list[float] | None = None  # categorical: probability of each choice
     output: str | None = None  # generative / plan: the decoded text
     fallback_pred: int | None = None  # generative: the paper's random valid choice when pred is None
@@ -152,23 +156,22 @@ def evaluate(loaded, questions: list[Question], fmt: str = DEFAULT_FORMAT, metho
     settings = settings or EvalSettings()
     if batch_size is not None:
         settings = EvalSettings(**{**asdict(settings), "batch_size": batch_size})
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    from core.evaluation.methods import get_method
+
+    spec = get_method(method)  # a ValueError names the methods there are
     get_format(fmt)
     _check_questions(questions)
     started = time.time()
-    runner = {"categorical": _run_categorical, "generative": _run_generative, "plan": _run_plan}[method]
     try:
         with torch.inference_mode():
-            preds, truncated = runner(loaded, questions, fmt, settings, progress or (lambda done, total: None))
+            preds, truncated = spec.runner(loaded, questions, fmt, settings, progress or (lambda done, total: None))
     except torch.OutOfMemoryError as e:
         raise StudioError(f"Out of memory while evaluating {loaded.path} on {loaded.device}: lower the batch "
                           f"size (now {settings.batch_size}), pick a smaller model, or evaluate on another "
                           "device.") from e
     return EvalResult(method=method, fmt=fmt, model=str(loaded.path), predictions=preds,
                       data_hash=content_hash(questions), seconds=round(time.time() - started, 3),
-                      settings=asdict(settings), valid=method != "plan",
-                      warning=PLAN_WARNING if method == "plan" else "", truncated=truncated,
+                      settings=asdict(settings), valid=spec.valid, warning=spec.warning, truncated=truncated,
                       prompt_only_accuracy=plan_prompt_only_accuracy(questions) if method == "plan" else None)
 
 
@@ -207,9 +210,19 @@ def _check_questions(questions: list[Question]) -> None:
                               f"letters exist ({LETTERS}); drop it from the selection.")
 
 
+USEFUL_CAPTION_WORDS = 5  # a shorter caption ("A close up of a map") tells a model nothing it can answer from
+
+
+def image_unseen(q: Question) -> bool:
+    """Whether the answer needs an image the model cannot see: an image question with no text context
+    (hint) and no useful caption (fewer than USEFUL_CAPTION_WORDS words). A heuristic, said as one."""
+    return q.has_image and not q.hint.strip() and len(q.caption.split()) < USEFUL_CAPTION_WORDS
+
+
 def _prediction(q: Question, pred: int | None, **extra: Any) -> Prediction:
     return Prediction(pid=q.pid, gold=q.answer, pred=pred, correct=pred == q.answer, n_choices=len(q.choices),
-                      groups=q.leaderboard_groups, topic=q.topic, **extra)
+                      groups=q.leaderboard_groups, topic=q.topic, subject=q.subject, skill=q.skill,
+                      image_unseen=image_unseen(q), **extra)
 
 
 # ---- categorical -----------------------------------------------------------------------------------
@@ -251,7 +264,7 @@ def _letter_row(encs: list[list[int]], prefix: str) -> _Row:
     return _Row(ids=encs[0][:common] + path, reads=reads)
 
 
-def _run_categorical(loaded, questions, fmt, settings, progress):
+def run_categorical(loaded, questions, fmt, settings, progress):
     import torch
 
     tok, model = loaded.tokenizer, loaded.model
@@ -335,7 +348,7 @@ def generate_texts(loaded, prompts: list[list[int]], max_new_tokens: int, batch_
     return texts
 
 
-def _run_generative(loaded, questions, fmt, settings, progress):
+def run_generative(loaded, questions, fmt, settings, progress):
     tok = loaded.tokenizer
     prompts = [tok.encode(prompt_text(tok, q, fmt, settings), add_special_tokens=False) for q in questions]
     prompts, truncated = _fit(prompts, loaded.context_length - settings.max_new_tokens)
@@ -350,7 +363,7 @@ def _run_generative(loaded, questions, fmt, settings, progress):
     return preds, truncated
 
 
-def _run_plan(loaded, questions, fmt, settings, progress):
+def run_plan(loaded, questions, fmt, settings, progress):
     tok = loaded.tokenizer
     prompts = [tok(plan_prompt(q))["input_ids"] for q in questions]
     prompts, truncated = _fit(prompts, loaded.context_length - settings.plan_max_new_tokens)
