@@ -205,9 +205,10 @@ def require_admin(password: str | None, action: str, key: str = "") -> None:
     raise StudioError(ADMIN_REQUIRED.format(action=action))
 
 
-def spend(actor: Actor | None, what: str, limit: int | None = None, window: float = 3600.0) -> None:
+def spend(actor: Actor | None, what: str, limit: int | None = None, window: float = 3600.0, count: int = 1) -> None:
     """A visitor's budget for device-spending actions they may take (new evaluations): `limit` (default
-    VISITOR_EVALS_PER_HOUR) per `window` per address, counted on disk. Trusted actors are not counted."""
+    VISITOR_EVALS_PER_HOUR) per `window` per address, counted on disk. Trusted actors are not counted.
+    `count` actions are spent at once, or none (a request of several is refused whole)."""
     limit = VISITOR_EVALS_PER_HOUR if limit is None else limit
     actor = who(actor)
     if actor.trusted:
@@ -216,11 +217,11 @@ def spend(actor: Actor | None, what: str, limit: int | None = None, window: floa
     with _locked(f"spend-{re.sub(r'[^a-z0-9]+', '-', what.lower())}") as data:
         _prune(data, now, window)
         used = data.setdefault(actor.address, [])
-        if len(used) >= limit:
+        if len(used) + count > limit:
             wait = int(window - (now - min(used, default=now))) + 1
             raise StudioError(f"Visitors may start {limit} new {what}s an hour; try again in {wait // 60 + 1} min "
                               "(results already computed open at once).")
-        used.append(now)
+        used.extend([now] * count)
 
 
 # ---- what a visitor may see ----------------------------------------------------------------------------

@@ -54,15 +54,18 @@ def test_many_models_view_shows_every_model_with_intervals_chance_and_tests_agai
     assert set(at.multiselect(key="many_models").value) == set(three_models)
     assert at.selectbox(key="many_ref").value == "tiny"
     at.number_input(key="limit").set_value(12).run()
-    at.selectbox(key=next(s.key for s in at.selectbox if s.key.startswith("fmt:"))).set_value("paper").run()
+    at.selectbox(key="fmt_many").set_value("paper").run()
     assert not at.exception, at.exception
     table = next(df.value for df in at.dataframe if "95% CI" in df.value.columns)
     got = dict(zip(table["model"], table["accuracy %"]))
+    label = {"tiny": "tiny", "run:r1": "run:r1 · from tiny", "run:r2": "run:r2 · from tiny"}  # the runs' one name
     for name, r in res.items():
-        assert got[name] == round(100 * r.accuracy, 2)
+        assert got[label[name]] == f"{100 * r.accuracy:.2f}"
     assert "chance (1 / choices)" in got and "NAT" in table.columns and "G7-12" in table.columns
+    assert not table.isna().any().any() and "None" not in table.to_string()  # an empty column reads "–"
+    assert set(table["format"][:3]) == {"paper"}
     tests = next(df.value for df in at.dataframe if "p (Holm)" in df.value.columns)
     want = pairwise_tests({n: per_question([r]) for n, r in res.items()}, reference="tiny")
-    assert dict(zip(tests["model"], tests["p (Holm)"])) == {t["b"]: t["p_holm"] for t in want}
-    assert set(tests["model"]) == {"run:r1", "run:r2"}  # each against the reference, not the reference itself
+    assert dict(zip(tests["model"], tests["p (Holm)"])) == {label[t["b"]]: t["p_holm"] for t in want}
+    assert set(tests["model"]) == {label["run:r1"], label["run:r2"]}  # each against the reference
     assert any("3 models on the same 12 questions" in m.value for m in at.markdown)

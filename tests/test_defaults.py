@@ -33,7 +33,7 @@ def test_fresh_start_proposes_the_pretrained_preset():
 
     assert default_base_model() == "smollm2-135m"
     assert tutor_model(["tiny", "smollm2-135m"]) == "smollm2-135m"
-    assert compare_pair(["tiny", "smollm2-135m"]) == ("smollm2-135m", "tiny")
+    assert compare_pair(["tiny", "smollm2-135m"]) == ("smollm2-135m", None)  # no run yet: no "fine-tuned" tiny
 
 
 def test_runs_from_the_preset_win_over_newer_from_scratch_runs():

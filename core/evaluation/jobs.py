@@ -177,7 +177,7 @@ def load_results(run_dir: Path) -> tuple[EvalResult, dict[str, Any]]:
 # ---- launching -------------------------------------------------------------------------------------
 
 def start_eval(req: EvalRequest, questions: list[Question] | None = None,
-               actor: access.Actor | None = None) -> EvalJob:
+               actor: access.Actor | None = None, spend: bool = True) -> EvalJob:
     """Use the cached result, attach to the same evaluation already running, or launch a new job.
 
     In public mode a visitor may evaluate only models and data already offered, a few new ones an hour.
@@ -196,7 +196,8 @@ def start_eval(req: EvalRequest, questions: list[Question] | None = None,
             return EvalJob(running, key, cached=False)
     else:
         access.require(actor, f"Evaluating {req.model}, which is not downloaded yet,")
-    access.spend(actor, "evaluation")
+    if spend:  # False: the caller spent the visitor's budget for a whole request (core.evaluation.comparison)
+        access.spend(actor, "evaluation")
     run_dir = runs.create_run(area("evals"), {"kind": "eval", "request": asdict(req), "key": key},
                               name=time.strftime("%Y%m%d-%H%M%S") + f"-{req.method}")
     runs.launch(run_dir, [sys.executable, "-m", "core.evaluation.jobs", str(run_dir)],

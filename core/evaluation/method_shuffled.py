@@ -39,4 +39,4 @@ def run_shuffled(loaded, questions, fmt, settings, progress):
 register(Method("shuffled", "Which choice, with the options shuffled",
                 "The same reading with each question's options in another fixed order: a model that learned "
                 "letters, not science, drops.", run_shuffled, 0.6,
-                cache_key_part=lambda req: {"seed": req.seed}))
+                cache_key_part=lambda req: {"seed": req.seed}, offered=False))

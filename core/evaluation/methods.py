@@ -31,6 +31,7 @@ class Method:
     cache_key_part: Callable[[Any], dict[str, Any]] = field(default=lambda req: {})  # req: an EvalRequest
     valid: bool = True  # False: a result of it is marked invalid (shown only to explain why it misleads)
     warning: str = ""
+    offered: bool = True  # a choice on Compare; False: measured beside another (the report card's shuffled)
 
 
 _REGISTRY: dict[str, Method] = {}
@@ -86,3 +87,8 @@ def get_method(name: str) -> Method:
 def all_methods() -> list[Method]:
     _load()
     return list(_REGISTRY.values())
+
+
+def offered() -> list[Method]:
+    """The methods Compare offers as "How answers are scored"."""
+    return [m for m in all_methods() if m.offered]

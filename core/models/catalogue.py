@@ -356,3 +356,34 @@ def tokenizer_folders() -> dict[str, Path]:
     for tok in sorted(models.glob("*/tokenizer.json")) + sorted(models.glob("*/*/tokenizer.json")):
         found.setdefault(tok.parent.resolve(), str(tok.parent.relative_to(models)))
     return {label: path for path, label in found.items()}
+
+
+# ---- the one name a model is shown by --------------------------------------------------------------
+
+def display_name(name: str) -> str:
+    """How a model is named on every page (Compare, Many models, Tutor, Models, Home): for a training run
+    the name typed on Train with its id, the model it was fine-tuned from and the prompt format,
+    "magnets (run:20261206-045636) · from smollm2-135m · tutor format"; any other model by its own name."""
+    name = str(name)
+    if not name.startswith("run:"):
+        return name
+    try:
+        folder = runs.run_model_dir(name)
+    except StudioError:
+        return name
+    if folder is None:
+        return name
+    try:
+        config = runs.read_config(folder.parent)
+    except (StudioError, OSError, ValueError):
+        config = {}
+    label = str(config.get("label") or "").strip()
+    manifest = read_manifest(folder) if _ready(folder) else None
+    base = (manifest.base_model if manifest and manifest.base_model else None) or str(config.get("model") or "")
+    fmt = (manifest.format if manifest and manifest.format else None) or str(config.get("format") or "")
+    parts = [f"{label} ({name})" if label else name]
+    if base:  # a folder on the server is named by its last part only
+        parts.append(f"from {Path(base).name if Path(base).is_absolute() else base}")
+    if fmt:
+        parts.append(f"{fmt} format")
+    return " · ".join(parts)

@@ -39,8 +39,9 @@ def finished_runs() -> Iterator[tuple[str, str, Manifest | None]]:
         yield f"run:{run.name}", base, manifest
 
 
-def compare_pair(names: list[str]) -> tuple[str, str]:
-    """(base, fine-tuned) for the Compare page."""
+def compare_pair(names: list[str]) -> tuple[str, str | None]:
+    """(base, fine-tuned) for the Compare page; the fine-tuned one is None before any run has finished (never
+    a model that is not fine-tuned, such as a tiny model not even created yet)."""
     base = default_base_model()
     newest = None
     for run, trained_from, _ in finished_runs():
@@ -49,8 +50,7 @@ def compare_pair(names: list[str]) -> tuple[str, str]:
         newest = newest or (trained_from, run)
     if newest and newest[0]:
         return newest
-    others = [n for n in names if n != base]
-    return base, others[0] if others else base
+    return base, newest[1] if newest else None
 
 
 def tutor_model(names: list[str]) -> str:
