@@ -8,6 +8,7 @@ import streamlit as st
 import admin_ui
 from core import access
 from core.errors import StudioError
+from core.models.catalogue import display_name
 from core.overview import guided_path, overview
 
 st.set_page_config(page_title="ScienceQA Tutor Studio", page_icon=":material/science:", layout="wide")
@@ -43,12 +44,14 @@ st.subheader("At a glance")
 a, b, c = st.columns(3)
 a.metric("Embedded sample", f"{ov.sample_rows:,} questions",
          help=" · ".join(f"{k}: {v}" for k, v in sorted(ov.sample_splits.items())))
-b.metric("Models ready", len(ov.models_ready), help=access.shown(", ".join(ov.models_ready), actor) or "none yet")
+b.metric("Models ready", len(ov.models_ready),
+         help=access.shown(", ".join(display_name(m) for m in ov.models_ready), actor) or "none yet")
 total_runs = sum(ov.runs_by_state.values())
 c.metric("Training runs", total_runs,
          help=" · ".join(f"{k}: {v}" for k, v in sorted(ov.runs_by_state.items())) or "none yet")
 if ov.latest_run:
-    st.caption(f"Latest run: **{ov.latest_run}** ({ov.latest_run_state}). Saved subsets: {len(ov.subsets)}.")
+    st.caption(f"Latest run: **{display_name('run:' + ov.latest_run)}** ({ov.latest_run_state}). "
+               f"Saved subsets: {len(ov.subsets)}.")
 
 if actor.trusted:
     st.caption(f"App home folder: `{ov.home}` (set `SQA_STUDIO_HOME` to move it). "

@@ -33,6 +33,8 @@ class Overview:
     active_run: str | None = None  # the title of a queued or running training run
     active_progress: str = ""
     evaluated_runs: list[str] = field(default_factory=list)  # run:<id> models with a finished evaluation
+    tutor: str = ""  # the model to tutor with (core.evaluation.recommend: the Tutor page opens it too), its name
+    tutor_note: str = ""  # what it measured, with chance beside it
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ def overview(check_hub: bool = True) -> Overview:
     from core.models import catalogue
     from core.jobs import runs
     from core.data import sources, subsets
+    from core.evaluation.recommend import recommended_model
     from core.training.progress import snapshot
 
     online = hub_reachable() if check_hub else False
@@ -60,6 +63,7 @@ def overview(check_hub: bool = True) -> Overview:
     active = next((snapshot(r) for r in run_list if r.status.active), None)
     evaluated = {str(j.config.get("request", {}).get("model", "")) for j in runs.list_runs(area("evals"))
                  if j.status.state == "done"}
+    pick = recommended_model(catalogue.offered_models())
     return Overview(
         home=str(home()), online=online, offline_note=note,
         sample_rows=len(sample), sample_splits=dict(Counter(q.split for q in sample)),
@@ -74,11 +78,14 @@ def overview(check_hub: bool = True) -> Overview:
         latest_finished_label=next((str(r.config.get("label") or "") for r in run_list if r.model_path is not None), ""),
         active_run=active.title if active else None, active_progress=active.progress_text() if active else "",
         evaluated_runs=sorted(m for m in evaluated if m.startswith("run:")),
+        tutor=catalogue.display_name(pick.model), tutor_note=pick.note(),
     )
 
 
 def guided_path(ov: Overview) -> list[Step]:
     """The steps from an empty home to a shared tutor; the first step not done yet is `next`."""
+    from core.models.catalogue import display_name
+
     tuned = ov.finished_runs
     steps = [
         Step("Choose the questions", "done",
@@ -96,18 +103,18 @@ def guided_path(ov: Overview) -> list[Step]:
              "running" if ov.active_run else "done" if tuned else "missing",
              f"Training now: {ov.active_run} ({ov.active_progress})." if ov.active_run else
              f"{len(tuned)} fine-tuned model{'s' * (len(tuned) != 1)}; the latest: "
-             + (f"{ov.latest_finished_label} (run:{tuned[0]})." if ov.latest_finished_label else f"run:{tuned[0]}.")
+             + f"{display_name(f'run:{tuned[0]}')}."
              if tuned else
              "No fine-tuned model yet. On the Train page pick the model and the questions, say how long "
              "(5 minutes is enough to see it learn) and press Launch.",
              "pages/3_Train.py", "Open Train"),
         Step("Check what it learned", "done" if ov.evaluated_runs else "missing",
-             f"Evaluated: {', '.join(ov.evaluated_runs)}." if ov.evaluated_runs else
+             f"Evaluated: {', '.join(display_name(r) for r in ov.evaluated_runs)}." if ov.evaluated_runs else
              "Compare the fine-tuned model with the model it started from on questions it never saw: the "
              "Compare page says in one sentence how many more it answers correctly.",
              "pages/4_Compare.py", "Open Compare"),
         Step("Tutor your class", "missing",
-             f"Chat with run:{tuned[0]} and share it with students through a class link." if tuned else
+             f"Chat with {ov.tutor} ({ov.tutor_note}) and share it with students through a class link." if tuned else
              "Once a model is fine-tuned, chat with it here and share it with students through a class link.",
              "pages/5_Tutor.py", "Open Tutor"),
     ]

@@ -13,9 +13,9 @@ import streamlit as st
 import admin_ui
 import classroom
 from core import access
-from core.models.catalogue import local_model_folder, offered_models
+from core.models.catalogue import display_name, local_model_folder, offered_models
 from core.models.obtain import resolve_model
-from core.models.defaults import tutor_model
+from core.evaluation.recommend import recommended_model
 from core.serving.chat import (MAX_SYSTEM_CHARS, ChatSettings, RateLimiter, ReplyStats, build_messages, clean_input,
                        example_questions, get_model, sampling_defaults, stream_reply)
 from core.evaluation.capability import capability_note, default_format, model_family
@@ -54,10 +54,10 @@ if state.pop("streaming", None) is not None:  # the last reply was interrupted (
 names = offered_models(actor)
 with st.sidebar:
     st.header("Tutor")
-    default = tutor_model(names)  # the newest fine-tuned pretrained model, else the pretrained preset
+    default = recommended_model(names).model  # the best measured on the same questions, as Home says
     options = names + ([default] if default not in names else [])
-    model_name = st.selectbox("Model", options, index=options.index(default), key="model",
-                              help="Fine-tuned runs appear as run:<id>. Download or convert others on the Models page.",
+    model_name = st.selectbox("Model", options, index=options.index(default), key="model", format_func=display_name,
+                              help="Fine-tuned runs appear by their name. Download or convert others on the Models page.",
                               on_change=lambda: [state.pop(k, None) for k in SAMPLING_KEYS])  # the new family's
     grade = st.selectbox("Student's grade", [0] + list(range(1, 13)), key="grade",
                          format_func=lambda g: f"Grade {g}" if g else "Not set",

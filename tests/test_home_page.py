@@ -82,7 +82,10 @@ def test_the_path_follows_what_is_on_disk(monkeypatch):
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception
     assert [s for _, s in steps_of(at)] == ["done", "done", "done", "next", "later"]
-    assert any("the latest: week 1 (run:first)." in c.value for c in at.caption)
+    from core.models.catalogue import display_name
+
+    assert display_name("run:first").startswith("week 1 (run:first) · from tiny")  # its one name everywhere
+    assert any(f"the latest: {display_name('run:first')}." in c.value for c in at.caption)
     # a run training now shows as in progress; an evaluation of the run's model marks Compare done
     live = create_run(area("runs"), build_config("tiny", "sample", recipe="tiny").to_dict(), name="second")
     runs.write_status(live, state="running", pid=os.getpid(), step=3, total=12, progress=0.25, elapsed=20.0)

@@ -5,7 +5,8 @@ it measured, and whether its answers are degenerate.
   the default wherever that model is evaluated, compared or chatted with; `default_format(name)` falls
   back to the app's default for a model never fine-tuned here.
 - `capability_note(name)`: one line for a teacher (Tutor page, class link): pretrained or from scratch,
-  trained format (letters only / answer + why / tutor), measured accuracy when an evaluation exists.
+  trained format (letters only / answer + why / tutor), measured accuracy when an evaluation exists, with
+  chance beside it ("45% right on 478 questions, guessing gets 43%").
 - `degenerate_note(predictions)`: a model that gives the same letter to nearly every question has learnt
   the answer format, not the questions; said with what to do.
 """
@@ -37,6 +38,7 @@ class Measured:
     accuracy: float
     n: int
     where: str  # "on 478 questions of sample (test)" or "on 100 held-out questions during training"
+    chance: float | None = None  # guessing on the same questions, where known
 
 
 def model_folder(name: str) -> Path | None:
@@ -86,8 +88,10 @@ def measured(folder: Path) -> Measured | None:
             summary = json.loads(path.read_text(encoding="utf-8"))["summary"]
             if summary.get("n"):
                 split = f" ({req['split']})" if req.get("split") else ""
+                chance = summary.get("chance")
                 return Measured(float(summary["accuracy"]), int(summary["n"]),
-                                f"on {summary['n']} questions of {req['data']}{split}")
+                                f"on {summary['n']} questions of {req['data']}{split}",
+                                float(chance) if isinstance(chance, (int, float)) else None)
         except (OSError, ValueError, KeyError, TypeError):
             continue  # a damaged or foreign job folder says nothing
     if (folder.parent / "metrics.jsonl").exists():
@@ -122,6 +126,10 @@ def capability_note(name: str) -> str:
     got = measured(folder)
     if got:
         text += f"; measured {100 * got.accuracy:.0f}% right {got.where}"
+        if got.chance is not None:
+            text += f", guessing gets {100 * got.chance:.0f}%"
+            if got.accuracy <= got.chance:
+                text += ": no better than guessing"
     elif m.format or m.pretrained:
         text += "; not evaluated yet (Compare page)"
     return text + "."
