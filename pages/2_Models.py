@@ -13,7 +13,7 @@ import streamlit as st
 
 import admin_ui
 from core import access
-from core.models.catalogue import list_models, model_shape, registered_folders
+from core.models.catalogue import display_name, list_models, model_shape, registered_folders
 from core.models.obtain import ensure_tiny, resolve_model
 from core.models.families import named as family_named
 from core.models.presets import PRESETS
@@ -61,7 +61,7 @@ st.subheader("Catalogue")
 if problem := registered_folders()[1]:
     st.warning(access.shown(problem, actor), icon=":material/warning:")
 frame = pd.DataFrame([{
-    "name": access.shown(e.name, actor), "kind": KIND_LABELS.get(e.kind, e.kind), "family": e.family or "unknown",
+    "name": access.shown(display_name(e.name), actor), "kind": KIND_LABELS.get(e.kind, e.kind), "family": e.family or "unknown",
     "parameters": fmt_params(e.parameters),
     "availability": BADGES.get(e.availability, e.availability), "size on disk": fmt_size(e.size_bytes),
     "source": access.shown(e.source.removeprefix("https://"), actor), "note": access.shown(e.note, actor)}
@@ -171,7 +171,7 @@ if not exportable:
     st.info("No model on this machine yet: add one above or train one.")
 else:
     c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
-    pick = c1.selectbox("Model", exportable, key="export_model")
+    pick = c1.selectbox("Model", exportable, key="export_model", format_func=display_name)
     quant = c2.segmented_control("File size", ["q8_0", "f16"], default="q8_0", key="export_quant",
                                  format_func={"q8_0": "smaller (8-bit)", "f16": "exact (16-bit)"}.get,
                                  help="8-bit (q8_0) is about half the size of 16-bit with nearly the same answers")
