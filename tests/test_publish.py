@@ -117,3 +117,17 @@ def test_publish_command_dry_run_writes_the_folder(finished_run, tmp_path, capsy
     args = parser.parse_args(["publish", "run:r1", "--repo", "teacher/tutor", "--dry-run", str(tmp_path / "out")])
     assert args.func(args) == 0
     assert (tmp_path / "out" / "README.md").exists() and "nothing was uploaded" in capsys.readouterr().out
+
+
+def test_model_card_carries_the_report_card_against_the_base_when_both_were_evaluated(tiny_model_dir, studio_home):
+    shutil.copytree(tiny_model_dir, studio_home / "models" / "tiny")
+    run_dir = runs.create_run(area("runs"), {"model": "tiny", "data": "sample", "format": "paper_ale"}, name="r2")
+    shutil.copytree(tiny_model_dir, run_dir / "model")
+    runs.write_status(run_dir, state="done")
+    run_eval(EvalRequest(model="run:r2", data="sample", split="test", limit=8))
+    assert "Report card" not in build_model_card(run_dir, "teacher/tutor")  # the base not evaluated yet
+    run_eval(EvalRequest(model="tiny", data="sample", split="test", limit=8))
+    run_eval(EvalRequest(model="tiny", data="sample", split="test", limit=8, method="shuffled"))
+    card = build_model_card(run_dir, "teacher/tutor")
+    assert "### Report card against the base model (tiny)" in card and "#### By skill" in card
+    assert "On 8 questions: fine-tuned" in card and "Not measured with the options shuffled yet." in card

@@ -236,3 +236,34 @@ def data_sources(actor: access.Actor | None = None) -> list[str]:
     from core.data.subsets import list_subsets
 
     return ["sample"] + [f"subset:{s.name}" for s in list_subsets()] + (["local…"] if access.who(actor).trusted else [])
+
+
+def stored_report_card(tuned: str, base: str) -> dict[str, Any] | None:
+    """The report card of `tuned` against `base` from evaluations already stored (the newest categorical
+    evaluation of `tuned` whose questions and format `base` was also evaluated on; the options-shuffled
+    ones where they exist), or None: what the published model card carries (core.models.publish)."""
+    from core.evaluation.report_card import report_card
+    from core.home import area
+    from core.jobs import runs
+
+    found: dict[tuple[str, str, str, str], Path] = {}  # (model, method, fmt, data hash) -> newest job
+    for job in runs.list_runs(area("evals")):  # newest first
+        req = job.config.get("request") or {}
+        if job.status.state != "done" or not isinstance(req, dict) or req.get("model") not in (tuned, base):
+            continue
+        try:
+            data_hash = jobs.load_results(job.run_dir)[1]["data_hash"]
+        except (StudioError, KeyError, TypeError, OSError):
+            continue
+        found.setdefault((req["model"], req.get("method", "categorical"), req.get("fmt", ""), data_hash), job.run_dir)
+    for (model, method, fmt, data_hash), run_dir in found.items():
+        other = found.get((base, "categorical", fmt, data_hash))
+        if model != tuned or method != "categorical" or other is None:
+            continue
+        shuffled = {role: jobs.load_results(found[(m, "shuffled", fmt, data_hash)])[0]
+                    for role, m in (("base", base), ("tuned", tuned)) if (m, "shuffled", fmt, data_hash) in found}
+        try:
+            return report_card(jobs.load_results(other)[0], jobs.load_results(run_dir)[0], shuffled)
+        except StudioError:
+            continue
+    return None

@@ -119,6 +119,14 @@ def build_model_card(run_dir: Path, repo_id: str) -> str:
         req = e["request"]
         title = f"ScienceQA {req.get('data')}" + (f" ({req.get('split')} split)" if req.get("split") else "")
         lines.append(to_markdown(e["summary"], title=title).replace("## ", "### ", 1))
+    if evals:  # the report card against the model it was fine-tuned from, where both were evaluated alike
+        from core.evaluation.comparison import stored_report_card
+        from core.evaluation.report_card import to_markdown as card_markdown
+
+        card = stored_report_card(f"run:{run_dir.name}", str(config.get("model", "")))
+        if card is not None:
+            lines.append(card_markdown(card, title=f"Report card against the base model ({base})")
+                         .replace("## ", "### ", 1).replace("\n### By ", "\n#### By "))
     held_out = _in_training_eval(run_dir)
     if held_out:
         acc = held_out["accuracy"]
