@@ -46,4 +46,4 @@ def letters_chart(letters: dict[str, dict[str, float]]) -> go.Figure:
                      for name, key, color in (("right answers", "right answers", COLORS[2]), ("base", "base", COLORS[0]),
                                               ("fine-tuned", "tuned", COLORS[1]))])
     return fig.update_layout(barmode="group", height=260, margin=MARGIN, yaxis_title="% of answers",
-                             title="Which letter each model answers, beside the right answers")
+                             title="Letters answered, beside the right ones")

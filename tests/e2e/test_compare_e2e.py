@@ -1,9 +1,13 @@
-"""Compare page in a real browser: two tiny 'xs' models evaluated in the background on a few questions."""
+"""Compare page in a real browser: two tiny 'xs' models evaluated in the background on a few questions,
+then the report card (with the options-shuffled check) at a laptop's width and a phone's. Screenshots go
+to $SQA_E2E_SHOTS when set (to look at them), else the test's tmp folder."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -25,6 +29,7 @@ def test_compare_two_tiny_models_in_the_browser(app_server, page, studio_home, t
     runs.write_status(run_dir, state="done")
 
     base = app_server()
+    page.set_viewport_size({"width": 1366, "height": 900})
     page.goto(f"{base}/Compare")
     wait_streamlit_idle(page, timeout=90_000)  # the first run imports torch and transformers
     limit = page.get_by_label("At most this many questions (0 = the whole split)", exact=True)
@@ -34,7 +39,8 @@ def test_compare_two_tiny_models_in_the_browser(app_server, page, studio_home, t
     page.get_by_role("button", name="Evaluate both").click()
     # Both jobs run as background processes; the live fragment reruns the page when they are done.
     # the headline: one sentence a teacher reads, the statistics one click below it
-    page.get_by_text(re.compile(r"^The fine-tuned model \(run:r1\) answers .* correctly")).wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"^The fine-tuned model \(run:r1 · from tiny\) answers .* correctly")).wait_for(
+        timeout=120_000)
     wait_streamlit_idle(page)
     expect(page.get_by_test_id("stMetric").first).to_contain_text("%")
     expect(page.get_by_text("McNemar p")).to_be_hidden()
@@ -45,8 +51,18 @@ def test_compare_two_tiny_models_in_the_browser(app_server, page, studio_home, t
             break
     expect(page.get_by_text("McNemar p")).to_be_visible(timeout=15_000)
     assert len(list((studio_home / "evals").iterdir())) == 2
-    page.screenshot(path=str(tmp_path / "compare-results.png"))
-    page.get_by_role("button", name="Ask both").click()
-    wait_streamlit_idle(page, timeout=60_000)
-    page.get_by_text("One question, both models").scroll_into_view_if_needed()
-    page.screenshot(path=str(tmp_path / "compare-question.png"))
+    shots = Path(os.environ.get("SQA_E2E_SHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "compare-results.png"))
+    # the report card: fixed and broke, the options-shuffled check one click away, the letters
+    page.get_by_role("button", name=re.compile("Check with the options shuffled")).click()
+    page.get_by_text(re.compile(r"With the options shuffled: base")).wait_for(timeout=120_000)
+    wait_streamlit_idle(page)
+    assert len(list((studio_home / "evals").iterdir())) == 4
+    expect(page.get_by_text(re.compile(r"The fine-tune fixed \d+ questions and broke \d+"))).to_be_visible()
+    page.get_by_text("Letters answered, beside the right ones").first.wait_for(timeout=30_000)
+    card = page.get_by_test_id("stTabs").first
+    card.screenshot(path=str(shots / "report-card-1366.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    wait_streamlit_idle(page)
+    card.screenshot(path=str(shots / "report-card-390.png"))
