@@ -17,7 +17,7 @@ from core.evaluation import comparison as cmpn
 from core.evaluation import figures
 from core.evaluation import report_card as rc
 from core.evaluation.methods import get_method, offered
-from core.evaluation.reports import headline, leaderboard, model_warnings, pairwise_tests, per_question, to_markdown
+from core.evaluation.reports import headline, leaderboard, model_warnings, pairwise_tests, per_question, to_csv, to_markdown
 from core.models.catalogue import display_name, offered_models
 from core.models.defaults import compare_pair
 from core.training.progress import format_duration
@@ -51,8 +51,7 @@ def progress(plan: cmpn.Plan) -> None:
 
 
 st.title(":material/compare: Compare")
-st.caption("Models on the same questions: accuracy with 95% intervals against guessing, a report card by subject, "
-           "grade, topic and skill, the questions that flipped; two models side by side or many on one chart.")
+st.caption("Models on the same questions, against guessing: two side by side with a report card, or many on one chart.")
 names = offered_models(actor)
 base_default, tuned_default = compare_pair(names)
 view = st.segmented_control("How many models", ["Two models", "Many models"], default="Two models",
@@ -116,12 +115,12 @@ if not plan.ready:
     todo = [s for s in plan.slots if s.done is None]
     st.caption(f"{plan.n:,} questions; evaluating {len(todo)} model{'s' * (len(todo) > 1)} takes about "
                f"{format_duration(plan.seconds_left())} here (rough; one after the other on the device).")
-    for s in plan.slots:
-        if s.failed:
-            st.warning(access.shown(f"{display_name(s.model)}: {s.failed}", actor), icon=":material/error:")
+    for s in (s for s in plan.slots if s.failed):
+        st.warning(access.shown(f"{display_name(s.model)}: {s.failed}", actor), icon=":material/error:")
     if plan.missing:
         evaluate_button(plan.slots, "Evaluate both" if view == "Two models" else f"Evaluate {len(todo)} models", "go")
-    progress(plan)
+    if plan.running:
+        progress(plan)
     st.stop()
 if not seen_missing & {s.key for s in plan.slots}:
     st.caption(f":material/bolt: Cached results for {plan.n:,} questions (evaluated before this visit).")
@@ -139,10 +138,7 @@ if view == "Many models":
     st.dataframe(pd.DataFrame(cmpn.leaderboard_rows(plan, board, display_name)), hide_index=True, key="many_table")
     st.plotly_chart(figures.accuracy_chart(board, display_name), key="many_chart")
     st.markdown(f"**Against {display_name(reference)}** (paired McNemar tests, Holm-corrected for {len(tests)} comparisons)")
-    st.dataframe(pd.DataFrame([{"model": display_name(t["b"]), "minus the reference (points)": round(100 * t["difference"], 1),
-                                "better / worse questions": f"{t['b_better']} / {t['a_better']}", "p": t["p"],
-                                "p (Holm)": t["p_holm"], "significant": t["significant"]} for t in tests]),
-                 hide_index=True, key="many_tests")
+    st.dataframe(pd.DataFrame(cmpn.test_rows(tests, display_name)), hide_index=True, key="many_tests")
     st.stop()
 
 out = cmpn.outcome(plan)
@@ -159,10 +155,9 @@ c[2].metric("Chance (guessing)", f"{100 * sa['chance']:.1f}%", help="mean of 1 /
 if sa.get("always_letter_accuracy") is not None:
     c[2].caption(f"always answering ({sa['always_letter']}) gets {100 * sa['always_letter_accuracy']:.1f}%")
 with st.expander("The statistics behind the sentence"):
-    lo, hi = cmp["difference_ci"]
     s1, s2, _ = st.columns(3)
     s1.metric("Difference", f"{100 * cmp['difference']:+.1f} pts", help="fine-tuned minus base, paired")
-    s1.caption(f"95% CI {100 * lo:+.1f} to {100 * hi:+.1f} pts (Newcombe, paired)")
+    s1.caption("95% CI {:+.1f} to {:+.1f} pts (Newcombe, paired)".format(*(100 * x for x in cmp["difference_ci"])))
     s2.metric("McNemar p", f"{cmp['mcnemar_p']:.3g}", help=f"{cmp['mcnemar_test']} test on the discordant pairs")
     s2.caption(f"{len(cmp['gained'])} gained · {len(cmp['lost'])} lost")
 
@@ -183,17 +178,22 @@ with tabs[0]:
                    "They are counted here and left out of the table.")
     dim = st.segmented_control("By", list(rc.DIMENSIONS), default="subject", key="card_dim") or "subject"
     rows = [r for r in rc.table_rows(card) if r["dimension"] in ("overall", dim)]
-    st.dataframe(pd.DataFrame(rows).drop(columns="dimension").rename(columns={"base %": f"base % ({model_a})"}),
-                 hide_index=True, key="card_table")
+    st.dataframe(pd.DataFrame(rows).drop(columns="dimension"), hide_index=True, key="card_table")
     st.plotly_chart(figures.letters_chart(card["letters"]), key="letters_chart", config={"displayModeBar": False})
 with tabs[1]:
     flips = pd.DataFrame(cmpn.flip_rows(plan, cmp, res_a, res_b),
-                         columns=["change", "skill", "gold", "base", "fine-tuned", "question"])
-    st.caption("fixed: base wrong → fine-tuned right; broke: base right → fine-tuned wrong.")
-    st.dataframe(flips, hide_index=True, key="flips", height=240)
+                         columns=["pid", "change", "skill", "gold", "base", "fine-tuned", "question"])
+    st.caption("fixed: base wrong → fine-tuned right; broke: base right → fine-tuned wrong. Pick a row to open it.")
+    event = st.dataframe(flips, hide_index=True, key="flips", height=240, on_select="rerun", selection_mode="single-row")
+    if event.selection.rows:
+        q, said = cmpn.question_view(plan, (res_a, res_b), flips.iloc[event.selection.rows[0]]["pid"])
+        st.markdown(f"**{q.question}**  \n" + " · ".join(f"{n} answered {s}" for n, (_, s) in zip((name_a, name_b), said)))
+        st.plotly_chart(figures.choice_chart(q, [(n, p) for n, (p, _) in zip((name_a, name_b), said)]), key="choice_chart")
 with tabs[2]:
     a, b = st.columns(2)
     a.download_button("Report card (CSV)", rc.to_csv(card), "report-card.csv", key="card_csv")
     b.download_button("Model-card section", rc.to_markdown(card) + "\n" + to_markdown(sb), "report-card.md", key="card_md")
+    for i, (col, name, res) in enumerate(zip((a, b), (name_a, name_b), (res_a, res_b))):
+        col.download_button(f"Every answer of {name} (CSV)", to_csv(res), f"answers-{i + 1}.csv", key=f"csv{i}")
 
 st.plotly_chart(figures.columns_chart([(name_a, sa), (name_b, sb)]), key="columns_chart", config={"displayModeBar": False})

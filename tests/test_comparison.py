@@ -103,3 +103,19 @@ def test_a_visitor_sees_the_evaluate_button_disabled_with_the_reason(two_models,
     button = next(b for b in at.button if b.label == "Evaluate both")
     assert button.disabled and "admin password" in button.help
     assert not any(b.label == "Stop" for b in at.button) and jobs_on_disk() == []
+
+
+def test_a_flipped_question_opens_with_each_models_stored_probabilities(two_models):
+    for m in two_models:
+        run_eval(EvalRequest(model=m, data="sample", split="test", limit=6))
+    plan = comparison.plan_comparison(two_models, "sample", "test", 6, "categorical", "paper_ale")
+    out = comparison.outcome(plan)
+    base, tuned = out["results"]
+    rows = comparison.flip_rows(plan, out["compare"], base, tuned)
+    assert len(rows) == len(out["compare"]["gained"]) + len(out["compare"]["lost"])
+    assert out["summaries"][0]["accuracy"] == base.accuracy  # the summary the worker stored
+    pid = plan.questions[0].pid
+    q, said = comparison.question_view(plan, (base, tuned), pid)
+    assert q.pid == pid and len(said) == 2
+    probs, text = said[0]
+    assert len(probs) == len(q.choices) and abs(sum(probs) - 1) < 1e-6 and text.endswith(("(right)", "(wrong)"))

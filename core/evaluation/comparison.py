@@ -90,8 +90,8 @@ def _slot(req: EvalRequest, questions: list[Question]) -> Slot:
         return Slot(req.model, req, None)
     slot = Slot(req.model, req, key, done=jobs._lookup(key), running=jobs._find_active(key))
     if slot.done is None and slot.running is None:
-        from core.jobs import runs
         from core.home import area
+        from core.jobs import runs
 
         ended = [j for j in runs.list_runs(area("evals")) if j.config.get("key") == key and j.status.terminal]
         if ended and (last := max(ended, key=lambda j: j.created)).status.state != "done":
@@ -214,7 +214,7 @@ def flip_rows(plan: Plan, cmp: dict[str, Any], base: Any, tuned: Any) -> list[di
     def letter(p) -> str:
         return LETTERS[p.pred] if p.pred is not None else "–"
 
-    return [{"change": kind, "skill": by_pid[i].skill, "gold": LETTERS[pa[i].gold], "base": letter(pa[i]),
+    return [{"pid": i, "change": kind, "skill": by_pid[i].skill, "gold": LETTERS[pa[i].gold], "base": letter(pa[i]),
              "fine-tuned": letter(pb[i]), "question": by_pid[i].question}
             for kind, ids in (("fixed", cmp["gained"]), ("broke", cmp["lost"])) for i in ids]
 
@@ -267,3 +267,23 @@ def stored_report_card(tuned: str, base: str) -> dict[str, Any] | None:
         except StudioError:
             continue
     return None
+
+
+def test_rows(tests: list[dict[str, Any]], label=str) -> list[dict[str, Any]]:
+    """Many models' paired tests against the reference, as table rows."""
+    return [{"model": label(t["b"]), "minus the reference (points)": round(100 * t["difference"], 1),
+             "better / worse questions": f"{t['b_better']} / {t['a_better']}", "p": t["p"], "p (Holm)": t["p_holm"],
+             "significant": t["significant"]} for t in tests]
+
+
+def question_view(plan: Plan, results: tuple[Any, ...], pid: str) -> tuple[Question, list[tuple[list[float] | None, str]]]:
+    """One question and, per model, its stored choice probabilities and what it answered ('B (right)')."""
+    from core.data.records import LETTERS
+
+    q = next(q for q in plan.questions if q.pid == pid)
+    out = []
+    for res in results:
+        p = next((p for p in res.predictions if p.pid == pid), None)
+        said = "nothing" if p is None or p.pred is None else f"{LETTERS[p.pred]} ({'right' if p.correct else 'wrong'})"
+        out.append((p.probs if p is not None else None, said))
+    return q, out
