@@ -72,20 +72,28 @@ def plan_comparison(models: list[str], data: str, split: str | None, limit: int 
                     fmt: str | None, actor: access.Actor | None = None) -> Plan:
     """The evaluations comparing `models` on the same questions need (see the module docstring). Bad data
     or a data source the visitor may not read raises StudioError."""
+    from core.data.records import content_hash
     from core.data.sources import check_source
     from core.evaluation.capability import default_format
+    from core.models.catalogue import local_model_folder
 
     check_source(data, actor)
     first = EvalRequest(model=models[0] if models else "", data=data, split=split, method=method,
                         fmt=fmt or default_format(models[0] if models else None), limit=limit)
     questions = jobs.select_questions(first)
-    slots = [_slot(replace(first, model=m, fmt=fmt or default_format(m)), questions) for m in models]
-    shuffled = [_slot(replace(s.request, method="shuffled"), questions) for s in slots] if method == "categorical" else []
+    data_hash = content_hash(questions)
+    identities = {}  # model -> its identity (the model folder's files hashed once per page run, not per slot)
+    for m in dict.fromkeys(models):
+        folder = local_model_folder(m)
+        identities[m] = jobs.model_identity(folder) if folder is not None else None
+    slots = [_slot(replace(first, model=m, fmt=fmt or default_format(m)), identities[m], data_hash) for m in models]
+    shuffled = ([_slot(replace(s.request, method="shuffled"), identities[s.model], data_hash) for s in slots]
+                if method == "categorical" else [])
     return Plan(questions, method, slots, shuffled)
 
 
-def _slot(req: EvalRequest, questions: list[Question]) -> Slot:
-    key = jobs.request_key(req, questions)
+def _slot(req: EvalRequest, identity: str | None, data_hash: str) -> Slot:
+    key = jobs.cache_key(identity, data_hash, req) if identity is not None else None
     if key is None:
         return Slot(req.model, req, None)
     slot = Slot(req.model, req, key, done=jobs._lookup(key), running=jobs._find_active(key))
