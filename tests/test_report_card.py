@@ -132,12 +132,16 @@ def test_shuffling_moves_every_question_and_keeps_the_right_answer_right():
     assert permutation(2, "x") == [1, 0]
 
 
-def test_image_questions_without_text_or_useful_caption_are_marked():
-    q = make_questions(1)[0]  # has_image, caption "a scale", a hint
-    assert not image_unseen(q)  # the hint carries the text
+def test_image_questions_without_text_or_a_caption_naming_a_choice_are_marked():
+    q = make_questions(1)[0]  # has_image, caption "a scale", hint "Look at the numbers.", choices "N kg"
+    assert image_unseen(q)  # the hint points at the picture; the caption names no choice
+    q.hint = "The weights are written on the boxes."
+    assert not image_unseen(q)  # the text carries what is needed
     q.hint = ""
     assert image_unseen(q)
-    q.caption = "a scale with two red weights on the left pan"
+    q.choices = ["a kitchen scale", "a ruler"] + q.choices[2:]
+    assert not image_unseen(q)  # the caption ("a scale") names a choice: a useful caption
+    q.has_image, q.caption = False, ""
     assert not image_unseen(q)
 
 
