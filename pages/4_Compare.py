@@ -16,7 +16,7 @@ from core.errors import StudioError
 from core.evaluation import comparison as cmpn
 from core.evaluation import figures
 from core.evaluation import report_card as rc
-from core.evaluation.methods import get_method, offered
+from core.evaluation.methods import offered
 from core.evaluation.reports import headline, leaderboard, model_warnings, pairwise_tests, per_question, to_csv, to_markdown
 from core.models.catalogue import display_name, offered_models
 from core.models.defaults import compare_pair
@@ -107,8 +107,8 @@ try:
 except (StudioError, ValueError) as e:
     admin_ui.error(e, actor)
     st.stop()
-if get_method(method).warning:
-    st.warning(get_method(method).warning, icon=":material/warning:")
+if plan.warning:
+    st.warning(plan.warning, icon=":material/warning:")
 seen_missing = st.session_state.setdefault("evaluated_this_visit", set())  # keys not cached when first seen here
 seen_missing.update(s.key for s in plan.slots if s.done is None)
 if not plan.ready:

@@ -55,6 +55,7 @@ def test_compare_page_explains_bad_input_instead_of_crashing(two_models):
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     at.radio(key="method").set_value("plan").run()
     assert not at.exception and "invalid" in at.warning[0].value.lower()
+    assert "the prompt alone, before any model writes a token, scores" in at.warning[0].value
     assert any(b.label == "Evaluate both" for b in at.button)  # nothing cached: nothing shown, nothing launched
     at.selectbox(key="data").set_value("local…").run()
     at.text_input(key="data_path").input("/no/such/file.jsonl").run()

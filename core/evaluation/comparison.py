@@ -62,6 +62,18 @@ class Plan:
     def running(self) -> list[Slot]:
         return [s for s in self.slots + self.shuffled if s.done is None and s.running is not None]
 
+    @property
+    def warning(self) -> str:
+        """The method's own warning ('' for a sound one); for the plan's metric, what the prompt alone scores."""
+        from core.evaluation.methods import get_method
+        from core.evaluation.scoring import plan_prompt_only_accuracy
+
+        text = get_method(self.method).warning
+        if self.method == "plan" and self.questions:
+            text += (f" On these questions the prompt alone, before any model writes a token, scores "
+                     f"{100 * plan_prompt_only_accuracy(self.questions):.1f}%.")
+        return text
+
     def seconds_left(self, slots: list[Slot] | None = None) -> float:
         """Rough seconds for the evaluations of `slots` (default: the models') still to run."""
         todo = [s for s in (self.slots if slots is None else slots) if s.done is None]
