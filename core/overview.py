@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from core.hub import OFFLINE_HELP, hub_reachable, offline_forced
 from core.home import area, home
+from core.hub import OFFLINE_HELP, hub_reachable, offline_forced
 
 
 @dataclass
@@ -47,10 +47,10 @@ class Step:
 
 
 def overview(check_hub: bool = True) -> Overview:
-    from core.models import catalogue
-    from core.jobs import runs
     from core.data import sources, subsets
     from core.evaluation.recommend import recommended_model
+    from core.jobs import runs
+    from core.models import catalogue
     from core.training.progress import snapshot
 
     online = hub_reachable() if check_hub else False

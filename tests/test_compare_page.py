@@ -9,10 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import make_questions
-from core.jobs import runs
 from core.evaluation.jobs import EvalRequest, load_results, run_eval
-from core.home import area
 from core.evaluation.reports import compare, headline
+from core.home import area
+from core.jobs import runs
 from core.models.tiny import create_tiny
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "4_Compare.py")

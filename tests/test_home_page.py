@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from streamlit.testing.v1 import AppTest
 
 from core.home import area

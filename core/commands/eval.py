@@ -41,12 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from core.evaluation.jobs import EvalRequest, load_results, run_eval
-    from core.files import write_text_atomic
-    from core.evaluation.reports import to_csv, to_json, to_markdown
-
     from core.evaluation.capability import default_format
-    from core.files import check_output
+    from core.evaluation.jobs import EvalRequest, load_results, run_eval
+    from core.evaluation.reports import to_csv, to_json, to_markdown
+    from core.files import check_output, write_text_atomic
 
     fmt = args.fmt or default_format(args.model)
     req = EvalRequest(model=args.model, data=args.data, split=args.split, method=args.method, fmt=fmt,

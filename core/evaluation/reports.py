@@ -17,11 +17,11 @@ import json
 import math
 from typing import Any
 
+from core.data.records import LEADERBOARD_COLUMNS, LETTERS
 from core.errors import StudioError
 from core.evaluation.capability import degenerate_note
 from core.evaluation.report_card import most_common_letter
 from core.evaluation.scoring import EvalResult
-from core.data.records import LEADERBOARD_COLUMNS, LETTERS
 
 Z95 = 1.959963984540054
 OFFICIAL_TEST_SIZE = 4241

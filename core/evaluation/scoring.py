@@ -28,9 +28,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from core.errors import StudioError
 from core.data.prompts import DEFAULT_FORMAT, DEFAULT_SYSTEM_PROMPT, get_format, to_messages
 from core.data.records import LETTERS, Question, content_hash
+from core.errors import StudioError
 
 PLAN_WARNING = ("INVALID METRIC (the plan's method): the decoded output includes the prompt, whose "
                 "'A.'/'B.' lines put every answer letter within the first 100 characters, so nearly any "

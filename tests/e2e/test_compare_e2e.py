@@ -19,8 +19,8 @@ pytestmark = pytest.mark.e2e
 
 
 def test_compare_two_tiny_models_in_the_browser(app_server, page, studio_home, tiny_model_dir, tmp_path):
-    from core.jobs import runs
     from core.home import area
+    from core.jobs import runs
     from core.models.tiny import create_tiny
 
     shutil.copytree(tiny_model_dir, studio_home / "models" / "tiny")
