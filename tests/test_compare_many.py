@@ -69,3 +69,24 @@ def test_many_models_view_shows_every_model_with_intervals_chance_and_tests_agai
     assert dict(zip(tests["model"], tests["p (Holm)"])) == {label[t["b"]]: t["p_holm"] for t in want}
     assert set(tests["model"]) == {label["run:r1"], label["run:r2"]}  # each against the reference
     assert any("3 models on the same 12 questions" in m.value for m in at.markdown)
+
+
+def test_many_models_scores_each_model_in_the_format_it_was_trained_in_and_says_which(three_models):
+    from core.data.prompts import DEFAULT_FORMAT
+    from core.models.manifest import read_manifest, write_manifest
+
+    folder = area("runs") / "r1" / "model"
+    manifest = read_manifest(folder)
+    manifest.format = "paper"
+    write_manifest(folder, manifest)
+    own = {"tiny": DEFAULT_FORMAT, "run:r1": "paper", "run:r2": DEFAULT_FORMAT}
+    for name, fmt in own.items():
+        run_eval(EvalRequest(model=name, data="sample", split="test", limit=12, fmt=fmt))
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.segmented_control(key="cmp_view").set_value("Many models").run()
+    at.number_input(key="limit").set_value(12).run()
+    assert not at.exception and at.selectbox(key="fmt_many").value == "(each model's own)"
+    table = next(df.value for df in at.dataframe if "95% CI" in df.value.columns)
+    got = dict(zip(table["model"], table["format"]))
+    assert got["tiny"] == DEFAULT_FORMAT and got["run:r1 · from tiny · paper format"] == "paper"
+    assert not any(b.label.startswith("Evaluate") for b in at.button)  # each cached in its own format
