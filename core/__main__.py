@@ -7,6 +7,7 @@
     python -m core train --model tiny --data sample --out RUN_DIR --minutes 5
     python -m core eval --model M --data SRC --split test --method categorical --out results.json
     python -m core chat --model M "question"
+    python -m core practice start --data SRC --n 10   # prints the join code
 
 Long commands show progress on stderr (a bar on a terminal, a line every few seconds otherwise);
 `python -m core --quiet <command>` silences it. Expected failures (bad input, missing files, no
@@ -24,7 +25,7 @@ import sys
 from core import access
 from core.errors import StudioError
 
-GROUPS = ["data", "model", "train", "sweep", "eval", "chat", "runs", "publish", "export"]
+GROUPS = ["data", "model", "train", "sweep", "eval", "chat", "runs", "publish", "export", "practice"]
 
 
 class Parser(argparse.ArgumentParser):

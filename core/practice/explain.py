@@ -1,0 +1,117 @@
+"""What the tutor says in a practice session: the hint ladder, the one-sentence why of a right answer,
+and the explanation of a wrong one, grounded in the row's OWN lecture and solution (given to the model
+as context, so a small model explains from the source, not from memory).
+
+Generation goes through `generate` only (today core.serving.chat.stream_reply; a batched generator
+later is a one-line change there). `stream_events` runs it in a thread so a waiting student sees
+their place in the device queue instead of a frozen page.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+
+from core.data.prompts import DEFAULT_SYSTEM_PROMPT, build_context, sentences
+from core.data.records import LETTERS, Question
+
+HINT_TITLES = {1: "Hint", 2: "The lesson", 3: "The worked solution"}
+MAX_CONTEXT_CHARS = 2500  # lecture + solution given to the model (a 135M model's window is 2,048 tokens)
+
+
+def hint_text(q: Question, step: int) -> str:
+    """Step 1: the first sentence of the lesson (the row's hint is already shown as the question's
+    context); 2: the lesson; 3: the solution. A step the row has no text for falls to the next one."""
+    lecture, solution = q.lecture.strip(), q.solution.strip()
+    first = (sentences(lecture) or [""])[0]
+    ladder = [first or lecture or solution, lecture or solution, solution or lecture]
+    text = ladder[max(1, min(step, 3)) - 1]
+    return text or "This question has no lesson attached; think about what each option means."
+
+
+def why_sentence(q: Question) -> str:
+    """One sentence saying why the right answer is right: the solution's sentence that names it (its
+    closing "So, ..." first), else the lecture's first sentence."""
+    right = q.choices[q.answer].strip().lower()
+    parts = sentences(q.solution)
+    naming = [s for s in parts if right and right in s.lower()]
+    pick = next((s for s in reversed(naming) if s.startswith("So")), None) or (naming[0] if naming else None)
+    return pick or (parts[-1] if parts else (sentences(q.lecture) or [""])[0])
+
+
+def option(q: Question, i: int) -> str:
+    return f"({LETTERS[i]}) {q.choices[i]}"
+
+
+def question_text(q: Question) -> str:
+    """The question as a student sees it: the question, its context (hint, image caption) and options."""
+    context = build_context(q)
+    lines = [q.question.strip()] + ([context] if context else [])
+    return "\n".join(lines + [option(q, i) for i in range(len(q.choices))])
+
+
+def _lesson(q: Question) -> str:
+    text = "\n".join(p for p in (f"Lesson: {q.lecture.strip()}" if q.lecture.strip() else "",
+                                 f"Solution: {q.solution.strip()}" if q.solution.strip() else "") if p)
+    return text[:MAX_CONTEXT_CHARS]
+
+
+def system_prompt(q: Question) -> str:
+    """The tutor's instructions with the row's own lesson and solution as the source to explain from."""
+    return (f"{DEFAULT_SYSTEM_PROMPT} Explain using only the lesson and solution below. "
+            f"The right answer is {option(q, q.answer)}.\n{_lesson(q)}")
+
+
+def explanation_messages(q: Question, chosen: int) -> list[dict[str, str]]:
+    """The conversation that asks the model to explain a wrong answer."""
+    user = (f"{question_text(q)}\nI chose {option(q, chosen)}, but the right answer is {option(q, q.answer)}. "
+            f"Why is {option(q, chosen)} wrong, and what makes {option(q, q.answer)} right?")
+    return [{"role": "system", "content": system_prompt(q)}, {"role": "user", "content": user}]
+
+
+def followup_messages(q: Question, chosen: int | None, history: list[dict[str, str]],
+                      message: str) -> list[dict[str, str]]:
+    """A follow-up question in the chat: the same grounding, the conversation so far, the new turn."""
+    start = explanation_messages(q, chosen) if chosen is not None else [
+        {"role": "system", "content": system_prompt(q)}, {"role": "user", "content": question_text(q)}]
+    turns = [m for m in history if m.get("role") in ("user", "assistant") and str(m.get("content", "")).strip()]
+    return start + [{"role": m["role"], "content": str(m["content"])} for m in turns[-6:]] + \
+        [{"role": "user", "content": message}]
+
+
+def generate(loaded, messages: list[dict[str, str]], settings=None, on_wait=None) -> Iterator[str]:
+    """The one place practice generates text (text deltas)."""
+    from core.serving.chat import stream_reply
+
+    return stream_reply(loaded, messages, settings, on_wait=on_wait)
+
+
+def stream_events(loaded, messages: list[dict[str, str]], settings=None) -> Iterator[tuple[str, object]]:
+    """('wait', n_ahead) while queued for the device, then ('text', delta)...; an error is re-raised."""
+    events: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    DONE = object()
+
+    def run() -> None:
+        try:
+            gen = generate(loaded, messages, settings, on_wait=lambda n: events.put(("wait", n)))
+            for delta in gen:
+                if stop.is_set():
+                    gen.close()
+                    break
+                events.put(("text", delta))
+        except BaseException as e:  # handed to the reader
+            events.put(("error", e))
+        finally:
+            events.put(DONE)
+
+    thread = threading.Thread(target=run, daemon=True, name="practice-explain")
+    thread.start()
+    try:
+        while (item := events.get()) is not DONE:
+            if item[0] == "error":
+                raise item[1]
+            yield item
+    finally:
+        stop.set()
