@@ -9,8 +9,8 @@ import json
 import re
 
 import pytest
-
 from conftest import make_questions
+
 from core import access
 from core.__main__ import main
 from core.data.records import Question

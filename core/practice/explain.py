@@ -101,7 +101,7 @@ def stream_events(loaded, messages: list[dict[str, str]], settings=None) -> Iter
                     gen.close()
                     break
                 events.put(("text", delta))
-        except BaseException as e:  # handed to the reader
+        except BaseException as e:  # noqa: BLE001 - handed to the reader, who re-raises it
             events.put(("error", e))
         finally:
             events.put(DONE)

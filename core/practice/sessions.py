@@ -88,7 +88,7 @@ class Student:
                 "answers": self.answers, "hints": self.hints}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Student":
+    def from_dict(cls, d: dict[str, Any]) -> Student:
         return cls(str(d["sid"]), str(d["nickname"]), str(d["secret_sha"]), float(d.get("joined", 0)),
                    dict(d.get("answers") or {}), {k: int(v) for k, v in (d.get("hints") or {}).items()})
 
@@ -234,7 +234,7 @@ def _open(code: str) -> tuple[Session, Path]:
 
 def join(code: str, nickname: str) -> tuple[str, Student]:
     """Join an open session; returns (token, student). The token is the student's only key."""
-    session, folder = _open(code)
+    _, folder = _open(code)
     name = clean_nickname(nickname)
     with _locked(folder):
         taken = _students(folder)
