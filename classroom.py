@@ -1,6 +1,6 @@
 """The class link: a Gradio app that serves ONLY the tutor chat, for a teacher to share with students.
 
-It has one chat box (no file upload: Gradio's upload routes are removed, no training, no data, no files served: no `allowed_paths`, the
+It has one chat box and a Practice tab (classroom_practice.py: practice sessions of core.practice) (no file upload: Gradio's upload routes are removed, no training, no data, no files served: no `allowed_paths`, the
 project and the app home blocked, no flagging, no run history, no monitoring, no MCP), one API
 endpoint (`/chat`), a per-session rate limit, an input length limit, and one generation at a time
 (Gradio's queue shows each student their place in line). An optional password comes from the
@@ -191,6 +191,7 @@ def serve(args: argparse.Namespace, job: Path | None) -> int:
     from dataclasses import replace
 
     from core.serving.chat import RateLimiter, clean_input, example_questions, get_model, sampling_defaults
+    from classroom_practice import with_practice
     from core.data.prompts import DEFAULT_SYSTEM_PROMPT, with_grade
     from core.evaluation.capability import capability_note, default_format, model_family
 
@@ -205,6 +206,7 @@ def serve(args: argparse.Namespace, job: Path | None) -> int:
     demo = build_app(loaded, with_grade(system, args.grade), settings, RateLimiter(args.rate, 60.0),
                      [text for _, text in example_questions(3, default_format(args.model))],
                      note=f"About this tutor: {capability_note(args.model)}")
+    demo = with_practice(demo, loaded, settings, args.rate)
     demo.queue(default_concurrency_limit=1, max_size=200)
     share = args.share and not os.environ.get("SPACE_ID")
     app, local_url, share_url = demo.launch(**launch_kwargs(share, args.port, args.host, password))

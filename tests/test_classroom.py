@@ -73,13 +73,17 @@ def test_the_class_link_needs_its_password(server):
     assert fetch(server[0].local_url + "config") == 401
 
 
-def test_the_class_link_exposes_only_the_chat(server):
+PRACTICE = {"practice_join", "practice_question", "practice_answer", "practice_hint", "practice_explain",
+            "practice_ask", "practice_result"}  # the Practice tab's student actions (classroom_practice.py)
+
+
+def test_the_class_link_exposes_only_the_chat_and_practice(server):
     c = client(server[0])
     api = c.view_api(return_format="dict", print_info=False)
-    assert set(api["named_endpoints"]) == {"/chat"} and not api["unnamed_endpoints"]
+    assert set(api["named_endpoints"]) == {"/chat"} | {f"/{n}" for n in PRACTICE} and not api["unnamed_endpoints"]
     config = c.config
     public = [d.get("api_name") for d in config["dependencies"] if d.get("api_visibility") == "public"]
-    assert public == ["chat"]
+    assert sorted(public) == sorted({"chat"} | PRACTICE)
     kinds = {comp["type"] for comp in config["components"]}
     chatbot = next(comp for comp in config["components"] if comp["type"] == "chatbot")
     assert chatbot["props"]["buttons"] == ["copy", "copy_all"]  # Gradio's default adds "share"
