@@ -21,6 +21,7 @@ PAGES = [
     st.Page(ROOT / "pages" / "3_Train.py", title="Train", icon=":material/exercise:"),
     st.Page(ROOT / "pages" / "4_Compare.py", title="Compare", icon=":material/compare:"),
     st.Page(ROOT / "pages" / "5_Tutor.py", title="Tutor", icon=":material/school:"),
+    st.Page(ROOT / "pages" / "6_Practice.py", title="Practice", icon=":material/quiz:"),
 ]
 
 st.navigation(PAGES).run()

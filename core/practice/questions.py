@@ -75,3 +75,13 @@ def draw(spec: str, n: int = 10, grades: str | None = None, subject: str | None 
             if group and len(picked) < n:
                 picked.append(group.pop())
     return picked
+
+
+SUBJECTS = ("natural science", "social science", "language science")
+
+
+def offered_sources() -> list[str]:
+    """The sources the teacher's page offers: the sample, then the saved subsets (the Hub needs the internet)."""
+    from core.data.subsets import list_subsets
+
+    return ["sample"] + [f"subset:{s.name}" for s in list_subsets()]
