@@ -5,7 +5,8 @@ browse the data already offered (the sample, the Hub dataset, saved subsets), co
 present (cached results, or new evaluations of present models on present data, rate-limited) and
 chat. Everything that changes state or spends the device on something new (start, resume, stop,
 cancel, delete a run; create, import, convert, download, delete a model; evaluate a model that is not
-here; save or delete a subset; read a server path; start a class link; publish) calls `require`
+here; save or delete a subset; read a server path; start a class link; publish; start, view, stop,
+export or delete a practice session: students only join and answer, by its code) calls `require`
 INSIDE core, so a page that forgets to ask cannot open a hole:
 
     actor = access.Actor(address=client_ip)                # a visitor (pages build this per session)

@@ -178,3 +178,15 @@ def test_the_command_line_starts_shows_exports_stops_and_deletes(source, capsys,
     assert main(["practice", "show", code]) == 2
     assert capsys.readouterr().err.count("\n") == 1
     assert main(["practice", "start", "--data", source, "--n", "99"]) == 2
+
+
+def test_an_explanation_that_names_a_wrong_answer_is_caught_and_corrected_from_the_source():
+    q = Question(pid="r", question="Which word rhymes with drink?", choices=["brain", "think"], answer=1,
+                 solution="The words drink and think rhyme. They both end with the ink sound.")
+    assert explain.wrong_claim(q, 'The correct answer is "drunk." The reason is...')
+    assert explain.wrong_claim(q, "The correct answer is (A). Brain rhymes.")
+    assert not explain.wrong_claim(q, 'The correct answer is "think" because both end with ink.')
+    assert not explain.wrong_claim(q, "The right answer is (B).") and not explain.wrong_claim(q, "Rhymes end alike.")
+    assert "The right answer is \"think\". The words drink and think rhyme." in explain.correction(q)
+    user = explain.explanation_messages(q, 0)[1]["content"]
+    assert '"brain"' in user and '"think"' in user and "(A)" not in user  # options by their text

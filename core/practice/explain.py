@@ -10,6 +10,7 @@ their place in the device queue instead of a frozen page.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from collections.abc import Iterator
 
@@ -59,15 +60,37 @@ def _lesson(q: Question) -> str:
 
 def system_prompt(q: Question) -> str:
     """The tutor's instructions with the row's own lesson and solution as the source to explain from."""
-    return (f"{DEFAULT_SYSTEM_PROMPT} Explain using only the lesson and solution below. "
-            f"The right answer is {option(q, q.answer)}.\n{_lesson(q)}")
+    return (f"{DEFAULT_SYSTEM_PROMPT} A student answered a question wrongly. Explain kindly, in two or three "
+            f"short sentences, using only this lesson.\n{_lesson(q)}")
 
 
 def explanation_messages(q: Question, chosen: int) -> list[dict[str, str]]:
-    """The conversation that asks the model to explain a wrong answer."""
-    user = (f"{question_text(q)}\nI chose {option(q, chosen)}, but the right answer is {option(q, q.answer)}. "
-            f"Why is {option(q, chosen)} wrong, and what makes {option(q, q.answer)} right?")
+    """The conversation that asks the model to explain a wrong answer. The options are named by their text,
+    not their letters: SmolLM2-135M, asked with letters, answered "The correct answer is (C)" to a
+    two-option question (read from its replies on the sample)."""
+    context = build_context(q)
+    right, wrong = q.choices[q.answer].strip(), q.choices[chosen].strip()
+    user = (f"Question: {q.question.strip()}\n" + (f"{context}\n" if context else "")
+            + f'I answered "{wrong}", but the right answer is "{right}". Why is "{right}" right?')
     return [{"role": "system", "content": system_prompt(q)}, {"role": "user", "content": user}]
+
+
+CLAIM = re.compile(r"(?:correct|right) answer (?:is|was)\s+(?:indeed\s+|that\s+)?[\"“(]?([^\".”)\n]+)", re.IGNORECASE)
+
+
+def wrong_claim(q: Question, text: str) -> bool:
+    """The reply states as the answer something other than the right option (its text or letter)."""
+    right = q.choices[q.answer].strip().lower()
+    for claim in CLAIM.findall(text):
+        claim = claim.strip().lower()
+        if right not in claim and claim.strip("() ") != q.answer_letter.lower():
+            return True
+    return False
+
+
+def correction(q: Question) -> str:
+    """Said after a reply that named a wrong answer: the right one, from the row's own solution."""
+    return f"\n\n(Careful: that is not right. The right answer is \"{q.choices[q.answer].strip()}\". {why_sentence(q)})"
 
 
 def followup_messages(q: Question, chosen: int | None, history: list[dict[str, str]],
