@@ -234,8 +234,8 @@ def build_tab(loaded, settings, rate: int = 10, limits: Limits | None = None) ->
             except StudioError as e:
                 return st, str(e), gr.update(), gr.update(), gr.update()
             st = {**st, "wrong": not p["correct"]}
-            icon = "✅" if p["correct"] else "❌"
-            return (st, f"{icon} {p['message']}", gr.update(interactive=False),
+            head, _, rest = p["message"].partition(" ")
+            return (st, f"**{head}** {rest}", gr.update(interactive=False),
                     gr.update(visible=not p["correct"], value=[]), gr.update(visible=True))
 
         def on_explain(st: dict, request: gr.Request):

@@ -5,6 +5,8 @@ delete. Logic lives in core.practice; this file lays out widgets. Admin only in 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -35,7 +37,7 @@ if link is None or link.state != "running":
 else:
     st.success(f"Class link: {link.url} — students open its **Practice** tab.", icon=":material/link:")
 
-with st.expander("Start a session", expanded=not state.get("practice_code"), icon=":material/play_arrow:"):
+with st.expander("Start a session", expanded=not sessions.list_sessions(actor), icon=":material/play_arrow:"):
     c1, c2, c3 = st.columns(3)
     source = c1.selectbox("Questions from", offered_sources(), key="pr_source")
     n = c2.number_input("Questions", 1, 50, 10, key="pr_n")
@@ -74,13 +76,13 @@ def question_chart(rows: pd.DataFrame) -> go.Figure:
     acc = rows["accuracy"].astype(float).fillna(0) * 100
     colors = ["#2E7D32" if r is True else "#C62828" if r is False else "#9E9E9E" for r in rows["model right"]]
     fig = go.Figure(go.Bar(x=[f"Q{i}" for i in rows["#"]], y=acc, name="class",
-                           text=[f"{a:.0f}% of {n}" for a, n in zip(acc, rows["answered"])], marker_color="#4C78A8",
-                           hovertext=rows["question"]))
-    fig.add_trace(go.Scatter(x=[f"Q{i}" for i in rows["#"]], y=[104] * len(rows), mode="markers", name="model",
+                           text=[f"{a:.0f}% of {n}" if n else "" for a, n in zip(acc, rows["answered"])],
+                           textposition="outside", cliponaxis=False, marker_color="#4C78A8", hovertext=rows["question"]))
+    fig.add_trace(go.Scatter(x=[f"Q{i}" for i in rows["#"]], y=[118] * len(rows), mode="markers", name="model",
                              marker={"symbol": "diamond", "size": 12, "color": colors},
                              hovertext=[f"model {a or '-'}" for a in rows["model answer"]]))
     fig.update_layout(height=300, margin={"t": 30, "b": 10, "l": 10, "r": 10}, yaxis_title="class right (%)",
-                      yaxis_range=[0, 110], title="Per question: the class (bars) and the model (◆ green right, red wrong)",
+                      yaxis_range=[0, 125], title="Right per question · ◆ the model (green: right)",
                       legend={"orientation": "h", "y": -0.2})
     return fig
 
@@ -88,10 +90,11 @@ def question_chart(rows: pd.DataFrame) -> go.Figure:
 def skill_chart(skills: pd.DataFrame) -> go.Figure:
     skills = skills.sort_values("accuracy", na_position="first")
     fig = go.Figure(go.Bar(y=skills["skill"], x=skills["accuracy"].astype(float).fillna(0) * 100, orientation="h",
-                           text=[f"{c}/{n}" for c, n in zip(skills["correct"], skills["answered"])],
+                           text=[f"{c}/{n}" for c, n in zip(skills["correct"], skills["answered"])], textposition="outside",
+                           cliponaxis=False,
                            marker_color=["#C62828" if (a or 0) < 0.6 else "#2E7D32" for a in skills["accuracy"]]))
     fig.update_layout(height=max(200, 40 * len(skills) + 60), margin={"t": 30, "b": 10, "l": 10, "r": 10},
-                      xaxis_title="right (%)", xaxis_range=[0, 100], title="Per skill (red: to review)")
+                      xaxis_title="right (%)", xaxis_range=[0, 115], title="Per skill (red: to review)")
     return fig
 
 
@@ -110,7 +113,7 @@ def live(code: str) -> None:
     m2.metric("Answers", f"{answered} of {len(view.nicknames) * view.session.n}")
     m3.metric("Class right", f"{right / answered:.0%}" if answered else "–")
     model_right = rows["model right"].dropna()
-    m4.metric(f"Model right ({view.model_label or 'none'})",
+    m4.metric(f"Model right ({Path(view.model_label).name if view.model_label else 'none'})",
               f"{int(model_right.sum())} of {len(model_right)}" if len(model_right) else "–")
     st.caption("Joined: " + (", ".join(view.nicknames) if view.nicknames else "nobody yet") +
                f" · session {view.session.status}")
