@@ -190,3 +190,29 @@ def test_an_explanation_that_names_a_wrong_answer_is_caught_and_corrected_from_t
     assert "The right answer is \"think\". The words drink and think rhyme." in explain.correction(q)
     user = explain.explanation_messages(q, 0)[1]["content"]
     assert '"brain"' in user and '"think"' in user and "(A)" not in user  # options by their text
+
+
+def test_a_student_waiting_for_the_device_is_told_their_place(tiny_model_dir):
+    import threading
+
+    from core.serving.chat import ChatSettings, device_queue, get_model
+
+    loaded = get_model(tiny_model_dir)
+    q = make_questions(3)[0]
+    line = device_queue(loaded.device)
+    ticket = line.enter()  # another student's explanation holds the device
+    events: list = []
+
+    def read() -> None:
+        events.extend(explain.stream_events(loaded, explain.explanation_messages(q, 1 - q.answer),  # one by one
+                                            ChatSettings(max_new_tokens=3, temperature=0)))
+
+    reader = threading.Thread(target=read)
+    try:
+        reader.start()
+        reader.join(1.5)
+        assert events == [("wait", 1)] and reader.is_alive()  # told their place while the device is held
+    finally:
+        line.leave(ticket)
+    reader.join(60)
+    assert events[1] == ("wait", 0) and any(kind == "text" for kind, _ in events)
