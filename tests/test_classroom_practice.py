@@ -88,7 +88,7 @@ def test_bad_codes_nicknames_answers_and_closed_sessions_get_one_plain_sentence(
     s = sessions.create(data, n=2)
     c = client(url)
     for code in ("ZZZZZZ", "", "../../etc"):
-        assert refused(c, code, "Kim", api="/practice_join").startswith("There is no open practice session")
+        assert refused(c, code, "Kim", api="/practice_join").startswith("There is no practice session")
     token = c.predict(s.code, "Kim", api_name="/practice_join")["token"]
     assert "is taken" in refused(c, s.code, "KIM", api="/practice_join")
     assert refused(c, s.code, "<>", api="/practice_join").startswith("Type a nickname")

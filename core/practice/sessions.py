@@ -42,7 +42,7 @@ LIFETIME = 12 * 3600.0  # seconds a session stays open unless stopped earlier
 MAX_STUDENTS = 200
 HINT_STEPS = 3
 
-NO_SESSION = "There is no open practice session with that code: check the code with your teacher."
+NO_SESSION = "There is no practice session with that code: check the code and type it again."
 ENDED = "This practice session has ended: ask your teacher for a new code."
 NOT_JOINED = "You are not in this practice session: join it again with its code and a nickname."
 
