@@ -225,18 +225,19 @@ def build_tab(loaded, settings, rate: int = 10, limits: Limits | None = None) ->
 
         def on_answer(choice: str | None, st: dict):
             if not st.get("token"):
-                return st, "Join a session first.", gr.update(), gr.update(), gr.update()
+                return st, "Join a session first.", gr.update(), gr.update(), gr.update(), gr.update()
             if not choice:
-                return st, "Pick one of the options first.", gr.update(), gr.update(), gr.update()
+                return st, "Pick one of the options first.", gr.update(), gr.update(), gr.update(), gr.update()
             try:
                 limits.actions.check(st["token"])
                 p = answer_payload(st["code"], st["token"], st["index"], choice)
             except StudioError as e:
-                return st, str(e), gr.update(), gr.update(), gr.update()
+                return st, str(e), gr.update(), gr.update(), gr.update(), gr.update()
             st = {**st, "wrong": not p["correct"]}
-            head, _, rest = p["message"].partition(" ")
-            return (st, f"**{head}** {rest}", gr.update(interactive=False),
-                    gr.update(visible=not p["correct"], value=[]), gr.update(visible=True))
+            head, mark, rest = p["message"].partition("!" if p["correct"] else ":")
+            return (st, f"**{head}{mark}**{rest}", gr.update(interactive=False),
+                    gr.update(visible=not p["correct"], value=[]), gr.update(visible=not p["correct"]),
+                    gr.update(visible=True))
 
         def on_explain(st: dict, request: gr.Request):
             if not st.get("wrong"):
@@ -270,12 +271,11 @@ def build_tab(loaded, settings, rate: int = 10, limits: Limits | None = None) ->
 
         private = {"api_visibility": "private"}
         join_btn.click(on_join, [code_in, nick_in, state], [join_box, status, *shown], **private)
-        answer_btn.click(on_answer, [options, state], [state, feedback, options, chat, next_btn],
+        answer_btn.click(on_answer, [options, state], [state, feedback, options, chat, ask_row, next_btn],
                          concurrency_limit=None, **private).then(on_explain, [state], [chat], **private)
         hint_btn.click(on_hint, [state], [hint_md], concurrency_limit=None, **private)
         ask_btn.click(on_ask, [ask_in, chat, state], [ask_in, chat], **private)
         ask_in.submit(on_ask, [ask_in, chat, state], [ask_in, chat], **private)
-        chat.change(lambda h: gr.update(visible=bool(h)), [chat], [ask_row], **private)
         next_btn.click(show_question, [state], shown, concurrency_limit=None, **private)
 
         quick = {"concurrency_limit": None}

@@ -65,7 +65,8 @@ def test_a_student_completes_a_session_and_the_teacher_sees_it(class_link, brows
     wrong = (qs[1].answer + 1) % len(qs[1].choices)
     answer(page, f"({'ABCDE'[wrong]}) {qs[1].choices[wrong]}")
     expect(page.get_by_text(re.compile(r"^Not quite: you chose"))).to_be_visible()
-    expect(page.get_by_label("Ask the tutor about this question")).to_be_visible()  # the explanation arrived
+    expect(page.locator(".message.bot").first).to_have_text(re.compile(r"\S"), timeout=60_000)  # the explanation
+    expect(page.get_by_label("Ask the tutor about this question")).to_be_visible()
     page.screenshot(path=str(tmp_path / "practice-wrong-1366.png"), full_page=True)
     page.get_by_role("button", name="Next question").click()
     expect(page.get_by_text("Question 3 of 3")).to_be_visible()
