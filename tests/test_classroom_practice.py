@@ -130,3 +130,13 @@ def test_a_restart_of_the_class_link_mid_session_loses_no_answer(link):
     c.predict(s.code, token, 1, "1", api_name="/practice_answer")
     view = report.class_view(s.code)
     assert view.answers == 2 and view.questions[1]["hints used"] == 1 and view.nicknames == ["Ria"]
+
+
+def test_joins_are_rate_limited_per_address(link):
+    """Kept last: it spends this address's joins for a minute (a wrong-code guesser stops here)."""
+    url, data = classroom.status().local_url, link[1]
+    s = sessions.create(data, n=1)
+    c = client(url)
+    messages = [refused(c, "ZZZZZZ", f"guess {i}", api="/practice_join") for i in range(31)]  # 30 a minute pass
+    assert messages[0].startswith("There is no practice session") and messages[-1].startswith("Slow down")
+    assert refused(c, s.code, "Honest", api="/practice_join").startswith("Slow down")
