@@ -99,7 +99,8 @@ def test_students_get_one_plain_sentence_for_bad_input(source):
     token, _ = sessions.join(s.code, "Kim")
     with pytest.raises(StudioError, match="nickname 'kim' is taken"):
         sessions.join(s.code, "kim")
-    for nick in ("", "   ", "\x00\x01", "<>"):
+    assert sessions.join(s.code, "-A1 '=x")[1].nickname == "A1 'x"  # nothing a spreadsheet would run
+    for nick in ("", "   ", "\x00\x01", "<>", "-- .."):
         with pytest.raises(StudioError, match="Type a nickname"):
             sessions.join(s.code, nick)
     assert len(sessions.join(s.code, "x" * 100)[1].nickname) == sessions.MAX_NICKNAME
@@ -118,7 +119,7 @@ def test_students_get_one_plain_sentence_for_bad_input(source):
     sessions.answer(s.code, token, 0, 0)
     with pytest.raises(StudioError, match="already answered"):
         sessions.answer(s.code, token, 0, 1)
-    assert report.class_view(s.code).nicknames == ["Kim", "x" * sessions.MAX_NICKNAME]
+    assert report.class_view(s.code).nicknames == ["Kim", "A1 'x", "x" * sessions.MAX_NICKNAME]
 
 
 def test_a_closed_or_expired_session_takes_no_more_answers(source, studio_home):

@@ -219,7 +219,8 @@ def clean_nickname(text: object) -> str:
     """Letters, digits, spaces and - _ . ' only, spaces collapsed, at most MAX_NICKNAME characters."""
     text = unicodedata.normalize("NFKC", str(text or ""))
     text = "".join(c for c in text if c.isalnum() or c in " -_.'")
-    text = " ".join(text.split())[:MAX_NICKNAME].strip()
+    # no leading - . ' _: a nickname must not read as a formula when the teacher opens the CSV in a spreadsheet
+    text = " ".join(text.split()).lstrip("-_.' ")[:MAX_NICKNAME].strip()
     if not text:
         raise StudioError(f"Type a nickname (letters and digits, at most {MAX_NICKNAME} characters).")
     return text
