@@ -102,10 +102,11 @@ def explanation(loaded, settings, code: str, token: str, index: Any, message: st
     else:
         text = clean_input(message, 1000, "Your question")
         messages = explain.followup_messages(q, int(a["choice"]) if a else None, history or [], text)
-    text = ""
+    text, why = "", explain.why_sentence(q)
     for kind, value in explain.stream_events(loaded, messages, settings):
-        if kind == "wait" and not text:
-            yield (f"{WAITING}: {value} ahead of you…" if value else f"{WAITING}…")
+        if kind == "wait" and not text:  # their place in line, and the lesson's own why to read meanwhile
+            yield (f"{WAITING}: {value} ahead of you… Meanwhile, from the lesson: {why}" if value
+                   else f"{WAITING}…")
         elif kind == "text":
             text += str(value)
             yield text
