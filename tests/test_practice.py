@@ -9,8 +9,8 @@ import json
 import re
 
 import pytest
-from conftest import make_questions
 
+from conftest import make_questions
 from core import access
 from core.__main__ import main
 from core.data.records import Question
@@ -84,6 +84,10 @@ def test_questions_needing_an_uncaptioned_picture_are_left_out_and_filters_apply
     assert questions.draw(source, n=5, seed=3) == questions.draw(source, n=5, seed=3)
     graded = questions.draw(source, n=50, grades="3-5", subject="Language Science")
     assert graded and all(3 <= q.grade_number <= 5 and q.subject == "language science" for q in graded)
+    pic = dict(question="Which animal is shown?", choices=["zebra", "horse"], answer=0, has_image=True)
+    named = Question(pid="a", caption="A zebra standing in tall grass.", **pic)
+    vague = Question(pid="b", caption="A painting of an animal on top of a green field.", **pic)
+    assert [q.pid for q in questions.eligible([named, vague])] == ["a"]  # a caption that names a choice stands in
     for bad in ("14", "5-3", "x"):
         with pytest.raises(StudioError, match="Grades"):
             questions.draw(source, n=3, grades=bad)

@@ -1,7 +1,7 @@
 """Drawing a practice session's questions: a fixed, seeded list from a source or saved subset.
 
-A question whose answer depends on an image is kept only when the row carries the image's caption: the
-class link shows text only, and a text-only model cannot see the picture either.
+A question whose answer depends on an image the text cannot stand in for (no caption, or a caption that
+names no choice) is left out: the class link shows text only, and a text-only model cannot see it either.
 """
 
 from __future__ import annotations
@@ -32,8 +32,12 @@ def parse_grades(text: str | None) -> tuple[int, int] | None:
 
 
 def shown_as_text(q: Question) -> bool:
-    """The question can be asked in text: it has no image, or the image's caption comes with it."""
-    return not q.has_image or bool(q.caption.strip())
+    """The question can be asked in text: its answer does not need a picture the class link cannot show
+    (no image; or its hint suffices; or its caption names a choice: core.evaluation.scoring.image_unseen,
+    the same rule as Compare's report card)."""
+    from core.evaluation.scoring import image_unseen
+
+    return not image_unseen(q)
 
 
 def eligible(questions: list[Question], grades: tuple[int, int] | None = None,
