@@ -4,28 +4,27 @@ A job is a job folder (core.jobs.runs) under area("evals"): config.json holds th
 (`python -m core.evaluation.jobs RUN_DIR`) writes status.json (step/total = questions scored) and, when done,
 results.json ({request, key, summary, result}). The cache key is (model identity: folder + its weight
 files' size and mtime; data content hash; prompt format; method; the settings that change answers);
-area("cache")/evals/<key>.json points at the job folder that holds the result.
+area("cache")/evals/<key>.json points at the job folder that holds the result. Its states (queued, running,
+done, failed, stopped) are written by core.jobs.runner, like every job's.
 
     python -m core.evaluation.jobs RUN_DIR          # the worker (launched by `start_eval`)
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import re
 import sys
 import time
-import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from core.models import catalogue, obtain
 
-from core.jobs import lifecycle, runs
+from core.jobs import runner, runs
 from core import access
 from core.errors import StudioError
 from core.evaluation import methods
@@ -33,7 +32,7 @@ from core.evaluation.scoring import EvalResult, EvalSettings, evaluate
 from core.files import read_json, write_json_atomic
 from core.progress import Bar
 from core.progress import say as say_progress
-from core.home import PROJECT_ROOT, area
+from core.home import area
 from core.data.prompts import DEFAULT_FORMAT, get_format
 from core.data.records import Question, content_hash
 
@@ -138,7 +137,7 @@ def _lookup(key: str) -> Path | None:
         return None
     if not run_dir.is_relative_to(area("evals").resolve()):
         return None
-    return run_dir if (run_dir / "results.json").is_file() else None
+    return run_dir if runs.has_results(run_dir) else None
 
 
 def find_running(req: EvalRequest, questions: list[Question] | None = None) -> Path | None:
@@ -170,7 +169,7 @@ def load_for_eval(name: str, device: str | None = None):
 
 def load_results(run_dir: Path) -> tuple[EvalResult, dict[str, Any]]:
     """(result, summary) of a finished job."""
-    data = read_json(Path(run_dir) / "results.json")
+    data = runs.read_results(run_dir)
     return EvalResult.from_dict(data["result"]), data["summary"]
 
 
@@ -200,8 +199,7 @@ def start_eval(req: EvalRequest, questions: list[Question] | None = None,
         access.spend(actor, "evaluation")
     run_dir = runs.create_run(area("evals"), {"kind": "eval", "request": asdict(req), "key": key},
                               name=time.strftime("%Y%m%d-%H%M%S") + f"-{req.method}")
-    runs.launch(run_dir, [sys.executable, "-m", "core.evaluation.jobs", str(run_dir)],
-                env={"PYTHONPATH": str(PROJECT_ROOT)})
+    runner.launch(run_dir, runner.module_argv("core.evaluation.jobs", run_dir))
     return EvalJob(run_dir, key, cached=False)
 
 
@@ -224,21 +222,19 @@ def run_eval(req: EvalRequest, use_cache: bool = True) -> tuple[Path, bool]:
         print(f"waiting for the device, in use by {holder}", file=sys.stderr, flush=True)
     run_dir = runs.create_run(area("evals"), {"kind": "eval", "request": asdict(req), "key": None},
                               name=time.strftime("%Y%m%d-%H%M%S") + f"-{req.method}")
-    if run_job(run_dir, echo=True) != 0:
+    code = run_job(run_dir, echo=True)
+    if code == runner.EXIT_INTERRUPTED:
+        raise KeyboardInterrupt  # Ctrl-C: the job is recorded `stopped`; the command exits 130
+    if code != 0:
         raise StudioError(runs.read_status(run_dir).error or f"the evaluation in {run_dir} failed")
     return run_dir, False
 
 
 # ---- the worker ------------------------------------------------------------------------------------
 
-class _Stopped(Exception):
-    pass
-
-
 def run_job(run_dir: Path, echo: bool = False) -> int:
-    """Do the evaluation a job folder asks for; returns 0 when done or stopped, 1 when it failed."""
-    import torch
-
+    """Do the evaluation a job folder asks for, its states written by the runner (core.jobs.runner): returns
+    0 when done or stopped by request, 130 when interrupted (Ctrl-C, SIGTERM), 1 when it failed."""
     from core.models.obtain import resolve_model
     from core.models.loading import load_model
     from core.evaluation.reports import summarize
@@ -247,64 +243,42 @@ def run_job(run_dir: Path, echo: bool = False) -> int:
     try:
         req = EvalRequest(**runs.read_config(run_dir)["request"])
     except (KeyError, TypeError, ValueError, StudioError) as e:
-        runs.write_status(run_dir, state="failed", pid=os.getpid(), error=f"Invalid config: {e}", ended=time.time())
+        runner.end(run_dir, "failed", pid=os.getpid(), error=f"Invalid config: {e}")
         return 1
 
     bar: Bar | None = None  # echo (the command line): count, rate and ETA on stderr (core.progress)
 
-    def say(message: str) -> None:
-        runs.write_status(run_dir, message=message)
-        if echo:
-            say_progress(message)
+    def work(job: runner.Job) -> None:
+        def say(message: str) -> None:
+            job.say(message)
+            if echo:
+                say_progress(message)
 
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if runs.stop_requested(run_dir):
-            raise _Stopped
-        runs.write_status(run_dir, step=done, total=total, message=f"{done}/{total} questions")
-        if echo:
-            bar = bar or Bar(f"evaluating ({req.method})", total=total, unit="question")
-            bar.set(done, total)
+        def progress(done: int, total: int) -> None:
+            nonlocal bar
+            job.check_stop()
+            job.report(step=done, total=total, message=f"{done}/{total} questions")
+            if echo:
+                bar = bar or Bar(f"evaluating ({req.method})", total=total, unit="question")
+                bar.set(done, total)
+
+        questions = select_questions(req)
+        folder = resolve_model(req.model, progress=say)
+        key = cache_key(model_identity(folder), content_hash(questions), req)
+        say(f"loading {folder.name}")
+        loaded = load_model(folder, device=req.device)
+        job.report(step=0, total=len(questions), message="evaluating")
+        result = evaluate(loaded, questions, req.fmt, req.method, progress=progress, settings=req.settings())
+        runs.write_results(run_dir, {"request": asdict(req), "key": key, "summary": summarize(result, req.split),
+                                     "result": result.to_dict()})
+        write_json_atomic(_pointer(key), {"run_dir": str(run_dir.resolve())})
+        job.final.update(step=len(questions), total=len(questions), key=key, accuracy=result.accuracy)
 
     try:
-        with lifecycle.worker(run_dir, message="waiting for the device"), runs.device_slot(run_dir) as held:
-            if not held:
-                runs.write_status(run_dir, state="stopped", ended=time.time(), message="cancelled while queued")
-                return 0
-            runs.write_status(run_dir, state="running", started=time.time(), message="loading")
-            questions = select_questions(req)
-            folder = resolve_model(req.model, progress=say)
-            key = cache_key(model_identity(folder), content_hash(questions), req)
-            say(f"loading {folder.name}")
-            loaded = load_model(folder, device=req.device)
-            runs.write_status(run_dir, step=0, total=len(questions), message="evaluating")
-            result = evaluate(loaded, questions, req.fmt, req.method, progress=progress, settings=req.settings())
-            write_json_atomic(run_dir / "results.json", {
-                "request": asdict(req), "key": key, "summary": summarize(result, req.split),
-                "result": result.to_dict()})
-            write_json_atomic(_pointer(key), {"run_dir": str(run_dir.resolve())})
-            runs.write_status(run_dir, state="done", ended=time.time(), step=len(questions), total=len(questions),
-                              key=key, accuracy=result.accuracy, message="done")
-            return 0
-    except _Stopped:
-        runs.write_status(run_dir, state="stopped", ended=time.time(), message="stopped")
-        return 0
-    except torch.OutOfMemoryError as e:
-        runs.write_status(run_dir, state="failed", ended=time.time(),
-                          error=f"The model does not fit in memory on this device: {e}. Use a smaller model, a "
-                                "smaller batch size, or another device.")
-        return 1
-    except StudioError as e:
-        runs.write_status(run_dir, state="failed", error=str(e), ended=time.time())
-        return 1
-    except BaseException as e:  # a bug: record it, with its traceback in log.txt (never on the command line)
-        if echo:
-            with contextlib.suppress(OSError), open(run_dir / runs.LOG, "a") as log:
-                traceback.print_exc(file=log)
-        else:
-            traceback.print_exc()
-        runs.write_status(run_dir, state="failed", error=f"{type(e).__name__}: {e}", ended=time.time())
-        return 1
+        return runner.run(run_dir, work, holder=f"evaluation {run_dir.name}", message="waiting for the device",
+                          quiet_traceback=echo,
+                          oom_hint="The model does not fit in memory on this device. Use a smaller model, a smaller "
+                                   "batch size, or another device.")
     finally:
         if bar is not None:
             bar.close()

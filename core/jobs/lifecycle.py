@@ -2,10 +2,9 @@
 
     queued -> running -> stopping -> done | failed | stopped        (and `crashed`, read, never written)
 
-The UI side launches (`launch`), reads (`read_status`) and stops (`request_stop`, `terminate`); the
-worker side wraps its whole life in `worker(run_dir)` (this process acts as the local admin, status
-names its pid and the pid's start time, a thread beats the `heartbeat` file every few seconds) and
-reports through `write_status` with typed fields.
+This module reads (`read_status`), stops (`request_stop`, `terminate`) and holds the primitives (the
+typed `Status`, `write_status`, process identity). Launching, the worker's life (pid, heartbeat) and every
+state transition are core.jobs.runner's: nothing else writes a `state`.
 
 Honest status: a non-terminal job reads as `crashed` when its process is gone, when the pid now
 belongs to another process (its start time differs from the one recorded), or when its heartbeat is
@@ -22,17 +21,14 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from core import access
 from core.errors import StudioError
-from core.files import open_append_nofollow, read_only, write_json_atomic, write_text_atomic
+from core.files import read_only, write_json_atomic, write_text_atomic
 
 STATES = ("queued", "running", "stopping", "done", "failed", "stopped", "crashed")
 TERMINAL = frozenset({"done", "failed", "stopped", "crashed"})
@@ -231,44 +227,7 @@ def log_tail(run_dir: Path, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-# ---- the UI side -----------------------------------------------------------------------------------------
-
-def launch(run_dir: Path, argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None,
-           replace_env: bool = False) -> int:
-    """Start a worker in its own session (process group), output to log.txt; returns its pid.
-
-    status.json reads `queued` with no pid until the worker's `worker()` takes over, so the two never race.
-    """
-    run_dir = Path(run_dir)
-    if run_dir.is_symlink() or read_only(run_dir):
-        raise StudioError(f"Cannot start {run_dir.name}: its folder is read-only or a symbolic link.")
-    try:
-        for name in (STOP, CANCEL, LAUNCHER, HEARTBEAT):
-            with contextlib.suppress(FileNotFoundError):
-                (run_dir / name).unlink()
-        # A resumed run keeps where it was (step, progress, training time, best metrics) until its worker
-        # moves on; only values of the right type are carried over.
-        prev = parse_status(read_raw(run_dir))
-        kept = {k: getattr(prev, k) for k in ("step", "total", "progress", "elapsed", "best_eval_loss",
-                                              "best_eval_accuracy") if getattr(prev, k) is not None}
-        write_json_atomic(run_dir / STATUS, {"state": "queued", "pid": None, **kept})
-        log = open_append_nofollow(run_dir / LOG)
-    except OSError as e:
-        raise StudioError(f"Cannot write in the job folder {run_dir.name}: {e.strerror or e}.") from e
-    with log:
-        try:
-            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd,
-                                    start_new_session=True,
-                                    env=(env or {}) if replace_env else {**os.environ, **(env or {})})
-        except OSError as e:
-            write_status(run_dir, state="failed", error=f"Could not start the worker: {e}")
-            raise StudioError(f"Could not start the worker ({Path(argv[0]).name}): {e.strerror or e}.") from e
-    # Reap the child when it exits so a finished worker never lingers as a zombie that looks alive.
-    threading.Thread(target=proc.wait, daemon=True).start()
-    write_json_atomic(run_dir / LAUNCHER, {"pid": proc.pid, "pid_start": process_start(proc.pid),
-                                           "argv": argv, "launched": time.time()})
-    return proc.pid
-
+# ---- the UI side (launching is core.jobs.runner.launch) ------------------------------------------------
 
 def request_stop(run_dir: Path, cancel: bool = False, actor: access.Actor | None = None) -> None:
     """Ask the worker to stop (graceful: training saves a checkpoint) or to cancel (no checkpoint)."""
@@ -314,28 +273,3 @@ def terminate(run_dir: Path, grace: float = 5.0) -> bool:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
     return True
-
-
-# ---- the worker side ---------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def worker(run_dir: Path, **initial: Any) -> Iterator[None]:
-    """A worker's whole life: acts as the local admin, records its pid (and start time), beats a heartbeat."""
-    run_dir = Path(run_dir)
-    access.act_as_local()
-    write_status(run_dir, state="queued", pid=os.getpid(), pid_start=process_start(os.getpid()), error="",
-                 **initial)
-    done = threading.Event()
-
-    def beat() -> None:
-        while not done.wait(BEAT_SECONDS):
-            with contextlib.suppress(OSError):
-                (run_dir / HEARTBEAT).touch()
-
-    (run_dir / HEARTBEAT).touch()
-    thread = threading.Thread(target=beat, daemon=True, name="heartbeat")
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()

@@ -14,13 +14,12 @@ One module owns the layout of a job folder (the lifecycle and its status live in
 `resolve_run` is the one place that turns `run:<id>`, a run name or a folder into a run folder. A
 symlink inside a job folder is never followed: listings skip symlinked folders, appends and log reads
 open with O_NOFOLLOW, a symlinked job folder is refused. One job per device at a time: `device_slot`
-takes an exclusive `flock` on `<home>/device.lock`, which the OS releases if the holder dies.
+is core.jobs.device's lease named after the job (an exclusive `flock` the OS releases if the holder dies).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
@@ -34,10 +33,12 @@ from typing import Any
 from core import access
 from core.errors import StudioError
 from core.files import open_append_nofollow, read_json, read_only, write_json_atomic
-from core.home import area, home
+from core.home import area
 from core.jobs.lifecycle import (CANCEL, HEARTBEAT, LAUNCHER, LOG, STATES, STATUS, STOP, TERMINAL,  # noqa: F401
-                                 Status, cancel_requested, launch, log_tail, pid_alive, read_status,
+                                 Status, cancel_requested, log_tail, pid_alive, read_status,
                                  request_stop, stop_requested, terminate, write_status)
+from core.jobs import device, runner
+from core.jobs.runner import launch  # noqa: F401
 
 CONFIG, METRICS = "config.json", "metrics.jsonl"
 MODEL, CHECKPOINTS, RESULTS = "model", "checkpoints", "results.json"
@@ -126,8 +127,37 @@ def create_run(root: Path, config: dict, name: str | None = None) -> Path:
         except OSError as e:
             raise StudioError(f"Cannot create {run_dir}: {e.strerror or e}.") from e
     write_json_atomic(run_dir / CONFIG, {**config, "created": time.time()})
-    write_json_atomic(run_dir / STATUS, {"state": "queued", "pid": None, "step": 0, "total": 0})
+    runner.created(run_dir)
     return run_dir
+
+
+def write_results(run_dir: Path, results: dict) -> Path:
+    """The job's product as JSON (an evaluation's scores, a sweep's table); atomic."""
+    write_json_atomic(results_path(run_dir), results)
+    return results_path(run_dir)
+
+
+def read_results(run_dir: Path) -> Any:
+    """The job's results.json (a StudioError naming it when it is missing or damaged)."""
+    return read_json(results_path(run_dir))
+
+
+def has_results(run_dir: Path) -> bool:
+    p = results_path(run_dir)
+    return p.is_file() and not p.is_symlink()
+
+
+def results_mtime(run_dir: Path) -> float:
+    """When the results were written (a cache key for pages); 0.0 when there are none."""
+    try:
+        return results_path(run_dir).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def has_config(folder: Path) -> bool:
+    """`folder` is a job folder (it holds the job's config)."""
+    return (Path(folder) / CONFIG).is_file()
 
 
 def read_config(run_dir: Path) -> dict:
@@ -235,69 +265,22 @@ def read_metrics(run_dir: Path) -> list[dict]:
 # -------------------------------------------------------------------------------------- device slot
 
 def device_lock_path() -> Path:
-    return home() / "device.lock"
+    return device.lock_path()
 
 
 @contextlib.contextmanager
 def device_slot(run_dir: Path, poll: float = 0.5) -> Iterator[bool]:
-    """Hold the device for this job; while another job holds it, stay `queued` and wait.
-
-    Yields True once the device is held, or False if a stop/cancel was requested while waiting
-    (the caller then ends the job as `stopped`). The lock dies with the process: crash-safe.
-    """
-    run_dir = Path(run_dir)
-    f = open(device_lock_path(), "a+")
-    try:
-        waiting = False
-        while True:
-            try:
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if stop_requested(run_dir):
-                    yield False
-                    return
-                if not waiting:
-                    holder = _slot_holder()
-                    write_status(run_dir, state="queued", pid=os.getpid(), waiting_for=holder,
-                                 message=f"waiting for the device (in use by {holder})" if holder
-                                 else "waiting for the device")
-                    waiting = True
-                else:
-                    heartbeat(run_dir)
-                time.sleep(poll)
-        write_json_atomic(home() / "device.holder.json", {"run_dir": str(run_dir), "pid": os.getpid()})
-        if waiting:
-            write_status(run_dir, waiting_for="")
-        try:
-            yield True
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                (home() / "device.holder.json").unlink()
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-    finally:
-        f.close()
-
-
-def _slot_holder() -> str:
-    try:
-        return Path(json.loads((home() / "device.holder.json").read_text())["run_dir"]).name
-    except (OSError, ValueError, KeyError, TypeError):
-        return ""
+    """Hold the device for this job (core.jobs.device.device_lease, named after the job); yields False if a
+    stop/cancel was requested while waiting. The job's queued/running states are the runner's."""
+    with device.device_lease(Path(run_dir).name, poll=poll,
+                             should_stop=lambda: stop_requested(run_dir)) as held:
+        yield held
 
 
 def device_holder() -> str:
-    """The name of the job holding the device now ("" when it is free)."""
-    f = open(device_lock_path(), "a+")
-    try:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _slot_holder() or "another job"
-        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-        return ""
-    finally:
-        f.close()
+    """The name of whoever holds the device now ("" when it is free)."""
+    lease = device.device_holder()
+    return lease.holder if lease else ""
 
 
 # ------------------------------------------------------------------------------------------ listing

@@ -23,7 +23,6 @@ import contextlib
 import math
 import os
 import resource
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from core.jobs import lifecycle, runs
+from core.jobs import runner, runs
 from core.training.batching import TargetLoss, collate, make_batches
 from core import access
 from core.errors import StudioError
@@ -63,6 +62,7 @@ class Trainer:
         self.best: dict[str, float] = {}
         self.started = time.time()
         self.on_step: StepHook | None = None  # a foreground run's progress bar (core.commands.train)
+        self.job: runner.Job | None = None  # set by the runner on rank 0
         self.tracker = Tracker(run_dir, (), {})  # opened in setup() when the config asks for trackers
 
     # -------------------------------------------------------------------------------- bookkeeping
@@ -251,7 +251,7 @@ class Trainer:
         oom_at = int(os.environ.get(TEST_OOM_ENV, "0") or 0)
         start_step, start_p = self.step, self.progress(self.prior_elapsed)
         self.model.train()
-        self.status(force=True, state="running", pid=os.getpid(), started=self.started, step=self.step,
+        self.status(force=True, pid=os.getpid(), started=self.started, step=self.step,
                     total=self.max_steps or 0, error="", progress=start_p, elapsed=self.prior_elapsed,
                     elapsed_at=t0, eta=None,
                     message="compiling the model (the first step takes longer)" if self.compiled else "training",
@@ -302,7 +302,7 @@ class Trainer:
                 rec.update(self.evaluate())
                 last_eval, last_eval_step = elapsed, self.step
             self.metrics(rec)
-            self.status(force=is_eval, state="running", step=self.step, total=total, eta=eta, progress=p,
+            self.status(force=is_eval, step=self.step, total=total, eta=eta, progress=p,
                         elapsed=elapsed, elapsed_at=now, **self.best_fields())
             if self.on_step is not None:
                 self.on_step(self.step, total, rec)
@@ -321,17 +321,18 @@ class Trainer:
         if self.main:
             self.status(force=True, message="saving the final model")
             save_final_model(self.run_dir, self.model, self.tok, self.cfg)
-            self.status(force=True, state="done", step=self.step, total=self.step, ended=time.time(), eta=0,
+            self.status(force=True, step=self.step, total=self.step, eta=0,
                         progress=1.0, elapsed=elapsed, message="done", **self.best_fields())
             self.log("done")
         return "done"
 
     def finish_stop(self, elapsed: float) -> str:
         cancel = runs.cancel_requested(self.run_dir)
-        self.status(force=True, state="stopping", message="cancelling" if cancel else "saving a checkpoint")
+        if self.main:  # the runner (core.jobs.runner) writes the state; stopped follows when this returns
+            self.job.stopping("cancelling" if cancel else "saving a checkpoint")
         if not cancel:
             self.checkpoint(elapsed)
-        self.status(force=True, state="stopped", ended=time.time(), step=self.step,
+        self.status(force=True, step=self.step,
                     message="cancelled" if cancel else f"stopped at step {self.step}; resume to continue")
         self.log("cancelled" if cancel else "stopped")
         return "stopped"
@@ -344,7 +345,8 @@ def peak_memory(device: torch.device) -> int:
 
 
 def run_worker(run_dir: Path, resume: bool = False, on_step: StepHook | None = None) -> int:
-    """Entry point of the worker process. Returns the exit code (0 done/stopped, 1 failed).
+    """Entry point of the worker process. Returns the exit code (core.jobs.runner: 0 done or stopped by
+    request, 130 interrupted by Ctrl-C or SIGTERM, 1 failed); the runner writes every state.
 
     on_step(step, total steps (an estimate under a time budget), metrics record) after every step."""
     run_dir = Path(run_dir)
@@ -353,53 +355,38 @@ def run_worker(run_dir: Path, resume: bool = False, on_step: StepHook | None = N
         cfg = TrainConfig.from_dict(runs.read_config(run_dir))
     except (ValueError, StudioError) as e:
         if rank == 0:
-            runs.write_status(run_dir, state="failed", pid=os.getpid(), error=f"Invalid config: {e}", ended=time.time())
+            runner.end(run_dir, "failed", pid=os.getpid(), error=f"Invalid config: {e}")
         print(f"error: invalid config: {e}", file=sys.stderr, flush=True)
         return 1
     trainer = Trainer(run_dir, cfg, resume)
     trainer.on_step = on_step
-    previous = signal.signal(signal.SIGTERM, lambda *_: setattr(trainer, "stop_flag", True))  # graceful stop
     try:
         return _run(trainer, run_dir, rank)
     finally:
         trainer.tracker.close()
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(trainer: "Trainer", run_dir: Path, rank: int) -> int:
     if int(os.environ.get("WORLD_SIZE", 1)) > 1:
         import torch.distributed as dist
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    try:
-        if rank == 0:
-            with lifecycle.worker(run_dir, message="starting"), runs.device_slot(run_dir) as got:
-                if not got:
-                    runs.write_status(run_dir, state="stopped", ended=time.time(), message="cancelled while queued")
-                    return 0
-                runs.write_status(run_dir, state="running", message="loading the model and data")
-                trainer.started = time.time()
-                trainer.run()
-        else:
-            trainer.started = time.time()
-            trainer.run()
+    if rank != 0:
+        trainer.started = time.time()
+        trainer.run()
         return 0
-    except torch.OutOfMemoryError as e:
-        print(f"out of memory: {e}", file=sys.stderr, flush=True)
-        _failed(trainer, rank, f"{OOM_HINT} ({e})")
-        return 1
-    except StudioError as e:
-        print(f"error: {e}", file=sys.stderr, flush=True)
-        _failed(trainer, rank, str(e))
-        return 1
-    except BaseException as e:  # a bug or an interrupt: record it honestly, then let it propagate to log.txt
-        _failed(trainer, rank, f"{type(e).__name__}: {e}")
-        raise
 
+    def work(job: runner.Job) -> str:
+        trainer.job = job
+        job.say("loading the model and data")
+        trainer.started = time.time()
+        try:
+            return trainer.run()
+        finally:  # the step reached so far (status writes are throttled, so it may be newer than status.json's)
+            job.final["step"] = getattr(trainer, "step", 0)
 
-def _failed(trainer: "Trainer", rank: int, error: str) -> None:
-    if rank == 0:  # the step reached so far (status writes are throttled, so it may be newer than status.json's)
-        runs.write_status(trainer.run_dir, state="failed", step=getattr(trainer, "step", 0), error=error,
-                          ended=time.time())
+    # SIGTERM is a graceful stop: the loop sees the flag, saves a checkpoint, ends stopped (exit 130).
+    return runner.run(run_dir, work, holder=f"training {run_dir.name}", oom_hint=OOM_HINT,
+                      on_signal=lambda: setattr(trainer, "stop_flag", True))
 
 
 def main(argv: list[str] | None = None) -> int:
