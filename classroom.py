@@ -11,8 +11,8 @@ Gradio has no share links: the Space's own Tutor page is the class link (`space_
     python classroom.py --model tiny --port 7860 --share
 
 The Tutor page starts it with `start()` and reads `status()`: the server is a job like a training run
-(core.jobs.lifecycle: launched in its own session, status.json with its pid and start time, a
-heartbeat, `terminate` only after checking it is the process this app started), in the job folder
+(core.jobs.runner: launched in its own session, its states written by the runner, its pid and start
+time, a heartbeat, `terminate` only after checking it is the process this app started), in the job folder
 `<home>/classroom`. This module imports gradio only inside `build_app`/`main`.
 """
 
@@ -26,12 +26,11 @@ from pathlib import Path
 
 from core import access
 from core.errors import StudioError
-from core.files import read_json, write_json_atomic
+from core.files import write_json_atomic
 from core.home import PROJECT_ROOT, area, home
-from core.jobs import lifecycle
+from core.jobs import lifecycle, runner, runs
 
 PASSWORD_ENV = "SQA_CLASS_PASSWORD"
-STATE, LOG = "server.json", "log.txt"
 TITLE = "Science tutor"
 
 
@@ -182,11 +181,18 @@ def main(argv: list[str] | None = None) -> int:
     access.act_as_local()  # started from this machine's command line, or by start() after its check
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     job = Path(args.state).parent if args.state else None  # the job folder the Tutor page launched it in
-    with lifecycle.worker(job) if job else contextlib.nullcontext():
-        return serve(args, job)
+    if job is None:
+        serve(args, None)
+        return 0
+    return runner.run(job, lambda j: serve(args, j), device=False, message="loading the model",
+                      on_signal=_interrupt)  # the states are the runner's: a stop ends it `stopped`
 
 
-def serve(args: argparse.Namespace, job: Path | None) -> int:
+def _interrupt() -> None:
+    raise KeyboardInterrupt  # Gradio's block_thread closes the server on it
+
+
+def serve(args: argparse.Namespace, job: "runner.Job | None") -> str:
     from core.models.obtain import resolve_model
     from dataclasses import replace
 
@@ -225,9 +231,9 @@ def serve(args: argparse.Namespace, job: Path | None) -> int:
         write_json_atomic(Path(args.state), state)
     print(f"class link: {share_url or local_url}", flush=True)
     if job:
-        lifecycle.write_status(job, state="running", started=time.time(), message=share_url or local_url)
+        job.say(share_url or local_url)
     demo.block_thread()
-    return 0
+    return "stopped"  # a class link ends only when it is stopped
 
 
 class RefuseUploads:
@@ -292,37 +298,33 @@ def start(model: str, share: bool = True, password: str | None = None, port: int
         raise StudioError(f"{model} is not here yet: open it on the Tutor page (or the Models page) first.")
     stop(actor)
     folder = _folder()
-    (folder / STATE).unlink(missing_ok=True)
+    runs.results_path(folder).unlink(missing_ok=True)  # the server's addresses are the job's result
     argv = [sys.executable, str(PROJECT_ROOT / "classroom.py"), "--model", model, "--host", host,
-            "--state", str(folder / STATE), "--rate", str(rate)]
+            "--state", str(runs.results_path(folder)), "--rate", str(rate)]
     argv += ["--max-new-tokens", str(max_new_tokens)] if max_new_tokens else []
     argv += ["--grade", str(grade)] if grade else []
     argv += ["--share"] if share else []
     argv += ["--port", str(port)] if port else []
     argv += ["--system", system_prompt] if system_prompt else []
     # The server needs no Hub token: it serves a model already here.
-    env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
-    env.update(GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", PYTHONPATH=str(PROJECT_ROOT),
-               GRADIO_TEMP_DIR=str(folder / "tmp"), HF_HUB_DISABLE_TELEMETRY="1")
-    env.pop(PASSWORD_ENV, None)
+    env = dict(GRADIO_ANALYTICS_ENABLED="False", GRADIO_TEMP_DIR=str(folder / "tmp"), HF_HUB_DISABLE_TELEMETRY="1")
     if password:
         env[PASSWORD_ENV] = password
     with contextlib.suppress(FileNotFoundError):
         (folder / lifecycle.LOG).unlink()  # one server's log at a time
-    write_json_atomic(folder / "config.json", {"kind": "classlink", "model": model, "password": bool(password),
-                                               "share": share, "host": host, "created": time.time()})
-    pid = lifecycle.launch(folder, argv, env=env, cwd=PROJECT_ROOT, replace_env=True)
+    runs.write_config(folder, {"kind": "classlink", "model": model, "password": bool(password), "share": share,
+                               "host": host, "created": time.time()})
+    pid = runner.launch(folder, argv, env=env, drop=runner.TOKEN_VARS + (PASSWORD_ENV,))
     return ClassLink("starting", pid, model=model, password=bool(password))
 
 
 def status() -> ClassLink | None:
     """The class link's state, or None when none was started."""
     folder = _folder()
-    if not (folder / lifecycle.LAUNCHER).exists():
+    if not runs.launched(folder):
         return None
     try:
-        config = read_json(folder / "config.json")
-        config = config if isinstance(config, dict) else {}
+        config = runs.read_config(folder)
     except StudioError:
         config = {}
     model, password = str(config.get("model", "")), bool(config.get("password"))
@@ -330,7 +332,7 @@ def status() -> ClassLink | None:
     if st.terminal:
         return ClassLink("failed", st.pid, model=model, log_tail=st.log_tail or lifecycle.log_tail(folder, 20))
     try:
-        s = read_json(folder / STATE) if (folder / STATE).exists() else None
+        s = runs.read_results(folder) if runs.has_results(folder) else None
     except StudioError:
         s = None
     if not isinstance(s, dict):
@@ -355,13 +357,13 @@ def stop(actor: access.Actor | None = None) -> None:
     """Stop the class-link server (its whole process group, once it is checked to be ours)."""
     access.require(actor, "Stopping the class link")
     folder = _folder()
-    if not (folder / lifecycle.LAUNCHER).exists():
+    if not runs.launched(folder):
         return
     lifecycle.terminate(folder)
-    if not lifecycle.read_status(folder).terminal:
-        lifecycle.write_status(folder, state="stopped", ended=time.time(), message="stopped")
+    if not lifecycle.read_status(folder).terminal:  # killed before its runner could write it
+        runner.end(folder, "stopped", message="stopped")
     (folder / lifecycle.LAUNCHER).unlink(missing_ok=True)
-    (folder / STATE).unlink(missing_ok=True)
+    runs.results_path(folder).unlink(missing_ok=True)
 
 
 def space_class_link() -> str | None:

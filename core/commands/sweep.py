@@ -93,10 +93,7 @@ def run_sweep(a: argparse.Namespace) -> int:
         sweeps.start_sweep(sweep_dir)
         print(f"launched (follow: python -m core sweeps show {sweep_dir.name})")
         return 0
-    from core.jobs import lifecycle
-
-    with lifecycle.worker(sweep_dir, message="starting"):  # this process is the driver: its pid and heartbeat
-        state = sweeps.run_driver(sweep_dir, echo=lambda s: print(s, flush=True))
+    state = sweeps.run_driver(sweep_dir, echo=lambda s: print(s, flush=True))  # this process is the driver
     print(sweeps.to_markdown(sweeps.results(sweep_dir)))
     return 0 if state == "done" else 1
 
@@ -105,10 +102,12 @@ def _sweep_dir(name: str) -> Path:
     from core.errors import StudioError
     from core.home import area
 
+    from core.jobs import runs
+
     p = Path(name)
-    if not (p / "config.json").exists():
+    if not runs.has_config(p):
         p = area("sweeps") / name
-    if not (p / "config.json").exists():
+    if not runs.has_config(p):
         raise StudioError(f"No sweep named {name!r} (python -m core sweeps list shows them).")
     return p
 

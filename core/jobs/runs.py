@@ -131,6 +131,11 @@ def create_run(root: Path, config: dict, name: str | None = None) -> Path:
     return run_dir
 
 
+def write_config(run_dir: Path, config: dict) -> None:
+    """Replace a job's config (before its worker is launched)."""
+    write_json_atomic(Path(run_dir) / CONFIG, config)
+
+
 def write_results(run_dir: Path, results: dict) -> Path:
     """The job's product as JSON (an evaluation's scores, a sweep's table); atomic."""
     write_json_atomic(results_path(run_dir), results)
@@ -153,6 +158,11 @@ def results_mtime(run_dir: Path) -> float:
         return results_path(run_dir).stat().st_mtime
     except OSError:
         return 0.0
+
+
+def launched(run_dir: Path) -> bool:
+    """A worker was launched for this job (its launcher record is there)."""
+    return (Path(run_dir) / LAUNCHER).exists()
 
 
 def has_config(folder: Path) -> bool:

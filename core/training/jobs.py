@@ -9,26 +9,19 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.jobs import runs
+from core.jobs import runner, runs
 from core import access
 from core.errors import StudioError
 from core.files import read_only
-from core.home import PROJECT_ROOT, area
+from core.home import area
 from core.training.recipes import TrainConfig
 
 
 def worker_argv(run_dir: Path, resume: bool = False) -> list[str]:
-    return [sys.executable, "-u", "-m", "core.training.worker", str(run_dir)] + (["--resume"] if resume else [])
-
-
-def _env() -> dict[str, str]:
-    path = os.environ.get("PYTHONPATH", "")
-    return {"PYTHONPATH": str(PROJECT_ROOT) + (os.pathsep + path if path else ""), "PYTHONUNBUFFERED": "1"}
+    return runner.module_argv("core.training.worker", run_dir, *(["--resume"] if resume else []))
 
 
 def validate_launch(cfg: TrainConfig) -> None:
@@ -69,7 +62,7 @@ def start_training(cfg: TrainConfig, name: str | None = None, root: Path | None 
     with access.acting(actor):
         validate_launch(cfg)
     run_dir = runs.create_run(root or area("runs"), cfg.to_dict(), name)
-    runs.launch(run_dir, worker_argv(run_dir), env={**_env(), **(env or {})})
+    runner.launch(run_dir, worker_argv(run_dir), env=env)
     return run_dir
 
 
@@ -88,7 +81,7 @@ def resume_training(run_dir: Path, env: dict[str, str] | None = None, actor: acc
     if st.state == "done":
         raise StudioError(f"{run_dir.name} has finished; start a new run to train further (model run:{run_dir.name}).")
     TrainConfig.from_dict(runs.read_config(run_dir))  # refuse an edited, invalid config before launch
-    return runs.launch(run_dir, worker_argv(run_dir, resume=True), env={**_env(), **(env or {})})
+    return runner.launch(run_dir, worker_argv(run_dir, resume=True), env=env)
 
 
 @dataclass

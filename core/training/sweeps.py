@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import random
-import signal
 import statistics
 import sys
 import time
@@ -35,8 +33,8 @@ from typing import Any
 from core import access
 from core.errors import StudioError
 from core.files import read_json, write_json_atomic, write_text_atomic
-from core.home import PROJECT_ROOT, area
-from core.jobs import lifecycle, runs
+from core.home import area
+from core.jobs import runner, runs
 from core.training.recipes import Recipe, TrainConfig, get_recipe, suggested_format, suggested_recipe
 
 QUESTIONS, EVALS = "questions.jsonl", "evals"
@@ -168,18 +166,13 @@ def create_sweep(model: str, data: str, grid: dict[str, list[Any]], seeds: list[
 
 
 def driver_argv(sweep_dir: Path, resume: bool = False) -> list[str]:
-    return [sys.executable, "-u", "-m", "core.training.sweeps", str(sweep_dir)] + (["--resume"] if resume else [])
-
-
-def _env() -> dict[str, str]:
-    path = os.environ.get("PYTHONPATH", "")
-    return {"PYTHONPATH": str(PROJECT_ROOT) + (os.pathsep + path if path else ""), "PYTHONUNBUFFERED": "1"}
+    return runner.module_argv("core.training.sweeps", sweep_dir, *(["--resume"] if resume else []))
 
 
 def start_sweep(sweep_dir: Path, actor: access.Actor | None = None) -> int:
     """Launch the driver in the background; returns its pid."""
     access.require(actor, "Training a sweep")
-    return runs.launch(sweep_dir, driver_argv(sweep_dir), env=_env())
+    return runner.launch(sweep_dir, driver_argv(sweep_dir))
 
 
 def resume_sweep(sweep_dir: Path, actor: access.Actor | None = None) -> int:
@@ -190,7 +183,7 @@ def resume_sweep(sweep_dir: Path, actor: access.Actor | None = None) -> int:
         raise StudioError(f"{Path(sweep_dir).name} is still {st.state}; stop it before resuming.")
     if st.state == "done":
         raise StudioError(f"{Path(sweep_dir).name} has finished.")
-    return runs.launch(sweep_dir, driver_argv(sweep_dir, resume=True), env=_env())
+    return runner.launch(sweep_dir, driver_argv(sweep_dir, resume=True))
 
 
 def stop_sweep(sweep_dir: Path, cancel: bool = False, actor: access.Actor | None = None) -> None:
@@ -245,26 +238,32 @@ class _Halt(Exception):
 
 
 def run_driver(sweep_dir: Path, resume: bool = False, echo=print) -> str:
-    """Train and evaluate every member in order; returns the sweep's final state."""
+    """Train and evaluate every member in order, as a job of its own (core.jobs.runner writes its states;
+    the members lease the device, the driver does not); returns the sweep's final state."""
     sweep_dir = Path(sweep_dir)
     spec = read_spec(sweep_dir)
     members = spec["members"]
-    runs.write_status(sweep_dir, state="running", pid=os.getpid(), started=runs.read_status(sweep_dir).started
-                      or time.time(), total=len(members), error="", ended=None, message="starting")
-    try:
-        for i, m in enumerate(members):
-            _member(sweep_dir, spec, i, m, resume, echo)
+
+    def work(job: runner.Job) -> str | None:
+        job.report(started=runs.read_status(sweep_dir).started or time.time(), total=len(members), error="",
+                   ended=None, message="starting")
+        try:
+            for i, m in enumerate(members):
+                _member(sweep_dir, spec, i, m, resume, echo)
+        except _Halt as h:
+            echo(f"sweep {h.state}: {h.message or h.error}")
+            if h.state == "failed":
+                raise StudioError(h.error) from None
+            job.final["message"] = h.message
+            return "stopped"
         res = results(sweep_dir)
-        write_json_atomic(sweep_dir / "results.json", res)
-        best = res["best"]
-        runs.write_status(sweep_dir, state="done", step=len(members), ended=time.time(), message="done",
-                          best=best)
-        echo(f"sweep done; best: {best}")
-        return "done"
-    except _Halt as h:
-        runs.write_status(sweep_dir, state=h.state, ended=time.time(), message=h.message, error=h.error)
-        echo(f"sweep {h.state}: {h.message or h.error}")
-        return h.state
+        runs.write_results(sweep_dir, res)
+        job.final.update(step=len(members), best=res["best"])
+        echo(f"sweep done; best: {res['best']}")
+        return None
+
+    runner.run(sweep_dir, work, device=False, message="starting")
+    return runs.read_status(sweep_dir).state
 
 
 def _check_stop(sweep_dir: Path) -> None:
@@ -283,15 +282,15 @@ def _member(sweep_dir: Path, spec: dict, i: int, m: dict, resume: bool, echo) ->
         return
     _check_stop(sweep_dir)
     st = runs.read_status(run_dir) if run_dir.exists() else None
-    if st is not None and st.state == "queued" and not st.pid and not (run_dir / runs.LAUNCHER).exists():
-        runs.launch(run_dir, worker_argv(run_dir), env=_env())  # created, never launched (the driver died between)
+    if st is not None and st.state == "queued" and not st.pid and not runs.launched(run_dir):
+        runner.launch(run_dir, worker_argv(run_dir))  # created, never launched (the driver died between)
         st = runs.read_status(run_dir)
     if st is None:
         cfg = member_config(spec, m["setting"], m["seed"], sweep_dir.name)
         run_dir = runs.create_run(area("runs"), cfg.to_dict(), name)
         runs.write_status(sweep_dir, step=i, message=f"{where}: training", current=name)
         echo(f"{where}: training")
-        runs.launch(run_dir, worker_argv(run_dir), env=_env())
+        runner.launch(run_dir, worker_argv(run_dir))
     elif st.active:
         runs.write_status(sweep_dir, step=i, message=f"{where}: training", current=name)
     elif st.state != "done":
@@ -300,7 +299,7 @@ def _member(sweep_dir: Path, spec: dict, i: int, m: dict, resume: bool, echo) ->
                                       "Resume the sweep to continue it from its last checkpoint.")
         runs.write_status(sweep_dir, step=i, message=f"{where}: resuming", current=name)
         echo(f"{where}: resuming from its last checkpoint")
-        resume_training(run_dir, env=_env())
+        resume_training(run_dir)
     st = _wait(run_dir, sweep_dir, where)
     if st.state != "done":
         if runs.stop_requested(sweep_dir):
@@ -467,15 +466,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("sweep_dir", type=Path)
     ap.add_argument("--resume", action="store_true", help="resume interrupted members from their checkpoints")
     a = ap.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: stop_sweep(a.sweep_dir))  # a polite kill stops the sweep cleanly
-    try:  # the one job lifecycle: the local admin, pid and start time recorded, a heartbeat while members train
-        with lifecycle.worker(a.sweep_dir, message="starting"):
-            state = run_driver(a.sweep_dir, a.resume,
-                               echo=lambda s: print(f"[{time.strftime('%H:%M:%S')}] {s}", flush=True))
-    except StudioError as e:
-        runs.write_status(a.sweep_dir, state="failed", error=str(e), ended=time.time())
-        print(f"error: {e}", file=sys.stderr, flush=True)
-        return 1
+    # The runner turns a polite kill into a stop request: the driver forwards it to the member training now.
+    state = run_driver(a.sweep_dir, a.resume, echo=lambda s: print(f"[{time.strftime('%H:%M:%S')}] {s}", flush=True))
     return 0 if state in ("done", "stopped") else 1
 
 
