@@ -24,7 +24,7 @@ from typing import Any
 
 from core.models import catalogue, obtain
 
-from core.jobs import runner, runs
+from core.jobs import kinds, runner, runs
 from core import access
 from core.errors import StudioError
 from core.evaluation import methods
@@ -201,6 +201,14 @@ def start_eval(req: EvalRequest, questions: list[Question] | None = None,
                               name=time.strftime("%Y%m%d-%H%M%S") + f"-{req.method}")
     runner.launch(run_dir, runner.module_argv("core.evaluation.jobs", run_dir))
     return EvalJob(run_dir, key, cached=False)
+
+
+def _submit(req: EvalRequest, name: str | None, actor: access.Actor | None) -> kinds.Submitted:
+    job = start_eval(req, actor=actor)
+    return kinds.Submitted(job.run_dir, "eval", reused=job.cached)
+
+
+kinds.register("eval", EvalRequest, _submit)  # submit(EvalRequest): the cached result, the same job running, or a new one
 
 
 def run_eval(req: EvalRequest, use_cache: bool = True) -> tuple[Path, bool]:

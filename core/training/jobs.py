@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.jobs import runner, runs
+from core.jobs import kinds, runner, runs
 from core import access
 from core.errors import StudioError
 from core.files import read_only
@@ -82,6 +82,13 @@ def resume_training(run_dir: Path, env: dict[str, str] | None = None, actor: acc
         raise StudioError(f"{run_dir.name} has finished; start a new run to train further (model run:{run_dir.name}).")
     TrainConfig.from_dict(runs.read_config(run_dir))  # refuse an edited, invalid config before launch
     return runner.launch(run_dir, worker_argv(run_dir, resume=True), env=env)
+
+
+def _submit(cfg: TrainConfig, name: str | None, actor: access.Actor | None) -> kinds.Submitted:
+    return kinds.Submitted(start_training(cfg, name=name, actor=actor), "training")
+
+
+kinds.register("training", TrainConfig, _submit)  # submit(TrainConfig) starts a run
 
 
 @dataclass

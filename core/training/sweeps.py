@@ -26,7 +26,7 @@ import random
 import statistics
 import sys
 import time
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from core import access
 from core.errors import StudioError
 from core.files import read_json, write_json_atomic, write_text_atomic
 from core.home import area
-from core.jobs import runner, runs
+from core.jobs import kinds, runner, runs
 from core.training.recipes import Recipe, TrainConfig, get_recipe, suggested_format, suggested_recipe
 
 QUESTIONS, EVALS = "questions.jsonl", "evals"
@@ -163,6 +163,33 @@ def create_sweep(model: str, data: str, grid: dict[str, list[Any]], seeds: list[
            "eval": {"questions": QUESTIONS, "n": len(questions), "how": how, "method": "categorical"}}
     write_json_atomic(sweep_dir / runs.CONFIG, cfg)
     return sweep_dir
+
+
+@dataclass
+class SweepRequest:
+    """A sweep to create and start (the arguments of `create_sweep`)."""
+
+    model: str
+    data: str
+    grid: dict[str, list[Any]]
+    seeds: list[int] | None = None
+    minutes: float | None = None
+    epochs: float | None = None
+    recipe: str | None = None
+    fmt: str | None = None
+    eval_questions: int | None = 500
+    report_to: tuple[str, ...] = ()
+    device: str = "auto"
+    fixed: dict[str, Any] | None = None
+
+
+def _submit(req: SweepRequest, name: str | None, actor: access.Actor | None) -> kinds.Submitted:
+    sweep_dir = create_sweep(**{f.name: getattr(req, f.name) for f in fields(req)}, name=name, actor=actor)
+    start_sweep(sweep_dir, actor=actor)
+    return kinds.Submitted(sweep_dir, "sweep")
+
+
+kinds.register("sweep", SweepRequest, _submit)
 
 
 def driver_argv(sweep_dir: Path, resume: bool = False) -> list[str]:
