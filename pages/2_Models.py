@@ -1,8 +1,8 @@
 """Models page: the catalogue (the pretrained SmolLM2 preset, the tiny preset, nanochat checkpoints on the
 Hub, local folders and GGUF files, trained runs), importing the preset or a GGUF file, creating the tiny
 model or converting a checkpoint, GGUF export, and a memory calculator for a training setup.
-Logic lives in core.models.catalogue, core.models.importing, core.models.export and core.models.memory;
-this file only lays out widgets."""
+Logic lives in core.models.catalogue, core.models.jobs (every import, conversion and export runs as a
+background job), core.models.export and core.models.memory; this file only lays out widgets."""
 
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ import pandas as pd
 import streamlit as st
 
 import admin_ui
+import jobs_ui
 from core import access
-from core.models.catalogue import display_name, list_models, model_shape, registered_folders
-from core.models.obtain import ensure_tiny, resolve_model
-from core.models.families import named as family_named
-from core.models.presets import PRESETS
 from core.errors import StudioError
-from core.models.export import export_to_home
+from core.models import jobs as model_jobs
+from core.models.catalogue import display_name, list_models, model_shape, registered_folders
+from core.models.families import named as family_named
 from core.models.hub import OFFLINE_HELP, hub_reachable
+from core.models.jobs import ModelRequest, exportable_first
+from core.models.presets import PRESETS
 from core.models.memory import (GiB, OPTIMIZERS, TrainSetup, available_memory, estimate_inference,
                          estimate_training)
 
@@ -52,8 +53,17 @@ st.caption("Base models to fine-tune: SmolLM2-135M, a small pretrained chat mode
 online = hub_reachable()
 if not online:
     st.info(OFFLINE_HELP, icon=":material/cloud_off:")
-if msg := st.session_state.pop("models_done", None):
-    st.success(msg, icon=":material/check_circle:")
+
+
+def finished(run_dir: Path) -> None:
+    if (result := model_jobs.result_of(run_dir)).get("gguf"):
+        st.session_state["export_result"] = {"gguf": result["gguf"], "modelfile": result["modelfile"]}
+    else:
+        st.success(access.shown(model_jobs.done_message(run_dir), actor), icon=":material/check_circle:")
+
+
+jobs_ui.reattach("model_job", "model")
+jobs_ui.follow("model_job", actor, finished)  # the job running now (live), or how the last one ended
 
 # --- catalogue ------------------------------------------------------------------------------------
 entries = list_models()
@@ -72,8 +82,16 @@ with st.expander("What the families are"):
     for name in dict.fromkeys(e.family or "unknown" for e in entries):
         st.markdown(f"**{name}**: {family_named(name if name != 'unknown' else None).sentence}.")
 
-# --- add a model ----------------------------------------------------------------------------------
+# --- add a model (each action is a background job: core.models.jobs) ---------------------------------
 st.subheader("Add a model")
+may, why = jobs_ui.allowed(actor, "Adding or exporting a model")
+
+
+def go(request: ModelRequest) -> None:
+    if jobs_ui.submit(request, actor, "model_job"):
+        st.rerun()
+
+
 preset_tab, tiny_tab, convert_tab, gguf_tab = st.tabs([
     ":material/school: SmolLM2 (pretrained, offline)", ":material/bolt: Tiny preset (offline)",
     ":material/swap_horiz: Convert a checkpoint", ":material/upload_file: Import a GGUF file"])
@@ -87,17 +105,8 @@ with preset_tab:
         st.warning(f"Not installed here. Install it with `{smol.install}`.", icon=":material/warning:")
     elif entry.availability == "ready":
         st.success(f"Imported and ready ({fmt_size(entry.size_bytes)} on disk).", icon=":material/check_circle:")
-    elif st.button("Import SmolLM2-135M", type="primary", key="import_preset"):
-        with st.status("Importing SmolLM2-135M…", expanded=True) as status:
-            try:
-                path = resolve_model(smol.name, progress=st.write, actor=actor)
-            except StudioError as e:
-                status.update(label="Could not import SmolLM2-135M", state="error")
-                admin_ui.error(e, actor)
-            else:
-                status.update(label="SmolLM2-135M ready", state="complete")
-                st.session_state["models_done"] = f"SmolLM2-135M is ready: {access.shown(str(path), actor)}"
-                st.rerun()
+    elif st.button("Import SmolLM2-135M", type="primary", key="import_preset", disabled=not may, help=why or None):
+        go(ModelRequest("prepare", smol.name))
 
 with tiny_tab:
     st.caption("A randomly initialised NanoChat with a tokenizer trained on the sample's train split: "
@@ -106,18 +115,9 @@ with tiny_tab:
     size = c1.segmented_control("Size", ["xs", "small", "medium"], default="small", key="tiny_size",
                                 help="xs ≈ 0.1 M parameters (seconds), small ≈ 3-5 M, medium ≈ 15 M")
     seed = c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="tiny_seed")
-    if c3.button("Create tiny model", type="primary", key="create_tiny", width="stretch"):
-        with st.status(f"Creating the tiny model ({size or 'small'})…", expanded=True) as status:
-            try:
-                path = ensure_tiny(size=size or "small", seed=int(seed), overwrite=True, progress=st.write,
-                                   actor=actor)
-            except StudioError as e:
-                status.update(label="Could not create the tiny model", state="error")
-                admin_ui.error(e, actor)
-            else:
-                status.update(label="Tiny model ready", state="complete")
-                st.session_state["models_done"] = f"Tiny model ({size}) ready in {access.shown(str(path), actor)}."
-                st.rerun()
+    if c3.button("Create tiny model", type="primary", key="create_tiny", width="stretch", disabled=not may,
+                 help=why or None):
+        go(ModelRequest("tiny", size=size or "small", seed=int(seed)))
 
 with convert_tab:
     st.caption("A Hub repo id (raw nanochat files or transformers format) or a local folder. Raw nanochat "
@@ -127,18 +127,9 @@ with convert_tab:
                         key="convert_src")
     stage = c2.selectbox("Stage", ["auto", "sft", "rl", "mid", "base"], key="convert_stage",
                          help="Which nanochat stage to take when a checkpoint holds several (auto: sft > rl > mid > base)")
-    if c3.button("Convert", type="primary", key="convert", disabled=not src.strip(), width="stretch"):
-        with st.status(f"Preparing {src.strip()}…", expanded=True) as status:
-            try:
-                path = resolve_model(src.strip(), progress=st.write, stage=None if stage == "auto" else stage,
-                                     actor=actor)
-            except StudioError as e:
-                status.update(label=f"Could not prepare {src.strip()}", state="error")
-                admin_ui.error(e, actor)
-            else:
-                status.update(label="Model ready", state="complete")
-                st.session_state["models_done"] = f"{src.strip()} is ready: {access.shown(str(path), actor)}"
-                st.rerun()
+    if c3.button("Convert", type="primary", key="convert", disabled=not may or not src.strip(), width="stretch",
+                 help=why or None):
+        go(ModelRequest("prepare", src, stage=stage))
 
 with gguf_tab:
     st.caption("A .gguf file of a llama or Qwen2 chat model (as llama.cpp uses them). Its weights are "
@@ -146,27 +137,19 @@ with gguf_tab:
                "app's home folder.")
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
     gguf_src = c1.text_input("Path of a .gguf file", placeholder="/path/to/model.Q8_0.gguf", key="gguf_src")
-    if c2.button("Import", type="primary", key="import_gguf", disabled=not gguf_src.strip(), width="stretch"):
-        with st.status(f"Importing {gguf_src.strip()}…", expanded=True) as status:
-            try:
-                access.require(actor, "Importing a model file")  # a path on the server
-                if not gguf_src.strip().endswith(".gguf"):
-                    raise StudioError("Give the path of a .gguf file.")
-                path = resolve_model(gguf_src.strip(), progress=st.write, actor=actor)
-            except StudioError as e:
-                status.update(label="Could not import the file", state="error")
-                admin_ui.error(e, actor)
-            else:
-                status.update(label="Model ready", state="complete")
-                st.session_state["models_done"] = f"{gguf_src.strip()} is ready: {access.shown(str(path), actor)}"
-                st.rerun()
+    if c2.button("Import", type="primary", key="import_gguf", disabled=not may or not gguf_src.strip(),
+                 width="stretch", help=why or None):
+        try:
+            go(ModelRequest("import", gguf_src))
+        except StudioError as e:
+            admin_ui.error(e, actor)
 
 # --- export -----------------------------------------------------------------------------------------
 st.subheader("Use a model outside this app")
 st.caption("One GGUF file that llama.cpp, Ollama and LM Studio run on a school laptop, with an Ollama "
            "Modelfile beside it (chat format, stop token, the tutor's settings). For llama-family models "
            "(SmolLM2 and the runs fine-tuned from it); llama.cpp cannot run NanoChat models.")
-exportable = [e.name for e in entries if e.availability in ("ready", "cached")]
+exportable = exportable_first([e.name for e in entries if e.availability in ("ready", "cached")])
 if not exportable:
     st.info("No model on this machine yet: add one above or train one.")
 else:
@@ -175,20 +158,8 @@ else:
     quant = c2.segmented_control("File size", ["q8_0", "f16"], default="q8_0", key="export_quant",
                                  format_func={"q8_0": "smaller (8-bit)", "f16": "exact (16-bit)"}.get,
                                  help="8-bit (q8_0) is about half the size of 16-bit with nearly the same answers")
-    if c3.button("Export to GGUF", type="primary", key="export", width="stretch"):
-        with st.status(f"Exporting {pick}…", expanded=True) as status:
-            try:
-                access.require(actor, "Exporting a model")
-                bar = st.progress(0.0, text="writing tensors")
-                result = export_to_home(resolve_model(pick, actor=actor), pick, quant or "q8_0",
-                                        progress=lambda done, total: bar.progress(done / total, text="writing tensors"),
-                                        actor=actor)
-            except StudioError as e:
-                status.update(label=f"Could not export {pick}", state="error")
-                admin_ui.error(e, actor)
-            else:
-                status.update(label="GGUF ready", state="complete")
-                st.session_state["export_result"] = {"gguf": str(result.gguf), "modelfile": str(result.modelfile)}
+    if c3.button("Export to GGUF", type="primary", key="export", width="stretch", disabled=not may, help=why or None):
+        go(ModelRequest("export", pick, quant=quant or "q8_0"))
     if (done := st.session_state.get("export_result")) and Path(done["gguf"]).exists():
         gguf, modelfile = Path(done["gguf"]), Path(done["modelfile"])
         st.success(f"{gguf.name} ({fmt_size(gguf.stat().st_size)}) is in {access.shown(str(gguf.parent), actor)}.",

@@ -111,3 +111,19 @@ def tiny_model_dir(_tiny_model_master, tmp_path) -> Path:
     dst = tmp_path / "tiny-model"
     shutil.copytree(_tiny_model_master, dst)
     return dst
+
+
+def finish_job(at, key: str, timeout: float = 120.0):
+    """AppTest: wait for the background job a page follows under session key `key` to end, then rerun
+    (unchanged when no job was started)."""
+    import time as _time
+
+    from core.jobs import runs as _runs
+
+    if key not in at.session_state:  # refused before anything started: the page shows why as it is
+        return at
+    deadline = _time.monotonic() + timeout
+    while _runs.read_status(Path(at.session_state[key])).active:
+        assert _time.monotonic() < deadline, f"the job {at.session_state[key]} did not end"
+        _time.sleep(0.2)
+    return at.run()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import make_questions
+from conftest import finish_job, make_questions
 from test_convert import make_raw_checkpoint
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_Models.py")
@@ -40,7 +40,7 @@ def test_page_lists_the_catalogue_offline():
 def test_create_tiny_then_estimate_memory():
     at = AppTest.from_file(PAGE, default_timeout=90).run()
     at.segmented_control(key="tiny_size").set_value("xs")
-    at.button(key="create_tiny").click().run()
+    finish_job(at.button(key="create_tiny").click().run(), "model_job")  # a background job
     assert not at.exception
     assert "ready" in table_text(at) and any("Tiny model (xs) ready" in s.value for s in at.success)
     at.selectbox(key="mem_model").set_value("tiny")
@@ -55,11 +55,11 @@ def test_create_tiny_then_estimate_memory():
 def test_convert_shows_errors_and_converts_a_local_folder(tmp_path):
     at = AppTest.from_file(PAGE, default_timeout=90).run()
     at.text_input(key="convert_src").input("sdobson/nanochat").run()
-    at.button(key="convert").click().run()
+    finish_job(at.button(key="convert").click().run(), "model_job")
     assert not at.exception and any("HF_HUB_OFFLINE" in e.value for e in at.error)
     make_raw_checkpoint(tmp_path / "raw")
     at.text_input(key="convert_src").input(str(tmp_path / "raw")).run()
-    at.button(key="convert").click().run()
+    finish_job(at.button(key="convert").click().run(), "model_job")
     assert not at.exception and not at.error
     assert str(tmp_path / "raw") in table_text(at)
 
@@ -73,7 +73,7 @@ def test_import_a_gguf_file_from_the_page(tmp_path):
     at.button(key="import_gguf").click().run()
     assert not at.exception and any("Give the path of a .gguf file" in e.value for e in at.error)
     at.text_input(key="gguf_src").input(str(gguf_file)).run()
-    at.button(key="import_gguf").click().run()
+    finish_job(at.button(key="import_gguf").click().run(), "model_job")
     assert not at.exception and any("is ready" in s.value for s in at.success)
     text = table_text(at)
     assert "llama" in text and "gguf" in text
