@@ -28,6 +28,7 @@ from pathlib import Path
 
 from bench.learn_bench import held_out_split
 from bench.train_bench import count_parameters, matmul_peak
+from core.jobs.runs import model_dir as run_model
 
 OUT = Path(__file__).resolve().parent / "out" / "cpu-recipe"
 
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         run_dir, thr = train(str(model_dir) if Path(a.model).exists() else a.model, a.data, recipe, over, fmt,
                              a.minutes, val_fraction)
         t = time.time()
-        tuned = score(run_dir / "model", test_q, fmt)
+        tuned = score(run_model(run_dir), test_q, fmt)
         cmp = compare(base, tuned)
         rows.append({"name": name, "recipe": recipe, "overrides": over, **thr, **cmp, "run_dir": str(run_dir),
                      "eval_s": time.time() - t})

@@ -66,7 +66,7 @@ def train_and_score(a, seed: int, out: Path, train_q, test_q, val_fraction: floa
         raise SystemExit(1)
     hist = runs.read_metrics(run_dir)
     tps = [r["tokens_per_s"] for r in hist if "tokens_per_s" in r]
-    loaded = load_model(run_dir / "model", device="cpu")
+    loaded = load_model(runs.model_dir(run_dir), device="cpu")
     acc = {name: evaluate(loaded, qs, fmt=a.format, method="categorical", batch_size=32).accuracy
            for name, qs in (("train", train_q), ("held-out", test_q))}
     return {"seed": seed, "steps": st.step, "epochs": max((r.get("epoch", 0) for r in hist), default=0),

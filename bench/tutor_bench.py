@@ -33,6 +33,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from core.jobs.runs import model_dir as run_model
+
 OUT = Path(__file__).resolve().parent / "out"
 OPEN_QUESTIONS = Path(__file__).resolve().parent.parent / "assets" / "open_questions" / "open_questions.jsonl"
 BARE = re.compile(r"^\s*(The answer is\s*)?\(?[A-E]\)?\.?\s*$")
@@ -158,9 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         settings.max_new_tokens = a.max_new_tokens
     questions = load_open_questions()[: a.open_limit]
     if a.sweep:
-        return sweep(load_model(runs_["tutor"] / "model", device="cpu"), questions, settings, out)
-    models = {"base": (base_dir, "paper"), "letters only": (runs_["letters"] / "model" if runs_["letters"] else None, "paper"),
-              "tutor": (runs_["tutor"] / "model" if runs_["tutor"] else None, "tutor")}
+        return sweep(load_model(run_model(runs_["tutor"]), device="cpu"), questions, settings, out)
+    models = {"base": (base_dir, "paper"), "letters only": (run_model(runs_["letters"]) if runs_["letters"] else None, "paper"),
+              "tutor": (run_model(runs_["tutor"]) if runs_["tutor"] else None, "tutor")}
     models = {k: v for k, v in models.items() if k in wanted}
     report = {"base": a.base, "settings": vars(settings), "runs": {k: str(v) for k, v in runs_.items()}, "models": {}}
     for label, (folder, fmt) in models.items():

@@ -28,8 +28,10 @@ def model_folder(name: str) -> Path:
     from core.models.obtain import resolve_model
 
     path = Path(name).expanduser()
-    if (path / "model" / "config.json").exists():
-        return path / "model"
+    from core.jobs import runs
+
+    if (runs.model_dir(path) / "config.json").exists():
+        return runs.model_dir(path)
     return resolve_model(name)
 
 

@@ -91,14 +91,14 @@ def run_train(a: argparse.Namespace) -> int:
     if int(os.environ.get("WORLD_SIZE", 1)) > 1 and a.out is None:
         raise StudioError("Under DDP (accelerate launch / torchrun) give --out RUN_DIR so every process finds the run.")
     if int(os.environ.get("RANK", 0)) == 0:
-        if a.out and (a.out / "config.json").exists():
+        if a.out and runs.has_config(a.out):
             raise StudioError(f"{a.out} already holds a run; resume it with: python -m core runs resume {a.out}")
         validate_launch(cfg)
         run_dir = runs.create_run(root, cfg.to_dict(), name)
     else:  # DDP ranks > 0: wait for rank 0 to write the run folder
         run_dir = a.out
         for _ in range(600):
-            if (run_dir / "config.json").exists():
+            if runs.has_config(run_dir):
                 break
             time.sleep(0.1)
     print(f"run folder: {run_dir}", flush=True)
@@ -124,5 +124,5 @@ def run_train(a: argparse.Namespace) -> int:
         return rc
     st = runs.read_status(run_dir)
     print(f"{st.state}: step {st.step}" + (f"; error: {st.error}" if st.error else "") +
-          (f"; model: {run_dir / 'model'}" if st.state == "done" else ""))
+          (f"; model: {runs.model_dir(run_dir)}" if st.state == "done" else ""))
     return rc

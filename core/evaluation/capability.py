@@ -13,7 +13,7 @@ it measured, and whether its answers are degenerate.
 
 from __future__ import annotations
 
-import json
+from core.errors import StudioError
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,23 +78,24 @@ def measured(folder: Path) -> Measured | None:
     from core.home import area
 
     folder = folder.resolve()
-    jobs = sorted(area("evals").glob("*/results.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for path in jobs[:100]:
-        try:  # the small config.json first: only a job of this model has its results read
-            req = json.loads((path.parent / "config.json").read_text(encoding="utf-8"))["request"]
+    from core.jobs import runs
+
+    for job_dir in runs.finished_results(area("evals"))[:100]:
+        try:  # the small config first: only a job of this model has its results read
+            req = runs.read_config(job_dir)["request"]
             other = model_folder(str(req["model"]))
             if other is None or other.resolve() != folder or req.get("method", "categorical") != "categorical":
                 continue
-            summary = json.loads(path.read_text(encoding="utf-8"))["summary"]
+            summary = runs.read_results(job_dir)["summary"]
             if summary.get("n"):
                 split = f" ({req['split']})" if req.get("split") else ""
                 chance = summary.get("chance")
                 return Measured(float(summary["accuracy"]), int(summary["n"]),
                                 f"on {summary['n']} questions of {req['data']}{split}",
                                 float(chance) if isinstance(chance, (int, float)) else None)
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, StudioError):
             continue  # a damaged or foreign job folder says nothing
-    if (folder.parent / "metrics.jsonl").exists():
+    if runs.has_metrics(folder.parent):
         from core.jobs.runs import read_metrics
 
         evals = [r for r in read_metrics(folder.parent) if isinstance(r.get("eval_accuracy"), (int, float))]

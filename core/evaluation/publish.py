@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import StudioError
-from core.files import atomic_dir, read_json, write_json_atomic, write_text_atomic
+from core.files import atomic_dir, write_json_atomic, write_text_atomic
 from core.home import area
+from core.jobs import runs
 from core.models.families import GENERIC, family_of
 
 MODEL_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
@@ -49,11 +50,11 @@ def run_evaluations(run_dir: Path) -> list[dict[str, Any]]:
     from core.evaluation.jobs import load_results
     from core.jobs.runs import list_runs
 
-    names = {f"run:{run_dir.name}", str(run_dir / "model"), str((run_dir / "model").resolve())}
+    names = {f"run:{run_dir.name}", str(runs.model_dir(run_dir)), str(runs.model_dir(run_dir).resolve())}
     out = []
     for job in list_runs(area("evals")):
         req = job.config.get("request") or {}
-        if req.get("model") in names and (job.run_dir / "results.json").exists():
+        if req.get("model") in names and runs.has_results(job.run_dir):
             _, summary = load_results(job.run_dir)
             out.append({"request": req, "summary": summary})
     return out
@@ -67,7 +68,7 @@ def _base_model_name(model: str) -> str:
 
 
 def _in_training_eval(run_dir: Path) -> dict[str, Any] | None:
-    status = read_json(run_dir / "status.json") if (run_dir / "status.json").exists() else {}
+    status = runs.read_status_raw(run_dir)
     if status.get("best_eval_accuracy") is None and status.get("best_eval_loss") is None:
         return None
     return {"loss": status.get("best_eval_loss"), "accuracy": status.get("best_eval_accuracy"),
@@ -79,10 +80,10 @@ def build_model_card(run_dir: Path, repo_id: str) -> str:
     from core.evaluation.reports import to_markdown
 
     run_dir = Path(run_dir)
-    config = read_json(run_dir / "config.json") if (run_dir / "config.json").exists() else {}
+    config = runs.read_config(run_dir) if runs.has_config(run_dir) else {}
     recipe = config.get("recipe") or {}
     base = _base_model_name(str(config.get("model", "")))
-    family = family_of(run_dir / "model")
+    family = family_of(runs.model_dir(run_dir))
     front = ["---", "license: cc-by-nc-sa-4.0", "library_name: transformers", "pipeline_tag: text-generation",
              "datasets:", "- derek-thomas/ScienceQA", "language:", "- en", "tags:",
              *([f"- {family.name}"] if family is not GENERIC else []), "- scienceqa", "- education"]
@@ -150,14 +151,14 @@ def _cell(v: Any) -> str:
 def stage_upload(run_dir: Path, out: Path, repo_id: str, overwrite: bool = True) -> Path:
     """Write the folder to upload (model files, training_config.json, README.md) to `out`."""
     run_dir = Path(run_dir)
-    model = run_dir / "model"
+    model = runs.model_dir(run_dir)
     with atomic_dir(Path(out), overwrite=overwrite) as tmp:
         for f in sorted(model.iterdir()):
             if f.is_file() and (f.name in MODEL_FILES or f.suffix in WEIGHT_SUFFIXES
                                 or f.name == "model.safetensors.index.json"):
                 shutil.copyfile(f, tmp / f.name)
-        if (run_dir / "config.json").exists():
-            write_json_atomic(tmp / "training_config.json", read_json(run_dir / "config.json"))
+        if runs.has_config(run_dir):
+            write_json_atomic(tmp / "training_config.json", runs.read_config(run_dir))
         write_text_atomic(tmp / "README.md", build_model_card(run_dir, repo_id))
     return Path(out)
 

@@ -37,7 +37,7 @@ from core.home import area
 from core.jobs.lifecycle import (CANCEL, HEARTBEAT, LAUNCHER, LOG, STATES, STATUS, STOP, TERMINAL,  # noqa: F401
                                  Status, cancel_requested, log_tail, pid_alive, read_status,
                                  request_stop, stop_requested, terminate, write_status)
-from core.jobs import device, runner
+from core.jobs import device, lifecycle, runner
 from core.jobs.runner import launch  # noqa: F401
 
 CONFIG, METRICS = "config.json", "metrics.jsonl"
@@ -168,6 +168,27 @@ def launched(run_dir: Path) -> bool:
 def has_config(folder: Path) -> bool:
     """`folder` is a job folder (it holds the job's config)."""
     return (Path(folder) / CONFIG).is_file()
+
+
+def has_status(folder: Path) -> bool:
+    """A worker or `create_run` has written this job's status."""
+    return (Path(folder) / STATUS).is_file()
+
+
+def has_metrics(run_dir: Path) -> bool:
+    return (Path(run_dir) / METRICS).is_file()
+
+
+def finished_results(root: Path) -> list[Path]:
+    """The job folders under `root` that hold results, newest results first."""
+    found = [p.parent for p in Path(root).glob(f"*/{RESULTS}") if not p.parent.is_symlink()]
+    return sorted(found, key=results_mtime, reverse=True)
+
+
+def read_status_raw(run_dir: Path) -> dict:
+    """status.json as written ({} when there is none or it is damaged): for readers of extra fields."""
+    raw = lifecycle.read_raw(run_dir) if has_status(run_dir) else {}
+    return raw if isinstance(raw, dict) else {}
 
 
 def read_config(run_dir: Path) -> dict:

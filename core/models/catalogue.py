@@ -131,8 +131,8 @@ def _ready(folder: Path | None) -> bool:
 
 def run_model(folder: Path) -> Path | None:
     """A training run's folder stands for the run's model: its `model/` folder (None if not a run folder)."""
-    if (folder / "status.json").exists() and (folder / "model" / "config.json").exists():
-        return folder / "model"
+    if runs.has_status(folder) and (runs.model_dir(folder) / "config.json").exists():
+        return runs.model_dir(folder)
     return None
 
 
@@ -283,10 +283,10 @@ def _run_entries() -> list[ModelEntry]:
     root = area("runs")
     out = []
     for run in sorted(root.iterdir()) if root.exists() else []:
-        model = run / "model"
+        model = runs.model_dir(run)
         if not run.is_dir() or not _ready(model):
             continue
-        state = read_status(run).state if (run / "status.json").exists() else "unknown"
+        state = read_status(run).state if runs.has_status(run) else "unknown"
         out.append(ModelEntry(f"run:{run.name}", f"run {run.name}", "run", str(run), parameters_of(model),
                               "ready", model, note=f"training run ({state})", size_bytes=size_on_disk(model)))
     return out

@@ -44,7 +44,7 @@ def resolve_model_path(name: str) -> Path:
 
 def checkpoints(run_dir: Path) -> list[Path]:
     """The run's complete checkpoints, newest first (symlinks are never followed: none is listed)."""
-    folder = Path(run_dir) / "checkpoints"
+    folder = runs.checkpoints_dir(run_dir)
     if folder.is_symlink() or not folder.is_dir():
         return []
     cks = [c for c in folder.glob("step_*") if c.name[5:].isdigit() and not c.is_symlink()
@@ -62,7 +62,7 @@ def clean_partial_writes(run_dir: Path) -> list[str]:
     symlinked checkpoints folder (the link only, never its target); returns what went, for the log."""
     run_dir = Path(run_dir)
     gone = []
-    ck = run_dir / "checkpoints"
+    ck = runs.checkpoints_dir(run_dir)
     if ck.is_symlink():
         ck.unlink()
         gone.append("checkpoints (a symbolic link)")
@@ -257,7 +257,7 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 def save_checkpoint(run_dir: Path, model, tokenizer, opts, state: dict, keep: int) -> Path:
     """checkpoints/step_<n>/: model (or LoRA adapter) + tokenizer + optimizer state + trainer_state.json."""
-    ck = Path(run_dir) / "checkpoints" / f"step_{state['step']}"
+    ck = runs.checkpoints_dir(run_dir) / f"step_{state['step']}"
     if ck.parent.is_symlink():  # never write through a link planted in the run folder
         ck.parent.unlink()
     with atomic_dir(ck, overwrite=True) as tmp:
@@ -290,7 +290,7 @@ def save_final_model(run_dir: Path, model, tokenizer, cfg: TrainConfig) -> Path:
     m = _unwrap(model)
     if hasattr(m, "merge_and_unload"):
         m = m.merge_and_unload()
-    out = Path(run_dir) / "model"
+    out = runs.model_dir(run_dir)
     with atomic_dir(out, overwrite=True) as tmp:
         m.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
