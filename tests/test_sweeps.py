@@ -163,3 +163,19 @@ def test_a_members_training_is_shown_as_progress_off_a_terminal(tmp_path, capsys
     assert sweeps._wait(run_dir, sweep_dir, "member 1/2").state == "done"
     err = capsys.readouterr().err
     assert "member 1/2: training" in err and "14/14" in err and "\r" not in err
+
+
+def test_best_is_the_one_top_setting_above_chance_never_a_tie_or_a_guess():
+    rows = [{"setting": "a", "accuracy": 0.40}, {"setting": "b", "accuracy": 0.40}, {"setting": "c", "accuracy": 0.2}]
+    assert sweeps.pick_best(rows, chance=0.43) == (None, "no setting scored above chance (43.0%)")
+    assert sweeps.pick_best(rows, chance=0.25) == (None, "2 settings tie at 40.0%")
+    assert sweeps.pick_best(rows[1:], chance=0.25) == ("b", "")
+    assert sweeps.pick_best([], chance=0.25) == (None, "")
+
+
+def test_the_sweep_form_grammar_lives_in_core():
+    assert sweeps.lr_setting("default") in ("lr", "matrix_lr")
+    assert sweeps.grid_from_choices(["paper", "tutor"], "lr", "1e-4, 3e-4", "batch_size=16,32\n") == {
+        "format": ["paper", "tutor"], "lr": [1e-4, 3e-4], "batch_size": [16, 32]}
+    with pytest.raises(ValueError, match="the grid is empty"):
+        sweeps.grid_from_choices([], "lr", " ")

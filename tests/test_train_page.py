@@ -103,6 +103,7 @@ def test_the_run_just_launched_is_the_one_shown_with_its_name(monkeypatch):
     md = " ".join(m.value for m in at.markdown)
     assert "grade 3 science (newer-run)" in md
     assert "grade 3 science (newer-run)" in set(at.dataframe[0].value["run"])
+    assert at.text_input(key="tr_label").value == ""  # the name box is empty for the next run (issue 24)
 
 
 def test_the_table_and_the_header_show_the_same_step_and_duration():
@@ -157,3 +158,24 @@ def test_train_page_launches_a_run_that_reports_to_the_chosen_trackers(tiny_mode
     while not runs.read_status(run.run_dir).terminal and time.time() < deadline:
         time.sleep(0.2)
     assert runs.read_status(run.run_dir).terminal
+
+
+def test_a_run_waiting_for_the_device_is_shown_queued_with_the_holder_everywhere():
+    d = write_run("waiting-run", "queued")
+    runs.write_status(d, waiting_for="training other-run", message="waiting for the device")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert any("waiting-run** (waiting for training other-run)" in i.value for i in at.info)
+    md = " ".join(m.value for m in at.markdown)
+    assert "queued" in md and "running" not in md  # the header says what the table says
+    assert set(at.dataframe[0].value["state"]) == {"queued"}
+
+
+def test_a_visitor_sees_launch_and_delete_disabled_with_the_reason(monkeypatch):
+    monkeypatch.setenv("SQA_ADMIN_PASSWORD", "s3cret")
+    write_run("finished-run", "done")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    for key in ("tr_launch", "del_button", "sw_launch"):
+        button = at.button(key=key)
+        assert button.disabled and "admin password" in button.help, key

@@ -68,6 +68,18 @@ def run_model_dir(name: str) -> Path | None:
     return model_dir(area("runs") / rid)
 
 
+def run_path(name: str) -> Path:
+    """The folder of the training run `name` (one folder name under the runs area, never a path)."""
+    if not re.fullmatch(r"[\w.-]+", str(name)) or name in (".", ".."):
+        raise StudioError(f"{name!r} is not a run name.")
+    return area("runs") / name
+
+
+def waiting(jobs: list[RunInfo]) -> list[RunInfo]:
+    """The jobs queued for the device (their status names the holder in `waiting_for`)."""
+    return [j for j in jobs if j.status.state == "queued" and j.status.waiting_for]
+
+
 def resolve_run(spec: str | Path, root: Path | None = None) -> Path:
     """`run:<id>`, a run name under `root` (default: the runs area), or a job folder -> the job folder."""
     text = str(spec).strip()

@@ -111,3 +111,34 @@ def eval_period(budget_seconds: float | None) -> float | None:
 def run_colors(names: list[str]) -> dict[str, str]:
     """One colour per run, by its place in the list (newest first), the same in every chart."""
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
+
+
+# ---- the charts the Train page draws (add a chart here: the page draws every entry) -----------------------
+
+# (metrics key, title, how its axis reads). "percent": 0..1 as a percentage; "mib": bytes shown in MiB.
+CHARTS: list[tuple[str, str, str]] = [
+    ("loss", "Training loss", ""), ("eval_loss", "Eval loss", ""), ("eval_accuracy", "Eval accuracy", "percent"),
+    ("lr", "Learning rate", ""), ("tokens_per_s", "Throughput (real tokens/s)", ""),
+    ("peak_memory", "Peak memory (MiB)", "mib")]
+COMPARE_CHARTS = ("loss", "eval_loss", "eval_accuracy")  # the charts of the runs compared side by side
+
+
+def chart_series(hist: list[dict], key: str) -> tuple[list, list]:
+    """(steps, values) of one metric over a run's history (resume markers skipped; memory in MiB)."""
+    pts = [(r["step"], r[key]) for r in hist if r.get(key) is not None and "resumed_from" not in r]
+    if any(k == key and how == "mib" for k, _, how in CHARTS):
+        pts = [(s, v / 2**20) for s, v in pts]
+    return [p[0] for p in pts], [p[1] for p in pts]
+
+
+def run_charts(hist: list[dict]) -> tuple[list[tuple[str, str, str, tuple[list, list]]], list[str]]:
+    """The charts a run has points for, as (key, title, how, (x, y)), and the titles not measured yet."""
+    drawn = [(k, title, how, chart_series(hist, k)) for k, title, how in CHARTS]
+    return [c for c in drawn if c[3][0]], [c[1] for c in drawn if not c[3][0]]
+
+
+def eval_every_of(config: dict) -> int | None:
+    """The evaluation interval a run's config asks for (None when the config does not say)."""
+    recipe = config.get("recipe")
+    value = recipe.get("eval_every") if isinstance(recipe, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -35,7 +35,7 @@ from core.errors import StudioError
 from core.files import read_json, write_json_atomic, write_text_atomic
 from core.home import area
 from core.jobs import kinds, runner, runs
-from core.training.recipes import Recipe, TrainConfig, get_recipe, suggested_format, suggested_recipe
+from core.training.recipes import RECIPES, Recipe, TrainConfig, get_recipe, suggested_format, suggested_recipe
 
 QUESTIONS, EVALS = "questions.jsonl", "evals"
 GRID_KEYS = ("format",) + tuple(f.name for f in fields(Recipe) if f.name not in ("name", "seed", "betas"))
@@ -81,6 +81,20 @@ def parse_grid(items: list[str] | str) -> dict[str, list[Any]]:
     if not grid:
         raise ValueError("the grid is empty: give at least one SETTING=V1,V2")
     return grid
+
+
+def lr_setting(recipe: str) -> str:
+    """The recipe field that is its learning rate: Muon's matrix rate, else AdamW's."""
+    return "matrix_lr" if RECIPES[recipe].optimizer == "muon" else "lr"
+
+
+def grid_from_choices(formats: list[str], lr_field: str, rates: str, extra: str = "") -> dict[str, list[Any]]:
+    """The grid of the Train page's sweep form: formats, a comma-separated list of learning rates, and
+    more SETTING=V1,V2 lines. ValueError (naming what is wrong) when it is empty or bad."""
+    lines = [f"format={','.join(formats)}"] if formats else []
+    lines += [f"{lr_field}={rates.replace(' ', '')}"] if rates.strip() else []
+    lines += [line.strip() for line in extra.splitlines() if line.strip()]
+    return parse_grid(lines)
 
 
 def settings(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -426,16 +440,52 @@ def results(sweep_dir: Path, alpha: float = 0.05) -> dict[str, Any]:
             row[key] = statistics.mean(vals) if vals else None
         setting_rows.append(row)
     complete = [r for r in setting_rows if r["accuracy"] is not None and r["setting"] in scores]
-    best = max(complete, key=lambda r: r["accuracy"])["setting"] if complete else None
     tests = pairwise_tests(scores, alpha=alpha) if len(scores) > 1 else []
     n_q = spec.get("eval", {}).get("n")
     chance = None
     if (sweep_dir / QUESTIONS).exists():
         qs = eval_questions(sweep_dir)
         chance = sum(1 / len(q.choices) for q in qs) / len(qs) if qs else None
+    best, best_note = pick_best(complete, chance)
     return {"sweep": sweep_dir.name, "model": spec["model"], "data": spec["data"], "grid": spec["grid"],
             "seeds": spec["seeds"], "questions": n_q, "how": spec.get("eval", {}).get("how"), "chance": chance,
-            "members": rows, "settings": setting_rows, "best": best, "tests": tests, "alpha": alpha}
+            "members": rows, "settings": setting_rows, "best": best, "best_note": best_note, "tests": tests,
+            "alpha": alpha}
+
+
+def pick_best(rows: list[dict[str, Any]], chance: float | None) -> tuple[str | None, str]:
+    """The setting with the highest accuracy, or None with the reason: a tie at the top, or nothing above chance."""
+    if not rows:
+        return None, ""
+    top = max(r["accuracy"] for r in rows)
+    leaders = [r["setting"] for r in rows if r["accuracy"] == top]
+    if chance is not None and top <= chance:
+        return None, f"no setting scored above chance ({100 * chance:.1f}%)"
+    if len(leaders) > 1:
+        return None, f"{len(leaders)} settings tie at {100 * top:.1f}%"
+    return leaders[0], ""
+
+
+def settings_table(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sweep's settings as table rows for people: accuracy and interval in percent, the best marked."""
+    rows = []
+    for r in res["settings"]:
+        acc = r["accuracy"]
+        rows.append({"": "★ best" if r["setting"] == res["best"] else "", "setting": r["setting"],
+                     "accuracy %": None if acc is None else round(100 * acc, 1),
+                     "95% CI": "–" if acc is None else f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f}",
+                     "runs scored": f"{r['evaluated']}/{r['seeds']}",
+                     "eval loss": None if r["eval_loss"] is None else round(r["eval_loss"], 3),
+                     "minutes": None if r["minutes"] is None else round(r["minutes"], 1),
+                     "tokens/s": None if r["tokens_per_s"] is None else round(r["tokens_per_s"])})
+    return rows
+
+
+def tests_table(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """The paired tests as table rows for people (differences in points)."""
+    return [{"a": t["a"], "b": t["b"], "b - a (points)": round(100 * t["difference"], 1),
+             "a better / b better": f"{t['a_better']} / {t['b_better']}", "p": t["p"], "p (Holm)": t["p_holm"],
+             "significant": t["significant"]} for t in res["tests"]]
 
 
 def to_csv(res: dict[str, Any]) -> str:
@@ -476,6 +526,8 @@ def to_markdown(res: dict[str, Any]) -> str:
         seeds = ", ".join(_pct(a) for a in r["seed_accuracies"]) or "–"
         lines.append(f"| {r['setting']}{mark} | {acc} | {seeds} | {_num(r['eval_loss'], '.3f')} | "
                      f"{_num(r['minutes'], '.1f')} | {_num(r['tokens_per_s'], ',.0f')} |")
+    if res.get("best_note"):
+        lines += ["", f"No best setting: {res['best_note']}."]
     if res["tests"]:
         sig = [t for t in res["tests"] if t["significant"]]
         n = len(res["tests"])
@@ -493,6 +545,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("sweep_dir", type=Path)
     ap.add_argument("--resume", action="store_true", help="resume interrupted members from their checkpoints")
     a = ap.parse_args(argv)
+    from core.progress import library_bars
+
+    library_bars()  # log.txt is not a terminal: no transformers weight-loading bars drawn into the sweep's log
     # The runner turns a polite kill into a stop request: the driver forwards it to the member training now.
     state = run_driver(a.sweep_dir, a.resume, echo=lambda s: print(f"[{time.strftime('%H:%M:%S')}] {s}", flush=True))
     return 0 if state in ("done", "stopped") else 1
