@@ -189,3 +189,33 @@ def test_two_threads_of_one_process_exclude_each_other():
     for t in threads:
         t.join(30)
     assert overlap == [] and inside == []
+
+
+def test_ctrl_c_in_the_eval_command_stops_its_job_with_exit_130(tiny_model_dir):
+    proc = subprocess.Popen([sys.executable, "-m", "core", "eval", "--model", str(tiny_model_dir), "--data", "sample"],
+                            env=runner.child_env(), cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+    def evaluating() -> bool:
+        jobs = kinds.list_jobs(("eval",))
+        return bool(jobs) and jobs[0].status.state == "running" and jobs[0].status.step > 0
+
+    wait_for(evaluating, 120)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(60) == 130, proc.stderr.read()
+    [job] = kinds.list_jobs(("eval",))
+    assert job.status.state == "stopped" and not job.status.error  # not "failed", not exit 2
+    assert "Traceback" not in proc.stderr.read()
+
+
+def test_the_jobs_command_lists_every_kind_and_who_holds_the_device(capsys):
+    from core.__main__ import main as cli_main
+
+    runs.create_run(area("runs"), {"model": "tiny", "data": "sample", "recipe": {}}, name="a-training-run")
+    runs.create_run(area("evals"), {"kind": "eval", "request": {}}, name="an-evaluation")
+    runs.create_run(kinds.job_area("model"), {"kind": "model", "request": {}}, name="a-model-job")
+    with device_lease("chat: Tutor page"):
+        assert cli_main(["runs", "jobs"]) == 0
+    out = capsys.readouterr().out
+    assert "training run" in out and "a-training-run" in out and "an-evaluation" in out and "a-model-job" in out
+    assert "device: in use by chat: Tutor page" in out

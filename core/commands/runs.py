@@ -1,6 +1,7 @@
 """`python -m core runs ...`: list, inspect, stop, resume and delete training runs (or eval jobs).
 
     python -m core runs list
+    python -m core runs jobs                # every job of every kind, and who holds the device
     python -m core runs status RUN          # RUN: a name under <home>/runs, or a folder
     python -m core runs stop RUN [--cancel]
     python -m core runs resume RUN
@@ -20,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--root", type=Path, default=None, help="job area (default: <home>/runs)")
     sub = p.add_subparsers(dest="runs_command", required=True)
     sub.add_parser("list", help="all runs, newest first").set_defaults(func=run_list)
+    sub.add_parser("jobs", help="every job of every kind (training, evaluation, sweep, model), newest first, "
+                                "and who holds the device").set_defaults(func=run_jobs)
     for name, func, text in [("status", run_status, "a run's status as JSON"),
                              ("stop", run_stop, "ask a run to stop (it saves a checkpoint)"),
                              ("resume", run_resume, "resume a stopped or crashed run from its last checkpoint"),
@@ -57,6 +60,21 @@ def run_list(a: argparse.Namespace) -> int:
         print(f"{r.name:24} {v.state:9} step {v.step:>6}/{v.total:<6} {format_duration(v.elapsed):>8} "
               f"{'' if best is None else f'best acc {best:.3f} '}{v.model} on {v.data}"
               + (f"  [{v.label}]" if v.label else "") + (f"  [damaged: {r.status.damaged}]" if r.status.damaged else ""))
+    return 0
+
+
+def run_jobs(a: argparse.Namespace) -> int:
+    from core.jobs.device import device_holder, device_queue
+    from core.jobs.kinds import list_jobs
+
+    for row in list_jobs():
+        st = row.status
+        doing = f"waiting for {st.waiting_for}" if st.waiting_for and st.state == "queued" else (
+            st.error if st.state in ("failed", "crashed") else st.message)
+        print(f"{row.label:18} {row.name:28} {st.state:9} {doing}")
+    holder, queue = device_holder(), device_queue()
+    print("device: " + (f"in use by {holder.holder}" if holder else "free")
+          + (f"; waiting: {', '.join(w.holder for w in queue)}" if queue else ""))
     return 0
 
 
