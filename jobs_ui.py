@@ -20,12 +20,9 @@ from core.jobs import kinds, runs
 
 
 def allowed(actor: access.Actor, action: str) -> tuple[bool, str]:
-    """(whether this actor may do `action`, the reason shown on a disabled button when not)."""
-    try:
-        access.require(actor, action)
-    except StudioError as e:
-        return False, str(e)
-    return True, ""
+    """(whether this actor may do `action`, the reason shown on a disabled button when not): core.access's."""
+    reason = access.refusal(actor, action)
+    return reason is None, reason or ""
 
 
 def submit(request: Any, actor: access.Actor, key: str) -> Path | None:

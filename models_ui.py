@@ -9,8 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core.models.catalogue import model_shape
-from core.models.memory import (GiB, OPTIMIZERS, TrainSetup, available_memory, estimate_inference,
-                                estimate_training)
+from core.models.memory import OPTIMIZERS, GiB, TrainSetup, available_memory, estimate_inference, estimate_training
 
 BADGES = {"ready": "ready", "cached": "cached", "installed": "ready to import", "downloadable": "downloadable",
           "offline": "needs internet", "missing": "not created"}

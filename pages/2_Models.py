@@ -14,7 +14,6 @@ import streamlit as st
 import admin_ui
 import jobs_ui
 import models_ui
-from models_ui import BADGES, COLORS, KIND_LABELS, fmt_params, fmt_size
 from core import access
 from core.errors import StudioError
 from core.models import jobs as model_jobs
@@ -23,6 +22,7 @@ from core.models.families import named as family_named
 from core.models.hub import OFFLINE_HELP, hub_reachable
 from core.models.jobs import ModelRequest, exportable_first
 from core.models.presets import PRESETS
+from models_ui import BADGES, COLORS, KIND_LABELS, fmt_params, fmt_size
 
 st.set_page_config(page_title="Models · ScienceQA Tutor Studio", page_icon=":material/neurology:", layout="wide")
 actor = admin_ui.actor()

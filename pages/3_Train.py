@@ -14,7 +14,7 @@ from core.errors import StudioError
 from core.home import area
 from core.jobs import runs
 from core.jobs.device import device_holder
-from core.training.progress import COMPARE_CHARTS, CHARTS, chart_series, run_colors, snapshot
+from core.training.progress import CHARTS, COMPARE_CHARTS, chart_series, run_colors, snapshot
 from core.training.recipes import config_diff
 
 st.set_page_config(page_title="Train · ScienceQA Tutor Studio", page_icon=":material/exercise:", layout="wide")
