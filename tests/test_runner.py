@@ -191,6 +191,7 @@ def test_two_threads_of_one_process_exclude_each_other():
     assert overlap == [] and inside == []
 
 
+@pytest.mark.slow  # ~35 s on 2 busy cores
 def test_ctrl_c_in_the_eval_command_stops_its_job_with_exit_130(tiny_model_dir):
     proc = subprocess.Popen([sys.executable, "-m", "core", "eval", "--model", str(tiny_model_dir), "--data", "sample"],
                             env=runner.child_env(), cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
