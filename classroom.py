@@ -184,12 +184,17 @@ def main(argv: list[str] | None = None) -> int:
     if job is None:
         serve(args, None)
         return 0
-    return runner.run(job, lambda j: serve(args, j), device=False, message="loading the model",
-                      on_signal=_interrupt)  # the states are the runner's: a stop ends it `stopped`
+    code = runner.run(job, lambda j: serve(args, j), device=False, message="loading the model",
+                      on_signal=lambda: _stop_now(job))  # the states are the runner's: a stop ends it `stopped`
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # its state is written: do not wait for the web server's threads (stop must be prompt)
 
 
-def _interrupt() -> None:
-    raise KeyboardInterrupt  # Gradio's block_thread closes the server on it
+def _stop_now(job: Path) -> None:
+    """SIGTERM: a class link has nothing to save, so it ends at once (the web server's threads would delay it)."""
+    runner.end(job, "stopped", message="stopped")
+    os._exit(runner.EXIT_INTERRUPTED)
 
 
 def serve(args: argparse.Namespace, job: "runner.Job | None") -> str:
