@@ -372,3 +372,24 @@ def test_cpu_pretrained_recipe_trains_only_the_top_blocks(tiny_model_dir, toy_so
     for (name, a), (_, b) in zip(base.named_parameters(), tuned.named_parameters()):
         frozen = "embed_tokens" in name or any(f"layers.{i}." in name for i in range(layers // 2))
         assert torch.equal(a, b) == frozen, name
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_training_worker_stopped_with_a_checkpoint_and_exit_130(tiny_model_dir, toy_source):
+    import signal
+    import subprocess
+    import sys
+
+    from core.home import PROJECT_ROOT
+    from core.jobs import runner
+    from core.training.jobs import worker_argv
+
+    run_dir = runs.create_run(area("runs"), cfg(tiny_model_dir, toy_source, epochs=50).to_dict(), "sigterm")
+    proc = subprocess.Popen(worker_argv(run_dir), env=runner.child_env(), cwd=PROJECT_ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: runs.read_status(run_dir).step >= 2, 120, "two steps")
+    proc.send_signal(signal.SIGTERM)  # graceful, like Ctrl-C: the loop saves a checkpoint and ends stopped
+    assert proc.wait(120) == 130
+    st = runs.read_status(run_dir)
+    assert st.state == "stopped" and not st.error
+    assert (runs.checkpoints_dir(run_dir) / f"step_{st.step}" / "trainer_state.json").exists()
