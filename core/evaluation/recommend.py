@@ -10,10 +10,10 @@ choice (core.models.defaults.tutor_model: the newest fine-tuned pretrained model
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from core.errors import StudioError
 from core.home import area
 
 
@@ -52,12 +52,12 @@ def _measurements() -> list[dict[str, Any]]:
         if not isinstance(req, dict) or req.get("method", "categorical") != "categorical":
             continue
         try:
-            summary = json.loads((job.run_dir / "results.json").read_text(encoding="utf-8"))["summary"]
+            summary = runs.read_results(job.run_dir)["summary"]
             row = {"model": str(req["model"]), "data": str(summary["data_hash"]), "accuracy": float(summary["accuracy"]),
                    "chance": float(summary["chance"]), "n": int(summary["n"]), "created": job.created,
                    "where": f"on {int(summary['n'])} questions of {req.get('data')}"
                             + (f" ({req['split']})" if req.get("split") else "")}
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, StudioError):
             continue  # a damaged or foreign job folder says nothing
         out.append(row)
     return out
