@@ -8,6 +8,7 @@ From the bottom up:
 - serving (the chat): models and below;
 - evaluation (scoring, evaluation jobs, reports, publishing a run with its evaluations): models and below;
 - training (recipes, the worker, sweeps, in-training validation): evaluation and below;
+- practice (a class's practice sessions: questions, answers, explanations): evaluation and below;
 - commands (`python -m core ...`) and the top-level views over everything (overview, __main__): anything.
 The product is a library first: nothing in core imports streamlit or gradio (those are the views').
 """
@@ -19,7 +20,8 @@ from pathlib import Path
 
 CORE = Path(__file__).resolve().parent.parent / "core"
 FOUNDATION = {"errors", "files", "home", "access", "progress", "hub", "__init__"}
-EVERYTHING = {"foundation", "jobs", "data", "models", "serving", "evaluation", "training", "commands", "overview"}
+EVERYTHING = {"foundation", "jobs", "data", "models", "serving", "evaluation", "training", "practice", "commands",
+              "overview"}
 ALLOWED = {
     "foundation": {"foundation"},
     "jobs": {"foundation"},
@@ -28,6 +30,7 @@ ALLOWED = {
     "serving": {"foundation", "jobs", "data", "models"},
     "evaluation": {"foundation", "jobs", "data", "models", "serving"},
     "training": {"foundation", "jobs", "data", "models", "serving", "evaluation"},
+    "practice": {"foundation", "jobs", "data", "models", "serving", "evaluation"},
     "commands": EVERYTHING,
     "overview": EVERYTHING - {"commands"},
     "__main__": EVERYTHING,

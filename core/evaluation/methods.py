@@ -1,8 +1,8 @@
 """The evaluation methods, each one registered object: its name, what a teacher reads (label and help),
 the function that scores, its cost per question, and the part of the cache key its settings add.
 
-A new method is one file `core/evaluation/method_<name>.py` that calls `register(Method(...))`: it is
-found here, offered by the Compare page and `python -m core eval --method`, and cached like the others.
+A new method is one file `core/evaluation/method_<name>.py` that calls `register(Method(...))` (the built-in
+ones are `method_builtin.py`, found first): it is found here, offered by the Compare page and `python -m core eval --method`, and cached like the others.
 
     from core.evaluation.methods import get_method, names
     get_method("categorical").seconds_per_question   # 0.6 on this project's 2-core CPU
@@ -49,21 +49,8 @@ def _load() -> None:
     if _loaded:
         return
     _loaded = True
-    from core.evaluation import scoring
-
     found = dict(_REGISTRY)  # a method file imported before the registry was read
     _REGISTRY.clear()
-    register(Method("categorical", "Which choice the model finds most likely",
-                    "Reads the model's probability of each answer letter: fast and the same every time.",
-                    scoring.run_categorical, 0.6))
-    register(Method("generative", "What the model writes",
-                    "The model writes its answer and the paper's rules read the letter from it: slower.",
-                    scoring.run_generative, 3.0,
-                    cache_key_part=lambda req: {"max_new_tokens": req.max_new_tokens, "seed": req.seed}))
-    register(Method("plan", "A flawed check, to see why it misleads",
-                    "Looks for the letter in the first 100 characters of the text, prompt included: the prompt "
-                    "alone scores well, so this one is wrong on purpose.",
-                    scoring.run_plan, 3.0, valid=False, warning=scoring.PLAN_WARNING))
     here = Path(__file__).parent
     for info in pkgutil.iter_modules([str(here)]):
         if info.name.startswith("method_"):
