@@ -257,8 +257,9 @@ def stop_token_ids(tokenizer) -> list[int]:
 
 def stream_reply(loaded, messages: list[dict[str, str]], settings: ChatSettings | None = None, *,
                  on_wait: WaitCallback | None = None, stop: threading.Event | None = None,
-                 stats: ReplyStats | None = None) -> Iterator[str]:
-    """Yield the reply to `messages` as text deltas, as the model generates them.
+                 stats: ReplyStats | None = None, prefix: str = "") -> Iterator[str]:
+    """Yield the reply to `messages` as text deltas, as the model generates them (after `prefix`, the start
+    of the assistant's turn given to the model and not yielded: core.serving.grounding's chosen answer).
 
     Waits for the device first (`on_wait(n_ahead)` while waiting). Generation ends at the model's
     end-of-turn token, at `max_new_tokens`, at `settings.timeout`, when `stop` is set, or when the
@@ -272,7 +273,9 @@ def stream_reply(loaded, messages: list[dict[str, str]], settings: ChatSettings 
     stop = stop or threading.Event()
     tok = loaded.tokenizer
     began = time.monotonic()
-    ids, stats.dropped_messages = fit_messages(tok, messages, loaded.context_length - settings.max_new_tokens)
+    lead = tok.encode(prefix, add_special_tokens=False) if prefix else []
+    ids, stats.dropped_messages = fit_messages(tok, messages, loaded.context_length - settings.max_new_tokens - len(lead))
+    ids = ids + lead
     stats.prompt_tokens = len(ids)
     queue = device_queue(loaded.device)
     ticket = queue.enter(on_wait=on_wait, timeout=settings.queue_timeout)
