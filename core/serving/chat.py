@@ -79,6 +79,15 @@ class ReplyStats:
     stopped: str = ""  # 'eos' | 'length' | 'timeout' | 'stopped'
 
 
+def reply_note(stats: ReplyStats) -> str:
+    """The caption under a reply: speed, wait, how it ended, and turns left out to fit the context."""
+    rate = stats.new_tokens / stats.seconds if stats.seconds else 0.0
+    dropped = (f" · {stats.dropped_messages} oldest messages left out to fit the context"
+               if stats.dropped_messages else "")
+    return (f"{stats.new_tokens} tokens in {stats.seconds:.1f} s ({rate:.0f} tokens/s) · waited "
+            f"{stats.waited:.1f} s · ended by {stats.stopped}{dropped}")
+
+
 # ---- input -----------------------------------------------------------------------------------------
 
 def clean_input(text: str, max_chars: int = MAX_INPUT_CHARS, what: str = "Your message") -> str:
@@ -350,12 +359,14 @@ def reply(loaded, messages: list[dict[str, str]], settings: ChatSettings | None 
 
 
 def example_questions(n: int = 3, fmt: str | None = None) -> list[tuple[str, str]]:
-    """(short label, full user message) for a few sample test questions, one per topic, rendered in `fmt`
-    (the format the chosen model was trained with; the app's default when None); a format that teaches
-    open questions adds one (assets/open_questions), asked as a student would."""
+    """(short label, full user message) for a few sample test questions, one per topic, typed as a student
+    would (the question, then its options: core.serving.grounding scores them in the model's own format);
+    a format that teaches open questions (`fmt`; the app's default when None) adds one
+    (assets/open_questions), asked as a student would."""
     import json
 
-    from core.data.prompts import DEFAULT_FORMAT, get_format, user_message
+    from core.data.prompts import DEFAULT_FORMAT, get_format
+    from core.data.records import LETTERS
     from core.home import ASSETS
     from core.data.sources import load_source
 
@@ -364,7 +375,8 @@ def example_questions(n: int = 3, fmt: str | None = None) -> list[tuple[str, str
         if q.has_image or q.topic in topics:
             continue
         topics.add(q.topic)
-        picked.append((q.question, user_message(q, fmt or DEFAULT_FORMAT)))
+        stem = f"{q.question} {q.hint.strip()}".strip()
+        picked.append((q.question, f"{stem} " + " ".join(f"({l}) {c}" for l, c in zip(LETTERS, q.choices))))
         if len(picked) == n:
             break
     if get_format(fmt or DEFAULT_FORMAT).teaches:

@@ -350,6 +350,17 @@ def tutor_reply(loaded, system: str | None, history: list[dict[str, str]], text:
     return reply
 
 
+def answer(loaded, system: str | None, history: list[dict[str, str]], text: str,
+           settings: ChatSettings | None = None, *, fmt: str, grounded: bool = True, source: str | None = None,
+           actor=None, **kwargs) -> TutorReply:
+    """`tutor_reply` with the best lessons of `source` (default: the app's) retrieved for `text` when
+    `grounded` (the index is built and cached on first use)."""
+    from core.data.lessons import lesson_index
+
+    found = lesson_index(source, actor=actor).retrieve(text, K_LESSONS) if grounded else []
+    return tutor_reply(loaded, system, history, text, settings, fmt=fmt, lessons=found, **kwargs)
+
+
 def _joined(lead: str, rest: Iterator[str]) -> Iterator[str]:
     yield lead
     first = True
