@@ -172,3 +172,18 @@ def test_chat_grounding_retrieves_from_an_index_of_the_loaded_questions(loaded):
     "".join(turn.deltas)
     assert turn.lessons[0].title == "States of matter"
     assert isinstance(turn.mc, Question) and turn.mc.choices == ["a brick", "steam"]
+
+
+def test_the_benchmark_reads_the_answer_a_reply_gives_and_catches_two_answers():
+    from bench.grounded_tutor_bench import chosen_option, contradicts
+
+    choices = ["milk", "a rock", "steam"]
+    assert chosen_option("(B) A rock. A rock keeps its shape.", choices) == 1
+    assert chosen_option("The answer is C. Steam is a gas.", choices) == 2
+    assert chosen_option("I think a rock, because it keeps its shape.", choices) == 1
+    assert chosen_option("Milk and steam are not solids, a rock is.", choices) is None
+    assert contradicts("(B) A rock. So, it's (C) steam.", choices)
+    assert contradicts("The answer is B. So, it's steam.", choices)
+    assert not contradicts("The answer is (B) a rock. Milk is a liquid and steam is a gas.", choices)
+    assert chosen_option("The answer is a rock.", choices) == 1  # "a" is a word here, not the letter A
+    assert not names_other("So, the answer is a rock.", 1, choices)

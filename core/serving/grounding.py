@@ -277,7 +277,7 @@ def names_other(sentence: str, chosen: int, choices: list[str]) -> bool:
     others = [i for i in range(len(choices)) if i != chosen]
     if any(re.search(rf"\({LETTERS[i]}\)", sentence) for i in others):
         return True
-    m = re.search(r"\b(?:answer is|so,? it'?s|so,? it is|correct answer:?)\s*\(?([A-J])?\)?\s*(.*)", sentence, re.I)
+    m = re.search(r"\b(?:answer is|so,? it'?s|so,? it is|correct answer:?)\s*\(?((?-i:[A-J]))?\)?\s*(.*)", sentence, re.I)
     if not m:
         return False
     if m.group(1) and len(m.group(1)) == 1 and m.group(1) in LETTERS[:len(choices)]:
@@ -341,7 +341,7 @@ def tutor_reply(loaded, system: str | None, history: list[dict[str, str]], text:
         reply.deltas = iter([unsure_text(kept or lessons[:1])])
         return reply
     reply.choice = best
-    lead = f"The answer is ({LETTERS[best]}) {mc.choices[best]}."
+    lead = f"The answer is ({LETTERS[best]}) {mc.choices[best].rstrip('.')}."
     # The model goes on from its own answer, asked as it was trained (the format's rendering of the question).
     messages = build_messages(scoring_system, history, user_message(mc, fmt))
     rest = chat.stream_reply(loaded, messages, settings, on_wait=on_wait, stop=stop, stats=reply.stats,
