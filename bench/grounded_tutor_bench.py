@@ -32,7 +32,7 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent / "out"
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "scienceqa" / "original"
 AS_ANSWER = re.compile(r"\b(?:answer is|so,? it'?s|so,? it is|correct answer is|correct option is)\s*:?\s*"
-                       r"(?:\(((?-i:[A-J]))\)|((?-i:[A-J]))\b(?![\w'])|(.{1,80}?))(?:[.!,;\n]|$)", re.I)
+                       r"(?:\(((?-i:[A-J]))\)|((?-i:[A-J]))\b(?![\w'])|(.{1,80}?))(?:[.!,;\n]|$)", re.IGNORECASE)
 
 
 def answers_named(reply: str, choices: list[str]) -> list[int]:
@@ -154,7 +154,7 @@ def main() -> int:
     from core.serving.grounding import calibrate, held_out
 
     access.act_as_local()
-    say = lambda m: print(m, flush=True)  # noqa: E731
+    say = lambda m: print(m, flush=True)
     loaded = get_model(resolve_model(a.model, progress=say))
     fmt = default_format(a.model)
     settings = ChatSettings(temperature=0.0, max_new_tokens=a.max_new_tokens, repetition_penalty=1.1)

@@ -7,15 +7,23 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_lessons import lesson_rows
 
 from core.__main__ import main
 from core.data.lessons import Lesson, LessonIndex
 from core.data.prompts import LESSON_INTRO
 from core.data.records import Question
 from core.serving.chat import ChatSettings, fit_messages, prompt_ids
-from core.serving.grounding import (Calibration, choose, fit_lessons, names_other, only_chosen,
-                                    parse_multiple_choice, pick_threshold, tutor_reply)
-from test_lessons import lesson_rows
+from core.serving.grounding import (
+    Calibration,
+    choose,
+    fit_lessons,
+    names_other,
+    only_chosen,
+    parse_multiple_choice,
+    pick_threshold,
+    tutor_reply,
+)
 
 GREEDY = ChatSettings(temperature=0.0, max_new_tokens=12)
 SYSTEM = "You are a friendly science tutor for school students."
@@ -64,7 +72,7 @@ def test_the_lesson_goes_into_the_prompt_within_the_budget(loaded):
 
 
 def test_an_open_question_is_answered_with_the_lesson_in_its_context(loaded, monkeypatch):
-    import core.serving.chat as chat
+    from core.serving import chat
 
     seen = {}
     real = chat.stream_reply
@@ -141,7 +149,7 @@ def test_debiased_probabilities_do_not_depend_on_the_order_the_options_were_type
 
 def test_chat_command_lessons_on_names_the_lesson_and_off_answers_without(tiny_model_dir, tmp_path, capsys,
                                                                          monkeypatch):
-    import core.serving.chat as chat
+    from core.serving import chat
 
     source = tmp_path / "lessons.jsonl"
     source.write_text("\n".join(json.dumps(q.to_dict()) for q in lesson_rows()), encoding="utf-8")

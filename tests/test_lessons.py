@@ -14,8 +14,8 @@ from core.data.records import Question
 
 LECTURES = {
     "States of matter": ("Identify solids, liquids, and gases",
-                         "Solid, liquid, and gas are states of matter. A solid has a shape of its own. A liquid "
-                         "takes the shape of its container. A gas spreads out to fill a space.",
+                         ("Solid, liquid, and gas are states of matter. A solid has a shape of its own. A liquid "
+                          "takes the shape of its container. A gas spreads out to fill a space."),
                          [("Which is a solid?", ["milk", "a rock", "steam"], 1, "A rock is a solid. It keeps its shape."),
                           ("Which is a gas?", ["steam", "ice", "juice"], 0, "Steam is a gas. It fills its container."),
                           ("Which is a liquid?", ["a brick", "water"], 1, "Water is a liquid. It flows.")]),
@@ -114,7 +114,8 @@ def test_a_changed_source_gets_a_new_index(tmp_path, studio_home):
 
 
 def test_tutor_training_conversations_carry_a_retrieved_lesson_that_is_not_the_rows_own():
-    from core.data.prompts import LESSON_INTRO, lesson_rows as carries, training_conversations
+    from core.data.prompts import LESSON_INTRO, training_conversations
+    from core.data.prompts import lesson_rows as carries
 
     rows = lesson_rows()
     convs = training_conversations(rows, "tutor")

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
                                 ("max_new_tokens", args.max_new_tokens)) if v is not None}
     settings = replace(sampling_defaults(model_family(args.model)), **chosen)
     system = with_grade(DEFAULT_SYSTEM_PROMPT if args.system is None else args.system, args.grade)
-    say = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    say = lambda m: print(m, file=sys.stderr)
     loaded = get_model(resolve_model(args.model, progress=say), device=args.device)
     off = str(args.lessons).strip().lower() == "off"
     index = None if off else lesson_index(args.lessons, progress=say)

@@ -80,7 +80,7 @@ class LessonIndex:
         return len(self.rows)
 
     @classmethod
-    def from_questions(cls, questions: Iterable[Question]) -> "LessonIndex":
+    def from_questions(cls, questions: Iterable[Question]) -> LessonIndex:
         import bm25s
 
         kept = [q for q in questions if q.lecture.strip() or q.solution.strip()]
@@ -134,7 +134,7 @@ class LessonIndex:
                                                       ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> "LessonIndex":
+    def load(cls, folder: Path) -> LessonIndex:
         """Read a cached index back; any defect is a ValueError (the caller rebuilds)."""
         import bm25s
 

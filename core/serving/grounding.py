@@ -30,7 +30,13 @@ from core.data.prompts import with_lesson
 from core.data.records import LETTERS, Question
 from core.errors import StudioError
 from core.serving import chat
-from core.serving.chat import ChatSettings, ReplyStats, build_messages, device_queue, fit_messages
+from core.serving.chat import (
+    ChatSettings,
+    ReplyStats,
+    build_messages,
+    device_queue,
+    fit_messages,
+)
 
 K_LESSONS = 2
 SHORT = (35, 30)  # a lesson's lecture and solution words when the full lesson does not fit
@@ -39,7 +45,7 @@ CALIBRATION_N = 40  # held-out questions a calibration reads (about 2 minutes fo
 MIN_KEPT = 6  # a threshold must keep at least this many calibration answers
 SECOND_LESSON = 0.75  # a second lesson joins the first only when it scores at least this share of the first's
 INLINE = re.compile(r"\(([A-J])\)\s*")
-LINE = re.compile(r"^\s*\(?([A-J])[.):]\s+(.+?)\s*$", re.M)
+LINE = re.compile(r"^\s*\(?([A-J])[.):]\s+(.+?)\s*$", re.MULTILINE)
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -96,7 +102,7 @@ def parse_multiple_choice(text: str) -> Question | None:
         return None
     stem = re.sub(r"\bOptions:\s*$", "", stem.strip()).strip()
     question, hint = stem, ""
-    m = re.match(r"^Question:\s*(.*?)\s*(?:\nContext:\s*(.*))?$", stem, re.S)
+    m = re.match(r"^Question:\s*(.*?)\s*(?:\nContext:\s*(.*))?$", stem, re.DOTALL)
     if m:
         question, hint = m.group(1).strip(), (m.group(2) or "").strip()
         hint = "" if hint.upper() == "N/A" else hint
@@ -277,7 +283,7 @@ def names_other(sentence: str, chosen: int, choices: list[str]) -> bool:
     others = [i for i in range(len(choices)) if i != chosen]
     if any(re.search(rf"\({LETTERS[i]}\)", sentence) for i in others):
         return True
-    m = re.search(r"\b(?:answer is|so,? it'?s|so,? it is|correct answer:?)\s*\(?((?-i:[A-J]))?\)?\s*(.*)", sentence, re.I)
+    m = re.search(r"\b(?:answer is|so,? it'?s|so,? it is|correct answer:?)\s*\(?((?-i:[A-J]))?\)?\s*(.*)", sentence, re.IGNORECASE)
     if not m:
         return False
     if m.group(1) and len(m.group(1)) == 1 and m.group(1) in LETTERS[:len(choices)]:
