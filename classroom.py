@@ -55,12 +55,12 @@ def history_messages(history: list[dict] | None) -> list[dict[str, str]]:
 
 def build_app(loaded, system_prompt: str, settings, rate=None, examples: list[str] | None = None, note: str = "",
               lessons=None, fmt: str = "paper_ale"):
-    """A gr.ChatInterface over `core.serving.grounding.tutor_reply` (history is Gradio's openai-style
+    """A gr.ChatInterface over `core.evaluation.grounding.tutor_reply` (history is Gradio's openai-style
     messages), grounded in `lessons` (a core.data.lessons.LessonIndex; None = off)."""
     import gradio as gr
 
     from core.serving.chat import RateLimiter, clean_input
-    from core.serving.grounding import K_LESSONS, tutor_reply
+    from core.evaluation.grounding import K_LESSONS, tutor_reply
     from core.errors import StudioError
 
     limiter = rate or RateLimiter()

@@ -4,7 +4,7 @@ conditions:
 
 - `plain`: the chat as it was before grounding (the model's free reply, no lesson, no scoring);
 - `off`: the tutor with grounding off (`chat --lessons off`): the answer picked by letter probabilities
-  (core.serving.grounding), explained, or "not sure" below the calibrated threshold;
+  (core.evaluation.grounding), explained, or "not sure" below the calibrated threshold;
 - `on`: the same with the best lessons retrieved for the question in the model's context.
 
 On (a) the embedded sample's test split (lessons retrieved from its train and val rows) and (b) the real
@@ -83,8 +83,8 @@ def typed(q) -> str:
 
 def ask(loaded, rows, index, exclude_self: bool, fmt: str, settings, calib_off, calib_on, say) -> list[dict]:
     from core.data.prompts import DEFAULT_SYSTEM_PROMPT
+    from core.evaluation.grounding import K_LESSONS, tutor_reply
     from core.serving.chat import build_messages, reply
-    from core.serving.grounding import K_LESSONS, tutor_reply
 
     out = []
     for i, q in enumerate(rows):
@@ -149,9 +149,9 @@ def main() -> int:
     from core.data.lessons import LessonIndex
     from core.data.sources import load_source
     from core.evaluation.capability import default_format
+    from core.evaluation.grounding import calibrate, held_out
     from core.models.obtain import resolve_model
     from core.serving.chat import ChatSettings, get_model
-    from core.serving.grounding import calibrate, held_out
 
     access.act_as_local()
     say = lambda m: print(m, flush=True)

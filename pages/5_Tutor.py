@@ -18,7 +18,7 @@ from core.models.obtain import resolve_model
 from core.evaluation.recommend import recommended_model
 from core.serving.chat import (MAX_SYSTEM_CHARS, ChatSettings, RateLimiter, clean_input, example_questions, get_model,
                                reply_note, sampling_defaults)
-from core.serving.grounding import answer as tutor_answer
+from core.evaluation.grounding import answer as tutor_answer
 from core.evaluation.capability import capability_note, default_format, model_family
 from core.errors import StudioError
 from core.data.prompts import DEFAULT_SYSTEM_PROMPT, with_grade

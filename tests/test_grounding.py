@@ -1,4 +1,4 @@
-"""The grounded tutor (core.serving.grounding) on the xs tiny model: the lesson in the prompt within the
+"""The grounded tutor (core.evaluation.grounding) on the xs tiny model: the lesson in the prompt within the
 budget, multiple choice typed in the chat picked by letter probabilities and explained without naming a
 second answer, abstention below the calibrated threshold, option-order debiasing, and `chat --lessons`."""
 
@@ -13,8 +13,7 @@ from core.__main__ import main
 from core.data.lessons import Lesson, LessonIndex
 from core.data.prompts import LESSON_INTRO
 from core.data.records import Question
-from core.serving.chat import ChatSettings, fit_messages, prompt_ids
-from core.serving.grounding import (
+from core.evaluation.grounding import (
     Calibration,
     choose,
     fit_lessons,
@@ -24,6 +23,7 @@ from core.serving.grounding import (
     pick_threshold,
     tutor_reply,
 )
+from core.serving.chat import ChatSettings, fit_messages, prompt_ids
 
 GREEDY = ChatSettings(temperature=0.0, max_new_tokens=12)
 SYSTEM = "You are a friendly science tutor for school students."
@@ -97,7 +97,7 @@ def test_multiple_choice_in_the_chat_picks_the_most_probable_option_and_names_on
     text = "Which is a solid? (A) milk (B) a rock (C) steam"
     q = parse_multiple_choice(text)
     from core.data.prompts import with_lesson
-    from core.serving.grounding import lessons_block
+    from core.evaluation.grounding import lessons_block
 
     probs = choose(loaded, q, fmt, with_lesson(SYSTEM, lessons_block([MATTER])), debias=False)
     best = max(range(3), key=probs.__getitem__)

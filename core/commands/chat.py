@@ -7,7 +7,7 @@
 
 The tutor answers from the lessons of a source (`--lessons`, default the app's; `off` for none) and names
 the lesson it used on stderr; a question typed with its options is answered by the model's letter
-probabilities, then explained (core.serving.grounding).
+probabilities, then explained (core.evaluation.grounding).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     from core.data.lessons import lesson_index
     from core.serving.chat import clean_input, get_model, sampling_defaults
-    from core.serving.grounding import K_LESSONS, tutor_reply
+    from core.evaluation.grounding import K_LESSONS, tutor_reply
     from core.data.prompts import DEFAULT_SYSTEM_PROMPT, with_grade
     from core.evaluation.capability import default_format, model_family
 

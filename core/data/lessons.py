@@ -9,7 +9,8 @@ skill is kept, so two lessons retrieved together never repeat one lecture.
   (`cache/lessons/<key>/`: bm25s's own JSON and .npy files, loaded without pickle, and our rows as
   JSON). A cache that does not read back whole is rebuilt, never trusted.
 - `LessonIndex.from_questions(rows)`: an index in memory (training, benchmarks, tests).
-- `retrieve(text, k)` / `retrieve_many(texts, k, exclude)`: the best `k` lessons, each a `Lesson`.
+- `retrieve(text, k)` / `retrieve_many(texts, k, exclude)`: the best `k` lessons, each a `Lesson`;
+  core.data.prompts.lesson_text(lesson) is its text as a model reads it.
 
     python -m core chat --model smollm2-135m --lessons sample "Why does ice float on water?"
 """
@@ -26,8 +27,6 @@ from pathlib import Path
 from core.data.records import Question
 
 Progress = Callable[[str], None]
-LECTURE_WORDS = 70  # a lesson shown to a model: its lecture cut to whole sentences within this many words
-SOLUTION_WORDS = 60  # and the nearest row's solution, cut the same way
 READ_ROWS = 40  # rows read per lesson asked for before keeping the best of each skill
 CACHE_VERSION = 1
 
@@ -40,17 +39,6 @@ class Lesson:
     pid: str  # that row
     score: float  # BM25 score (higher is closer)
     skill: str = ""
-
-    def text(self, lecture_words: int = LECTURE_WORDS, solution_words: int = SOLUTION_WORDS) -> str:
-        """The lesson as a model reads it: the title, the lecture and the example's solution, trimmed."""
-        from core.data.prompts import trim
-
-        parts = [f"Lesson: {self.title}"]
-        lecture = trim(self.lecture, lecture_words) if lecture_words else ""
-        solution = trim(self.solution, solution_words, keep_conclusion=True) if solution_words else ""
-        parts += [lecture] if lecture else []
-        parts += [f"Example: {solution}"] if solution else []
-        return "\n".join(parts)
 
 
 def _row(q: Question) -> dict[str, str]:

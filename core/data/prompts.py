@@ -284,6 +284,21 @@ def opening(q: Question) -> str:
     return lecture[0] if lecture else q.skill.strip()
 
 
+LESSON_LECTURE_WORDS = 70  # a lesson shown to a model: its lecture cut to whole sentences within this many words
+LESSON_SOLUTION_WORDS = 60  # and the nearest row's solution, cut the same way
+
+
+def lesson_text(lesson, lecture_words: int = LESSON_LECTURE_WORDS, solution_words: int = LESSON_SOLUTION_WORDS) -> str:
+    """A retrieved lesson (core.data.lessons.Lesson) as a model reads it: its title, its lecture and the
+    nearest row's solution as an example, each trimmed to whole sentences."""
+    parts = [f"Lesson: {lesson.title}"]
+    lecture = trim(lesson.lecture, lecture_words) if lecture_words else ""
+    solution = trim(lesson.solution, solution_words, keep_conclusion=True) if solution_words else ""
+    parts += [lecture] if lecture else []
+    parts += [f"Example: {solution}"] if solution else []
+    return "\n".join(parts)
+
+
 def lesson_rows(q: Question) -> bool:
     """Whether a row's training conversations carry a retrieved lesson: every other row, by a stable hash
     of its pid (the rest teach answering without one, as with grounding off)."""
@@ -303,7 +318,7 @@ def retrieved_lessons(questions: list[Question]) -> dict[str, str]:
     index = LessonIndex.from_questions(questions)
     asked = [f"{q.question} " + " ".join(f"({l}) {c}" for l, c in zip(LETTERS, q.choices)) for q in chosen]
     found = index.retrieve_many(asked, 1, [{q.pid} for q in chosen])
-    return {q.pid: found_[0].text() for q, found_ in zip(chosen, found) if found_}
+    return {q.pid: lesson_text(found_[0]) for q, found_ in zip(chosen, found) if found_}
 
 
 def training_conversations(questions: list[Question], fmt: str = DEFAULT_FORMAT,

@@ -268,7 +268,7 @@ def stream_reply(loaded, messages: list[dict[str, str]], settings: ChatSettings 
                  on_wait: WaitCallback | None = None, stop: threading.Event | None = None,
                  stats: ReplyStats | None = None, prefix: str = "") -> Iterator[str]:
     """Yield the reply to `messages` as text deltas, as the model generates them (after `prefix`, the start
-    of the assistant's turn given to the model and not yielded: core.serving.grounding's chosen answer).
+    of the assistant's turn given to the model and not yielded: core.evaluation.grounding's chosen answer).
 
     Waits for the device first (`on_wait(n_ahead)` while waiting). Generation ends at the model's
     end-of-turn token, at `max_new_tokens`, at `settings.timeout`, when `stop` is set, or when the
@@ -360,7 +360,7 @@ def reply(loaded, messages: list[dict[str, str]], settings: ChatSettings | None 
 
 def example_questions(n: int = 3, fmt: str | None = None) -> list[tuple[str, str]]:
     """(short label, full user message) for a few sample test questions, one per topic, typed as a student
-    would (the question, then its options: core.serving.grounding scores them in the model's own format);
+    would (the question, then its options: core.evaluation.grounding scores them in the model's own format);
     a format that teaches open questions (`fmt`; the app's default when None) adds one
     (assets/open_questions), asked as a student would."""
     import json

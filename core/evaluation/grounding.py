@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 
 from core.data.lessons import Lesson
-from core.data.prompts import with_lesson
+from core.data.prompts import lesson_text, with_lesson
 from core.data.records import LETTERS, Question
 from core.errors import StudioError
 from core.serving import chat
@@ -58,7 +58,7 @@ def close_lessons(lessons: list[Lesson]) -> list[Lesson]:
 
 def lessons_block(lessons: list[Lesson], short: bool = False) -> str:
     words = SHORT if short else ()
-    return "\n\n".join(lesson.text(*words) for lesson in lessons)
+    return "\n\n".join(lesson_text(lesson, *words) for lesson in lessons)
 
 
 def fit_lessons(tokenizer, system: str | None, history: list[dict[str, str]], user_text: str,
@@ -316,7 +316,7 @@ def unsure_text(lessons: list[Lesson]) -> str:
                 "or ask your teacher.")
     lesson = lessons[0]
     return ("I'm not sure about this one, so I won't guess. Here is the lesson that teaches it:\n\n"
-            + lesson.text().replace("Lesson: ", "**", 1).replace("\n", "**\n\n", 1))
+            + lesson_text(lesson).replace("Lesson: ", "**", 1).replace("\n", "**\n\n", 1))
 
 
 def tutor_reply(loaded, system: str | None, history: list[dict[str, str]], text: str,
