@@ -162,21 +162,18 @@ def cache_key(spec: str, questions: list[Question] | None = None) -> str:
 def lesson_index(source: str | None = None, progress: Progress | None = None, actor=None) -> LessonIndex:
     """The lesson index of a source (default: the app's), from memory, the app home's cache, or built
     (seconds) and cached; `progress(message)` says which."""
-    from core.data.sources import default_source, load_source
+    from core.data.sources import check_source, default_source, load_source, source_stamp
     from core.home import area
 
     say = progress or (lambda m: None)
     spec = str(source or default_source()).strip()
-    questions = None
-    from core.data.sources import check_source
-
     check_source(spec, actor)
-    if spec == "hub":
-        questions = load_source(spec, actor=actor)
-    key = cache_key(spec, questions)
+    quick = f"{spec}|{source_stamp(spec)}"  # a file stat: every chat message asks, the Hub's hash is once
     with _indexes_lock:
-        if key in _indexes:
-            return _indexes[key]
+        if quick in _indexes:
+            return _indexes[quick]
+        questions = load_source(spec, actor=actor) if spec == "hub" else None
+        key = cache_key(spec, questions)
         folder = area("cache") / "lessons" / key
         index = None
         if folder.exists():
@@ -192,7 +189,7 @@ def lesson_index(source: str | None = None, progress: Progress | None = None, ac
             index = LessonIndex.from_questions(questions)
             index.save(folder)
             say(f"Lessons of {spec}: {len(index):,} rows indexed")
-        _indexes[key] = index
+        _indexes[quick] = index
         return index
 
 
