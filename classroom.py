@@ -214,7 +214,10 @@ def serve(args: argparse.Namespace, job: Path | None) -> int:
     loaded = get_model(model_dir)
     from core.data.lessons import lesson_index
 
+    from core.evaluation.grounding import warm
+
     index = None if str(args.lessons).lower() == "off" else lesson_index(args.lessons, print)
+    warm(loaded, default_format(args.model), index is not None)  # measured while students arrive
     demo = build_app(loaded, with_grade(system, args.grade), settings, RateLimiter(args.rate, 60.0),
                      [text for _, text in example_questions(3, default_format(args.model))],
                      note=f"About this tutor: {capability_note(args.model)}", lessons=index,

@@ -18,7 +18,7 @@ from core.models.obtain import resolve_model
 from core.evaluation.recommend import recommended_model
 from core.serving.chat import (MAX_SYSTEM_CHARS, ChatSettings, RateLimiter, clean_input, example_questions, get_model,
                                reply_note, sampling_defaults)
-from core.evaluation.grounding import answer as tutor_answer
+from core.evaluation.grounding import answer as tutor_answer, warm
 from core.evaluation.capability import capability_note, default_format, model_family
 from core.errors import StudioError
 from core.data.prompts import DEFAULT_SYSTEM_PROMPT, with_grade
@@ -102,6 +102,7 @@ st.caption(f"`{model_name}` Â· context window {loaded.context_length:,} tokens Â
            "replies end at the model's end-of-turn token")
 
 pending, fmt = None, default_format(model_name)
+warm(loaded, fmt, grounded)  # the confidence threshold, measured once per model in the background
 if not state.history:
     st.markdown("**Try a question**, typed as a student would:")
     for i, (label, text) in enumerate(examples(fmt)):

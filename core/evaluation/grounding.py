@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 
@@ -228,22 +229,53 @@ def _scoring_system(loaded, q: Question, fmt: str, lessons: list[Lesson], budget
 
 
 _calibrations: dict[str, Calibration] = {}
+_calibrating: dict[str, threading.Lock] = {}
+_calibrating_lock = threading.Lock()
 
 
 def calibration(loaded, fmt: str, grounded: bool, progress: Callable[[str], None] | None = None) -> Calibration:
     """`calibrate`'s result for this model, format and grounding: from memory, the app home, or measured
-    once (about a minute for SmolLM2-135M on a CPU) and saved."""
-    from pathlib import Path
+    once (2-4 minutes for SmolLM2-135M on a busy 2-core CPU) and saved; callers asking while it is being
+    measured wait for that measurement."""
+    key = _key(loaded, fmt, grounded)
+    if key in _calibrations:
+        return _calibrations[key]
+    with _calibrating_lock:
+        lock = _calibrating.setdefault(key, threading.Lock())
+    with lock:
+        if key not in _calibrations:
+            _calibrations[key] = _calibration(loaded, fmt, grounded, key, progress)
+    return _calibrations[key]
 
-    from core.files import write_json_atomic
-    from core.home import area
+
+def _key(loaded, fmt: str, grounded: bool) -> str:
+    from pathlib import Path
 
     folder = Path(loaded.path)
     stamp = max((p.stat().st_mtime for p in folder.glob("*") if p.is_file()), default=0.0) if folder.is_dir() else 0
-    key = hashlib.sha256(f"{folder.resolve()}|{stamp}|{fmt}|{grounded}|{TARGET_PRECISION}|{CALIBRATION_N}"
-                         .encode()).hexdigest()[:20]
-    if key in _calibrations:
-        return _calibrations[key]
+    return hashlib.sha256(f"{folder.resolve()}|{stamp}|{fmt}|{grounded}|{TARGET_PRECISION}|{CALIBRATION_N}"
+                          .encode()).hexdigest()[:20]
+
+
+def warm(loaded, fmt: str, grounded: bool) -> threading.Thread | None:
+    """Start measuring this model's calibration in the background (where a tutor is opened or a class link
+    starts), so the first multiple-choice question does not wait for all of it; None when it is measured
+    or being measured already."""
+    key = _key(loaded, fmt, grounded)
+    with _calibrating_lock:
+        if key in _calibrations or key in _calibrating:
+            return None
+        _calibrating[key] = threading.Lock()
+    thread = threading.Thread(target=calibration, args=(loaded, fmt, grounded), daemon=True,
+                              name="tutor-calibration")
+    thread.start()
+    return thread
+
+
+def _calibration(loaded, fmt: str, grounded: bool, key: str, progress) -> Calibration:
+    from core.files import write_json_atomic
+    from core.home import area
+
     path = area("cache") / "calibration" / f"{key}.json"
     found = None
     try:
@@ -254,7 +286,6 @@ def calibration(loaded, fmt: str, grounded: bool, progress: Callable[[str], None
     if found is None:
         found = calibrate(loaded, fmt, grounded, progress=progress)
         write_json_atomic(path, asdict(found))
-    _calibrations[key] = found
     return found
 
 
