@@ -19,6 +19,8 @@ probabilities and then explained, and "I'm not sure" instead of a low-confidence
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
 import json
 import re
@@ -200,6 +202,8 @@ def calibrate(loaded, fmt: str, grounded: bool, questions: list[Question] | None
     conf = {False: [], True: []}
     right = {False: [], True: []}
     for i, q in enumerate(questions):
+        if _exiting.is_set():
+            raise StudioError("The process is ending: calibration stopped.")
         lessons = close_lessons(index.retrieve(typed(q), K_LESSONS, exclude={q.pid})) if index else []
         system = _scoring_system(loaded, q, fmt, lessons, budget)
         per = shift_probabilities(loaded, q, fmt, system, len(q.choices))
@@ -266,10 +270,28 @@ def warm(loaded, fmt: str, grounded: bool) -> threading.Thread | None:
         if key in _calibrations or key in _calibrating:
             return None
         _calibrating[key] = threading.Lock()
-    thread = threading.Thread(target=calibration, args=(loaded, fmt, grounded), daemon=True,
-                              name="tutor-calibration")
+    thread = threading.Thread(target=_warm, args=(loaded, fmt, grounded), daemon=True, name="tutor-calibration")
+    _warming.append(thread)
     thread.start()
     return thread
+
+
+def _warm(loaded, fmt: str, grounded: bool) -> None:
+    with contextlib.suppress(StudioError):  # the process is ending; a later question measures it again
+        calibration(loaded, fmt, grounded)
+
+
+_exiting = threading.Event()
+_warming: list[threading.Thread] = []
+
+
+@atexit.register
+def _stop_warming() -> None:
+    """At exit, a background calibration stops after its current question (torch must not be inside a
+    forward pass when the interpreter tears its threads down)."""
+    _exiting.set()
+    for thread in _warming:
+        thread.join(timeout=60)
 
 
 def _calibration(loaded, fmt: str, grounded: bool, key: str, progress) -> Calibration:
