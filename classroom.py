@@ -52,11 +52,14 @@ def history_messages(history: list[dict] | None) -> list[dict[str, str]]:
     return out
 
 
-def build_app(loaded, system_prompt: str, settings, rate=None, examples: list[str] | None = None, note: str = ""):
-    """A gr.ChatInterface over `core.serving.chat.stream_reply` (history is Gradio's openai-style messages)."""
+def build_app(loaded, system_prompt: str, settings, rate=None, examples: list[str] | None = None, note: str = "",
+              lessons=None, fmt: str = "paper_ale"):
+    """A gr.ChatInterface over `core.evaluation.grounding.tutor_reply` (history is Gradio's openai-style
+    messages), grounded in `lessons` (a core.data.lessons.LessonIndex; None = off)."""
     import gradio as gr
 
-    from core.serving.chat import RateLimiter, build_messages, clean_input, stream_reply
+    from core.serving.chat import RateLimiter, clean_input
+    from core.evaluation.grounding import K_LESSONS, tutor_reply
     from core.errors import StudioError
 
     limiter = rate or RateLimiter()
@@ -68,11 +71,15 @@ def build_app(loaded, system_prompt: str, settings, rate=None, examples: list[st
             question = clean_input(message)
             past = history_messages(history)
             text = ""
-            for delta in stream_reply(loaded, build_messages(system_prompt, past, question), settings):
+            found = lessons.retrieve(question, K_LESSONS) if lessons is not None else []
+            turn = tutor_reply(loaded, system_prompt, past, question, settings, fmt=fmt, lessons=found)
+            for delta in turn.deltas:
                 text += delta
                 yield text
             if not text.strip():
                 yield "(no answer: the model ended its turn at once; try asking differently)"
+            elif turn.lesson_note():
+                yield f"{text}\n\n*{turn.lesson_note()}*"
         except StudioError as e:
             raise gr.Error(str(e)) from e
 
@@ -177,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-new-tokens", type=int, default=None)
     p.add_argument("--rate", type=int, default=10, help="questions per minute per student")
     p.add_argument("--state", default=None, help="write the addresses here as JSON once serving")
+    p.add_argument("--lessons", default=None, help="answer from the lessons of this source (default: the app's), "
+                                                   "or 'off'")
     args = p.parse_args(argv)
     access.act_as_local()  # started from this machine's command line, or by start() after its check
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -214,9 +223,16 @@ def serve(args: argparse.Namespace, job: "runner.Job | None") -> str:
     system = clean_input(args.system, 2000, "The system prompt") if args.system else DEFAULT_SYSTEM_PROMPT
     model_dir = resolve_model(args.model)
     loaded = get_model(model_dir)
+    from core.data.lessons import lesson_index
+
+    from core.evaluation.grounding import warm
+
+    index = None if str(args.lessons).lower() == "off" else lesson_index(args.lessons, print)
+    warm(loaded, default_format(args.model), index is not None)  # measured while students arrive
     demo = build_app(loaded, with_grade(system, args.grade), settings, RateLimiter(args.rate, 60.0),
                      [text for _, text in example_questions(3, default_format(args.model))],
-                     note=f"About this tutor: {capability_note(args.model)}")
+                     note=f"About this tutor: {capability_note(args.model)}", lessons=index,
+                     fmt=default_format(args.model))
     demo = with_practice(demo, loaded, settings, args.rate)
     demo.queue(default_concurrency_limit=1, max_size=200)
     share = args.share and not os.environ.get("SPACE_ID")
@@ -294,7 +310,8 @@ def _folder() -> Path:
 
 def start(model: str, share: bool = True, password: str | None = None, port: int | None = None,
           host: str = "127.0.0.1", system_prompt: str | None = None, max_new_tokens: int | None = None,
-          rate: int = 10, grade: int | None = None, actor: access.Actor | None = None) -> ClassLink:
+          rate: int = 10, grade: int | None = None, actor: access.Actor | None = None,
+          lessons: bool = True) -> ClassLink:
     """Start the class-link server in the background (stopping one already running)."""
     from core.models.catalogue import local_model_folder
 
@@ -308,6 +325,7 @@ def start(model: str, share: bool = True, password: str | None = None, port: int
             "--state", str(runs.results_path(folder)), "--rate", str(rate)]
     argv += ["--max-new-tokens", str(max_new_tokens)] if max_new_tokens else []
     argv += ["--grade", str(grade)] if grade else []
+    argv += [] if lessons else ["--lessons", "off"]
     argv += ["--share"] if share else []
     argv += ["--port", str(port)] if port else []
     argv += ["--system", system_prompt] if system_prompt else []

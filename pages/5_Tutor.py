@@ -16,11 +16,12 @@ from core import access
 from core.models.catalogue import display_name, local_model_folder, offered_models
 from core.models.obtain import resolve_model
 from core.evaluation.recommend import recommended_model
-from core.serving.chat import (MAX_SYSTEM_CHARS, ChatSettings, RateLimiter, ReplyStats, build_messages, clean_input,
-                       example_questions, get_model, sampling_defaults, stream_reply)
+from core.serving.chat import (MAX_SYSTEM_CHARS, ChatSettings, RateLimiter, clean_input, example_questions, get_model,
+                               reply_note, sampling_defaults)
+from core.evaluation.grounding import answer as tutor_answer, warm
 from core.evaluation.capability import capability_note, default_format, model_family
 from core.errors import StudioError
-from core.data.prompts import DEFAULT_SYSTEM_PROMPT, FORMATS, with_grade
+from core.data.prompts import DEFAULT_SYSTEM_PROMPT, with_grade
 
 st.set_page_config(page_title="Tutor · ScienceQA Tutor Studio", page_icon=":material/school:", layout="wide")
 actor = admin_ui.actor()
@@ -62,6 +63,8 @@ with st.sidebar:
     grade = st.selectbox("Student's grade", [0] + list(range(1, 13)), key="grade",
                          format_func=lambda g: f"Grade {g}" if g else "Not set",
                          help="The tutor is asked to explain in words a student of this grade can read.")
+    grounded = st.toggle("Answer from the lessons", value=True, key="lessons", help="The lesson nearest the "
+                         "question goes into the tutor's context; an answer it is unsure of is not guessed.")
     family = model_family(model_name)
     tuned = sampling_defaults(family)  # measured per model family (bench/tutor_bench.py --sweep)
     with st.expander("Expert settings"):
@@ -98,10 +101,10 @@ if grade:
 st.caption(f"`{model_name}` · context window {loaded.context_length:,} tokens · on {loaded.device} · "
            "replies end at the model's end-of-turn token")
 
-pending = None
+pending, fmt = None, default_format(model_name)
+warm(loaded, fmt, grounded)  # the confidence threshold, measured once per model in the background
 if not state.history:
-    fmt = default_format(model_name)
-    st.markdown(f"**Try a question**, written the way this model was trained ({FORMATS[fmt].label}):")
+    st.markdown("**Try a question**, typed as a student would:")
     for i, (label, text) in enumerate(examples(fmt)):
         if st.button(label.splitlines()[0], key=f"example_{i}", icon=":material/quiz:"):
             pending = text
@@ -111,8 +114,8 @@ for m in state.history:
         st.markdown(m["content"])
         if m.get("stopped"):
             st.caption("Stopped before the end.")
-        if m.get("note"):
-            st.caption(m["note"])
+        for caption in filter(None, (m.get("lesson"), m.get("note"))):
+            st.caption(caption)
 
 prompt = st.chat_input("Ask a science question", key="ask") or pending
 if prompt:
@@ -122,14 +125,13 @@ if prompt:
     except StudioError as e:
         st.error(str(e))
         st.stop()
-    messages = build_messages(system_prompt, state.history, question)
     state.history.append({"role": "user", "content": question})
     with st.chat_message("user"):
         st.markdown(question)
     with st.chat_message("assistant"):
         waiting = st.empty()
         st.button("Stop", icon=":material/stop_circle:", key="stop")  # a click reruns the page, ending the stream
-        stats, stop = ReplyStats(), threading.Event()
+        stop = threading.Event()
 
         def on_wait(ahead: int) -> None:
             if ahead:
@@ -138,14 +140,17 @@ if prompt:
             else:
                 waiting.empty()
 
-        def deltas():
+        def deltas(turn):
             state.streaming, state.partial = True, ""
-            for d in stream_reply(loaded, messages, settings, on_wait=on_wait, stop=stop, stats=stats):
+            for d in turn.deltas:
                 state.partial += d
                 yield d
 
         try:
-            answer = st.write_stream(deltas())
+            with st.spinner("Finding the lesson…"):  # the first multiple-choice question calibrates once
+                turn = tutor_answer(loaded, system_prompt, state.history[:-1], question, settings, fmt=fmt,
+                                    grounded=grounded, actor=actor, on_wait=on_wait, stop=stop, progress=waiting.info)
+            answer = st.write_stream(deltas(turn))
         except StudioError as e:
             state.pop("streaming", None)
             state.history.pop()
@@ -154,13 +159,8 @@ if prompt:
         state.pop("streaming", None)
         state.pop("partial", None)
     text = answer if isinstance(answer, str) else "".join(map(str, answer))
-    rate = stats.new_tokens / stats.seconds if stats.seconds else 0.0
-    dropped = (f" · {stats.dropped_messages} oldest messages left out to fit the context"
-               if stats.dropped_messages else "")
-    state.history.append({
-        "role": "assistant", "content": text or "(no answer: the model ended its turn at once)",
-        "note": f"{stats.new_tokens} tokens in {stats.seconds:.1f} s ({rate:.0f} tokens/s) · waited "
-                f"{stats.waited:.1f} s · ended by {stats.stopped}{dropped}"})
+    state.history.append({"role": "assistant", "content": text or "(no answer: the model ended its turn at once)",
+                          "lesson": turn.lesson_note(), "note": reply_note(turn.stats)})
     st.rerun()
 
 # ---- the class link ----------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ if cols[2].button("Start class link", type="primary", icon=":material/play_arrow
         classroom.start(model_name, share=share, password=class_password or None,
                         host="0.0.0.0" if lan else "127.0.0.1",
                         system_prompt=base_system or None, max_new_tokens=int(max_new), grade=grade or None,
-                        actor=actor)
+                        actor=actor, lessons=grounded)
     except StudioError as e:
         admin_ui.error(e, actor)
 

@@ -107,7 +107,7 @@ def test_training_suggests_from_what_the_model_is_not_its_name(tiny_model_dir, t
     assert suggested_recipe("somebody/unknown") == "default"
 
 
-def test_tutor_page_shows_the_capability_note_and_examples_in_the_trained_format(run_model):
+def test_tutor_page_shows_the_capability_note_and_examples_typed_as_a_student_would(run_model):
     at = AppTest.from_file(str(PAGES / "5_Tutor.py"), default_timeout=120).run()
     assert not at.exception
     assert at.selectbox(key="model").value == "run:r1"
@@ -117,7 +117,10 @@ def test_tutor_page_shows_the_capability_note_and_examples_in_the_trained_format
     at.button(key="example_0").click().run()
     assert not at.exception
     user = [m.markdown[0].value for m in at.chat_message if m.name == "user"][0]
-    assert user.startswith("Multiple Choice question: ")  # nanochat's rendering, the run's format
+    # Typed as a student would; the run's own format (nanochat) is used inside, to score the options.
+    assert not user.startswith("Multiple Choice question: ") and " (A) " in user and " (B) " in user
+    reply = [m.markdown[0].value for m in at.chat_message if m.name == "assistant"][0]
+    assert reply.startswith("The answer is (") or "not sure" in reply
     at.selectbox(key="model").set_value("tiny").run()
     assert any(i.value.startswith("Model trained from scratch") for i in at.info)
 

@@ -65,6 +65,11 @@ def test_the_class_link_answers_a_question(server):
     assert isinstance(answer, str) and answer
 
 
+def test_the_class_link_answers_from_a_lesson_and_says_which(server):
+    answer = client(server[0]).predict(message="Is a rock a solid, a liquid or a gas?", api_name="/chat")
+    assert answer.rstrip().endswith("*From the lesson: States of matter*")
+
+
 def test_the_class_link_needs_its_password(server):
     from gradio_client import Client
 

@@ -127,7 +127,7 @@ def test_each_skill_lecture_is_explained_once_and_other_formats_add_nothing(real
     assert users.count("How do I choose units of time?") == 1
     assert len(convs) == 3 + 2 + 1 + 1  # 3 MC, lasagna asked openly twice, the skill once, the capital once
     assert len(training_conversations(rows, "paper")) == 3
-    assert convs[-1][0]["content"] == GRADE4.replace("4", "3")  # the grade reaches open turns too
+    assert convs[-1][0]["content"].startswith(GRADE4.replace("4", "3"))  # the grade reaches open turns too
 
 
 def test_one_idea_cannot_fill_the_open_turns(real):

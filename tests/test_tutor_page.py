@@ -49,13 +49,34 @@ def test_tutor_page_streams_a_reply_and_keeps_the_conversation(tiny_here):
     assert not at.chat_message
 
 
-def test_tutor_page_example_question_uses_the_training_format(tiny_here):
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
+def test_tutor_page_example_is_typed_as_a_student_would_and_answered_from_a_lesson(tiny_here):
+    import re
+
+    at = AppTest.from_file(PAGE, default_timeout=240).run()
+    assert not any("written the way this model was trained" in m.value for m in at.markdown)
     at.number_input(key="max_new").set_value(8).run()
     at.button(key="example_0").click().run()
     assert not at.exception
     user = [m.markdown[0].value for m in at.chat_message if m.name == "user"][0]
-    assert user.startswith("Question: ") and "\nOptions: (A) " in user
+    assert "Question:" not in user and "N/A" not in user and " (A) " in user and " (B) " in user
+    n_options = len(re.findall(r"\([A-J]\) ", user))
+    reply = assistant_texts(at)[0]
+    # One answer among the typed options, or (unsure, as an untrained model is) no answer and the lesson.
+    m = re.match(r"The answer is \(([A-J])\) ", reply)
+    assert (m and "ABCDEFGHIJ".index(m.group(1)) < n_options) or ("not sure" in reply and "The answer" not in reply)
+    assert any(c.value.startswith("From the lesson: ") for c in at.caption)
+
+
+def test_tutor_page_grounding_can_be_switched_off(tiny_here):
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.number_input(key="max_new").set_value(8).run()
+    at.toggle(key="lessons").set_value(False).run()
+    at.chat_input(key="ask").set_value("Why does a magnet attract iron?").run()
+    assert not at.exception and len(assistant_texts(at)) == 1
+    assert not any(c.value.startswith("From the lesson") for c in at.caption)
+    at.toggle(key="lessons").set_value(True).run()
+    at.chat_input(key="ask").set_value("Why does a magnet attract iron?").run()
+    assert any(c.value.startswith("From the lesson: ") for c in at.caption)
 
 
 def test_tutor_page_defaults_to_the_latest_runs_model(tiny_here):

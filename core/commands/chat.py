@@ -3,6 +3,11 @@
     python -m core chat --model tiny "Which is heavier, 3 kg or 5 kg?"
     python -m core chat --model run:20260101-120000 --temperature 0       # no question: a conversation
     python -m core chat --model smollm2-135m --grade 3 "Why is the sky blue?"   # explained for grade 3
+    python -m core chat --model smollm2-135m --lessons off "Which is a solid? (A) milk (B) a rock"
+
+The tutor answers from the lessons of a source (`--lessons`, default the app's; `off` for none) and names
+the lesson it used on stderr; a question typed with its options is answered by the model's letter
+probabilities, then explained (core.evaluation.grounding).
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--repetition-penalty", type=float, default=None)
     p.add_argument("--max-new-tokens", type=int, default=None)
     p.add_argument("--device", default=None, help="cuda | mps | cpu (default: best available)")
+    p.add_argument("--lessons", default=None, metavar="SRC",
+                   help="answer from the lessons of this source (sample | hub | a folder or file | subset:NAME; "
+                        "default: the app's default source), or 'off'")
     p.set_defaults(func=run)
 
 
@@ -30,16 +38,21 @@ def run(args: argparse.Namespace) -> int:
     from core.models.obtain import resolve_model
     from dataclasses import replace
 
-    from core.serving.chat import build_messages, clean_input, get_model, sampling_defaults, stream_reply
+    from core.data.lessons import lesson_index
+    from core.serving.chat import clean_input, get_model, sampling_defaults
+    from core.evaluation.grounding import K_LESSONS, tutor_reply
     from core.data.prompts import DEFAULT_SYSTEM_PROMPT, with_grade
-    from core.evaluation.capability import model_family
+    from core.evaluation.capability import default_format, model_family
 
     chosen = {k: v for k, v in (("temperature", args.temperature), ("top_p", args.top_p),
                                 ("repetition_penalty", args.repetition_penalty),
                                 ("max_new_tokens", args.max_new_tokens)) if v is not None}
     settings = replace(sampling_defaults(model_family(args.model)), **chosen)
     system = with_grade(DEFAULT_SYSTEM_PROMPT if args.system is None else args.system, args.grade)
-    loaded = get_model(resolve_model(args.model, progress=lambda m: print(m, file=sys.stderr)), device=args.device)
+    say = lambda m: print(m, file=sys.stderr)
+    loaded = get_model(resolve_model(args.model, progress=say), device=args.device)
+    off = str(args.lessons).strip().lower() == "off"
+    index = None if off else lesson_index(args.lessons, progress=say)
     history: list[dict[str, str]] = []
     interactive = args.question is None
     while True:
@@ -56,10 +69,16 @@ def run(args: argparse.Namespace) -> int:
         answer = []
         if interactive:
             print("tutor> ", end="", flush=True)
-        for delta in stream_reply(loaded, build_messages(system, history, question), settings):
+        lessons = index.retrieve(question, K_LESSONS) if index else []
+        turn = tutor_reply(loaded, system, history, question, settings, fmt=default_format(args.model),
+                           lessons=lessons, progress=say)
+        for delta in turn.deltas:
             answer.append(delta)
             print(delta, end="", flush=True)
         print()
+        if turn.abstained:
+            say(f"Not sure (confidence {turn.confidence:.0%}, below the calibrated threshold): no answer asserted.")
+        say(turn.lesson_note() or ("No lesson (grounding off)." if off else "No lesson matched this question."))
         if not interactive:
             return 0
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": "".join(answer)}]

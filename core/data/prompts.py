@@ -15,7 +15,10 @@ Formats:
   paper's prompt answered by "The answer is X." and a short why (the solution, trimmed); open turns
   (`open_turns`) ask the question without its options where it still makes sense, or ask to explain
   the row's skill, and are answered in prose from the solution and the lecture. The row's grade goes
-  into the system prompt (`with_grade`), so the model learns to answer at that level.
+  into the system prompt (`with_grade`), so the model learns to answer at that level. Every other row
+  (by pid) also carries a lesson retrieved for it from the other training rows (`with_lesson`,
+  core.data.lessons), as the chat retrieves one, so the model learns to answer from a lesson and to
+  cope with an imperfect one; the other rows teach it to answer without one.
 
 A format never changes the answer prefix of its multiple-choice turns, so categorical evaluation
 (core.evaluation.scoring) scores every format the same way.
@@ -112,16 +115,30 @@ def with_grade(system_prompt: str | None, grade: int | None) -> str | None:
     return f"{system_prompt} The student is in grade {grade}: explain in words a grade {grade} student can read."
 
 
+LESSON_INTRO = "Use this lesson to answer."
+
+
+def with_lesson(system_prompt: str | None, lesson: str | None) -> str | None:
+    """The system prompt with a lesson's text after it (the chat's grounding and the tutor format's
+    training put it in the same place); unchanged without one."""
+    if not lesson or not lesson.strip():
+        return system_prompt
+    return f"{system_prompt}\n\n{LESSON_INTRO}\n{lesson.strip()}" if system_prompt else f"{LESSON_INTRO}\n{lesson.strip()}"
+
+
 def to_messages(
     q: Question,
     fmt: str = DEFAULT_FORMAT,
     system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
     with_answer: bool = True,
     use_caption: bool = True,
+    lesson: str | None = None,
 ) -> list[dict[str, str]]:
-    """The conversation a question becomes. Without the answer it ends on the user turn (for prompting)."""
+    """The conversation a question becomes. Without the answer it ends on the user turn (for prompting).
+    A `lesson` (a retrieved lesson's text) goes into the system prompt, after the grade."""
     if get_format(fmt).teaches:
         system_prompt = with_grade(system_prompt, q.grade_number)
+    system_prompt = with_lesson(system_prompt, lesson)
     messages = []
     if system_prompt:
         messages.append({"role": "system", "content": system_prompt})
@@ -267,15 +284,54 @@ def opening(q: Question) -> str:
     return lecture[0] if lecture else q.skill.strip()
 
 
+LESSON_LECTURE_WORDS = 70  # a lesson shown to a model: its lecture cut to whole sentences within this many words
+LESSON_SOLUTION_WORDS = 60  # and the nearest row's solution, cut the same way
+
+
+def lesson_text(lesson, lecture_words: int = LESSON_LECTURE_WORDS, solution_words: int = LESSON_SOLUTION_WORDS) -> str:
+    """A retrieved lesson (core.data.lessons.Lesson) as a model reads it: its title, its lecture and the
+    nearest row's solution as an example, each trimmed to whole sentences."""
+    parts = [f"Lesson: {lesson.title}"]
+    lecture = trim(lesson.lecture, lecture_words) if lecture_words else ""
+    solution = trim(lesson.solution, solution_words, keep_conclusion=True) if solution_words else ""
+    parts += [lecture] if lecture else []
+    parts += [f"Example: {solution}"] if solution else []
+    return "\n".join(parts)
+
+
+def lesson_rows(q: Question) -> bool:
+    """Whether a row's training conversations carry a retrieved lesson: every other row, by a stable hash
+    of its pid (the rest teach answering without one, as with grounding off)."""
+    import zlib
+
+    return zlib.crc32(q.pid.encode("utf-8")) % 2 == 0
+
+
+def retrieved_lessons(questions: list[Question]) -> dict[str, str]:
+    """pid -> the text of the lesson retrieved for that row from the OTHER rows (never its own), as the
+    chat retrieves one for a question typed with its options; only for the rows `lesson_rows` picks."""
+    from core.data.lessons import LessonIndex
+
+    chosen = [q for q in questions if lesson_rows(q)]
+    if not chosen:
+        return {}
+    index = LessonIndex.from_questions(questions)
+    asked = [f"{q.question} " + " ".join(f"({l}) {c}" for l, c in zip(LETTERS, q.choices)) for q in chosen]
+    found = index.retrieve_many(asked, 1, [{q.pid} for q in chosen])
+    return {q.pid: lesson_text(found_[0]) for q, found_ in zip(chosen, found) if found_}
+
+
 def training_conversations(questions: list[Question], fmt: str = DEFAULT_FORMAT,
                            system_prompt: str | None = DEFAULT_SYSTEM_PROMPT) -> list[list[dict[str, str]]]:
     """Every conversation training sees for these rows: one multiple-choice conversation per row, and in
     a teaching format its open turns: each skill's lecture once (many rows share a skill and lecture), and
-    at most OPEN_PER_IDEA open questions per idea (`opening`)."""
+    at most OPEN_PER_IDEA open questions per idea (`opening`). In a teaching format half the rows' turns
+    carry a lesson retrieved from the other rows (`retrieved_lessons`)."""
     convs, seen, asked = [], set(), Counter()
     teaches = get_format(fmt).teaches
+    lessons = retrieved_lessons(questions) if teaches else {}
     for q in questions:
-        convs.append(to_messages(q, fmt, system_prompt))
+        convs.append(to_messages(q, fmt, system_prompt, lesson=lessons.get(q.pid)))
         if not teaches:
             continue
         key = (q.skill.strip(), q.lecture.strip())
@@ -284,7 +340,7 @@ def training_conversations(questions: list[Question], fmt: str = DEFAULT_FORMAT,
         turns = open_turns(q, explain_skill=key not in seen, ask=ask)
         asked[idea] += ask and open_question(q) is not None
         seen.add(key)
-        system = with_grade(system_prompt, q.grade_number)
+        system = with_lesson(with_grade(system_prompt, q.grade_number), lessons.get(q.pid))
         for user, answer in turns:
             conv = [{"role": "system", "content": system}] if system else []
             convs.append(conv + [{"role": "user", "content": user}, {"role": "assistant", "content": answer}])

@@ -79,6 +79,15 @@ class ReplyStats:
     stopped: str = ""  # 'eos' | 'length' | 'timeout' | 'stopped'
 
 
+def reply_note(stats: ReplyStats) -> str:
+    """The caption under a reply: speed, wait, how it ended, and turns left out to fit the context."""
+    rate = stats.new_tokens / stats.seconds if stats.seconds else 0.0
+    dropped = (f" · {stats.dropped_messages} oldest messages left out to fit the context"
+               if stats.dropped_messages else "")
+    return (f"{stats.new_tokens} tokens in {stats.seconds:.1f} s ({rate:.0f} tokens/s) · waited "
+            f"{stats.waited:.1f} s · ended by {stats.stopped}{dropped}")
+
+
 # ---- input -----------------------------------------------------------------------------------------
 
 def clean_input(text: str, max_chars: int = MAX_INPUT_CHARS, what: str = "Your message") -> str:
@@ -257,8 +266,9 @@ def stop_token_ids(tokenizer) -> list[int]:
 
 def stream_reply(loaded, messages: list[dict[str, str]], settings: ChatSettings | None = None, *,
                  on_wait: WaitCallback | None = None, stop: threading.Event | None = None,
-                 stats: ReplyStats | None = None) -> Iterator[str]:
-    """Yield the reply to `messages` as text deltas, as the model generates them.
+                 stats: ReplyStats | None = None, prefix: str = "") -> Iterator[str]:
+    """Yield the reply to `messages` as text deltas, as the model generates them (after `prefix`, the start
+    of the assistant's turn given to the model and not yielded: core.evaluation.grounding's chosen answer).
 
     Waits for the device first (`on_wait(n_ahead)` while waiting). Generation ends at the model's
     end-of-turn token, at `max_new_tokens`, at `settings.timeout`, when `stop` is set, or when the
@@ -272,7 +282,9 @@ def stream_reply(loaded, messages: list[dict[str, str]], settings: ChatSettings 
     stop = stop or threading.Event()
     tok = loaded.tokenizer
     began = time.monotonic()
-    ids, stats.dropped_messages = fit_messages(tok, messages, loaded.context_length - settings.max_new_tokens)
+    lead = tok.encode(prefix, add_special_tokens=False) if prefix else []
+    ids, stats.dropped_messages = fit_messages(tok, messages, loaded.context_length - settings.max_new_tokens - len(lead))
+    ids = ids + lead
     stats.prompt_tokens = len(ids)
     queue = device_queue(loaded.device)
     ticket = queue.enter(on_wait=on_wait, timeout=settings.queue_timeout)
@@ -347,12 +359,14 @@ def reply(loaded, messages: list[dict[str, str]], settings: ChatSettings | None 
 
 
 def example_questions(n: int = 3, fmt: str | None = None) -> list[tuple[str, str]]:
-    """(short label, full user message) for a few sample test questions, one per topic, rendered in `fmt`
-    (the format the chosen model was trained with; the app's default when None); a format that teaches
-    open questions adds one (assets/open_questions), asked as a student would."""
+    """(short label, full user message) for a few sample test questions, one per topic, typed as a student
+    would (the question, then its options: core.evaluation.grounding scores them in the model's own format);
+    a format that teaches open questions (`fmt`; the app's default when None) adds one
+    (assets/open_questions), asked as a student would."""
     import json
 
-    from core.data.prompts import DEFAULT_FORMAT, get_format, user_message
+    from core.data.prompts import DEFAULT_FORMAT, get_format
+    from core.data.records import LETTERS
     from core.home import ASSETS
     from core.data.sources import load_source
 
@@ -361,7 +375,8 @@ def example_questions(n: int = 3, fmt: str | None = None) -> list[tuple[str, str
         if q.has_image or q.topic in topics:
             continue
         topics.add(q.topic)
-        picked.append((q.question, user_message(q, fmt or DEFAULT_FORMAT)))
+        stem = f"{q.question} {q.hint.strip()}".strip()
+        picked.append((q.question, f"{stem} " + " ".join(f"({l}) {c}" for l, c in zip(LETTERS, q.choices))))
         if len(picked) == n:
             break
     if get_format(fmt or DEFAULT_FORMAT).teaches:

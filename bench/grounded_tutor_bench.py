@@ -1,0 +1,192 @@
+"""Is the tutor right? Held-out questions asked as a student would in the chat (the question and its options
+typed as text), the reply's chosen option found by matching the option letters and texts, under three
+conditions:
+
+- `plain`: the chat as it was before grounding (the model's free reply, no lesson, no scoring);
+- `off`: the tutor with grounding off (`chat --lessons off`): the answer picked by letter probabilities
+  (core.evaluation.grounding), explained, or "not sure" below the calibrated threshold;
+- `on`: the same with the best lessons retrieved for the question in the model's context.
+
+On (a) the embedded sample's test split (lessons retrieved from its train and val rows) and (b) the real
+rows of ../shared/scienceqa/original/ (lessons retrieved from the other rows only). Reported per condition:
+right (with a 95% Wilson CI), wrong answers asserted, abstentions, replies that name two different
+options as the answer, the share of low-confidence questions (the letter scoring's confidence below the
+calibrated threshold) whose reply abstains, and the letter pick's own accuracy (before abstaining).
+
+    nice -n 5 python -m bench.grounded_tutor_bench --model smollm2-135m --n 40 --threads 1
+    python -m bench.grounded_tutor_bench --model run:RUN_ID --sets sample --n 100
+
+Writes bench/out/grounded-<model>.json. Greedy decoding (temperature 0) so runs repeat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "scienceqa" / "original"
+AS_ANSWER = re.compile(r"\b(?:answer is|so,? it'?s|so,? it is|correct answer is|correct option is)\s*:?\s*"
+                       r"(?:\(((?-i:[A-J]))\)|((?-i:[A-J]))\b(?![\w'])|(.{1,80}?))(?:[.!,;\n]|$)", re.IGNORECASE)
+
+
+def answers_named(reply: str, choices: list[str]) -> list[int]:
+    """The options a reply gives as its answer, in order: "(B)", "the answer is B", "So, it's a rock"."""
+    named = []
+    for m in re.finditer(r"\(([A-J])\)", reply):
+        named.append((m.start(), "ABCDEFGHIJ".index(m.group(1))))
+    for m in AS_ANSWER.finditer(reply):
+        letter = m.group(1) or m.group(2)
+        if letter:
+            named.append((m.start(), "ABCDEFGHIJ".index(letter.upper())))
+        elif m.group(3):
+            said = m.group(3).strip().lower()
+            hits = [i for i, c in enumerate(choices) if c.strip().lower() and c.strip().lower() in said]
+            if len(hits) == 1:
+                named.append((m.start(), hits[0]))
+    return [i for _, i in sorted(named) if i < len(choices)]
+
+
+def chosen_option(reply: str, choices: list[str]) -> int | None:
+    """The reply's answer: the first option it names as the answer, else the only option whose text it
+    mentions; None when it gives none (or mentions several without choosing)."""
+    named = answers_named(reply, choices)
+    if named:
+        return named[0]
+    low = reply.lower()
+    hits = [i for i, c in enumerate(choices) if len(c.strip()) > 1 and re.search(rf"\b{re.escape(c.strip().lower())}\b", low)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def contradicts(reply: str, choices: list[str]) -> bool:
+    """Names two different options as the answer."""
+    return len(set(answers_named(reply, choices))) > 1
+
+
+def pick_rows(questions, n: int, seed: int = 0):
+    """Text-only rows (an image question only where its caption is given), a seeded sample of n."""
+    rows = [q for q in questions if not q.has_image or q.caption.strip()]
+    random.Random(seed).shuffle(rows)
+    return rows[:n]
+
+
+def typed(q) -> str:
+    """The question as a student types it: the question, its hint (the context it needs), its options."""
+    options = " ".join(f"({l}) {c}" for l, c in zip("ABCDEFGHIJ", q.choices))
+    return f"{q.question} {q.hint.strip()}".strip() + f" {options}"
+
+
+def ask(loaded, rows, index, exclude_self: bool, fmt: str, settings, calib_off, calib_on, say) -> list[dict]:
+    from core.data.prompts import DEFAULT_SYSTEM_PROMPT
+    from core.evaluation.grounding import K_LESSONS, tutor_reply
+    from core.serving.chat import build_messages, reply
+
+    out = []
+    for i, q in enumerate(rows):
+        text = typed(q)
+        rec = {"pid": q.pid, "gold": q.answer, "n_choices": len(q.choices)}
+        plain = reply(loaded, build_messages(DEFAULT_SYSTEM_PROMPT, [], text), settings)
+        rec["plain"] = {"reply": plain, "choice": chosen_option(plain, q.choices), "abstained": False,
+                        "contradicts": contradicts(plain, q.choices)}
+        lessons = index.retrieve(text, K_LESSONS, exclude={q.pid} if exclude_self else ())
+        for name, found, calib in (("off", [], calib_off), ("on", lessons, calib_on)):
+            turn = tutor_reply(loaded, DEFAULT_SYSTEM_PROMPT, [], text, settings, fmt=fmt, lessons=found, calib=calib)
+            said = "".join(turn.deltas)
+            pick = max(range(len(turn.probs)), key=turn.probs.__getitem__)
+            rec[name] = {"reply": said, "choice": None if turn.abstained else chosen_option(said, q.choices),
+                         "abstained": turn.abstained, "contradicts": contradicts(said, q.choices),
+                         "pick": pick, "confidence": turn.confidence, "threshold": calib.threshold,
+                         "lesson": turn.lesson_note(), "lesson_pids": [l.pid for l in turn.lessons]}
+        rec["plain"]["confidence"], rec["plain"]["threshold"] = rec["off"]["confidence"], calib_off.threshold
+        out.append(rec)
+        if (i + 1) % 5 == 0:
+            say(f"  {i + 1}/{len(rows)} asked")
+    return out
+
+
+def summarize(records: list[dict]) -> dict:
+    from core.evaluation.reports import wilson_interval
+
+    out = {}
+    n = len(records)
+    for cond in ("plain", "off", "on"):
+        rs = [r[cond] | {"gold": r["gold"]} for r in records]
+        right = sum(r["choice"] == r["gold"] for r in rs)
+        wrong = sum(r["choice"] is not None and r["choice"] != r["gold"] for r in rs)
+        low = [r for r in rs if r.get("confidence") is not None and r["confidence"] < r["threshold"]]
+        lo, hi = wilson_interval(right, n)
+        out[cond] = {
+            "n": n, "right": right, "accuracy": right / n, "ci95": [lo, hi], "wrong_asserted": wrong,
+            "no_answer_found": sum(r["choice"] is None and not r["abstained"] for r in rs),
+            "abstained": sum(r["abstained"] for r in rs), "self_contradicting": sum(r["contradicts"] for r in rs),
+            "low_confidence": len(low), "low_confidence_abstaining": sum(r["abstained"] for r in low),
+        }
+        if cond != "plain":
+            out[cond]["pick_accuracy"] = sum(r["pick"] == r["gold"] for r in rs) / n
+    out["chance"] = sum(1 / r["n_choices"] for r in records) / n
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="smollm2-135m")
+    ap.add_argument("--n", type=int, default=40, help="questions per set")
+    ap.add_argument("--sets", default="sample,real", help="sample and/or real")
+    ap.add_argument("--max-new-tokens", type=int, default=48)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--calibration-n", type=int, default=None, help="held-out questions (default: the app's)")
+    a = ap.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+
+    torch.set_num_threads(a.threads)
+    from core import access
+    from core.data.lessons import LessonIndex
+    from core.data.sources import load_source
+    from core.evaluation.capability import default_format
+    from core.evaluation.grounding import calibrate, held_out
+    from core.models.obtain import resolve_model
+    from core.serving.chat import ChatSettings, get_model
+
+    access.act_as_local()
+    say = lambda m: print(m, flush=True)
+    loaded = get_model(resolve_model(a.model, progress=say))
+    fmt = default_format(a.model)
+    settings = ChatSettings(temperature=0.0, max_new_tokens=a.max_new_tokens, repetition_penalty=1.1)
+    started = time.time()
+    val = held_out(a.calibration_n) if a.calibration_n else held_out()
+    calib_off = calibrate(loaded, fmt, False, val, say)
+    calib_on = calibrate(loaded, fmt, True, val, say)
+    say(f"calibration ({len(val)} sample val questions, {time.time() - started:.0f} s): off {calib_off}, on {calib_on}")
+    result = {"model": a.model, "format": fmt, "n": a.n, "max_new_tokens": a.max_new_tokens, "threads": a.threads,
+              "load_before": os.getloadavg(), "calibration": {"off": calib_off.__dict__, "on": calib_on.__dict__},
+              "sets": {}}
+    for name in a.sets.split(","):
+        t = time.time()
+        if name == "sample":
+            pool = load_source("sample")
+            rows = pick_rows([q for q in pool if q.split == "test"], a.n)
+            index, exclude_self = LessonIndex.from_questions([q for q in pool if q.split != "test"]), False
+        else:
+            pool = load_source(str(SHARED))
+            rows = pick_rows([q for q in pool if q.lecture.strip() or q.solution.strip()], a.n)
+            index, exclude_self = LessonIndex.from_questions(pool), True
+        say(f"{name}: {len(rows)} questions, lessons from {len(index)} rows")
+        records = ask(loaded, rows, index, exclude_self, fmt, settings, calib_off, calib_on, say)
+        result["sets"][name] = {"summary": summarize(records), "seconds": round(time.time() - t), "records": records}
+        say(json.dumps(result["sets"][name]["summary"], indent=1))
+    result["load_after"] = os.getloadavg()
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"grounded-{re.sub(r'[^A-Za-z0-9._-]+', '_', a.model)}.json"
+    path.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    say(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
