@@ -1,4 +1,5 @@
-"""What a question becomes for the model: its tokens, and which of them carry the training loss.
+"""What a question becomes for the model: the conversations training builds from it, their tokens, and
+which of those carry the training loss.
 
 Used by the Data page. The conversation comes from core.data.prompts (the one prompt-format module); the
 loss mask comes from the model's own chat template (`{% generation %}` marks the assistant tokens),
@@ -8,6 +9,9 @@ so what is shown here is exactly what training sees.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from core.data.prompts import training_conversations
+from core.data.records import Question
 
 
 @dataclass
@@ -29,3 +33,10 @@ def tokenize_conversation(tokenizer, messages: list[dict[str, str]]) -> TokenVie
     ids = list(enc["input_ids"])
     mask = list(enc.get("assistant_masks") or [0] * len(ids))
     return TokenView([(tokenizer.decode([i]), bool(m)) for i, m in zip(ids, mask)])
+
+
+def row_conversations(q: Question, fmt: str) -> list[tuple[str, list[dict[str, str]]]]:
+    """(name, messages) of every conversation training builds from this one row in format `fmt`: the
+    multiple-choice one first, then a teaching format's open questions ("Open 1", "Open 2", ...)."""
+    convs = training_conversations([q], fmt)  # exactly what training builds from this row
+    return [("Multiple choice" if i == 0 else f"Open {i}", messages) for i, messages in enumerate(convs)]

@@ -220,13 +220,15 @@ def describe_filters(manifest: dict[str, Any]) -> str:
     return "; ".join(parts) or "all questions"
 
 
-def subset_rows(saved: list["SubsetInfo"]) -> list[dict[str, Any]]:
-    """The saved-subsets table: splits as numbers, what made each subset, where it came from."""
+def subset_rows(saved: list["SubsetInfo"], actor: access.Actor | None = None) -> list[dict[str, Any]]:
+    """The saved-subsets table: splits as numbers, what made each subset, where it came from (its text as
+    `actor` may see it: a visitor sees no server path in "made from" or "source")."""
     rows = []
     for s in saved:
         by_split = s.manifest.get("by_split") or {}
         rows.append({"name": s.name, "questions": s.total, **{k: int(by_split.get(k, 0)) for k in ("train", "val", "test")},
-                     "made from": describe_filters(s.manifest), "source": str(s.manifest.get("source", "")),
+                     "made from": access.shown(describe_filters(s.manifest), actor),
+                     "source": access.shown(str(s.manifest.get("source", "")), actor),
                      "created": str(s.manifest.get("created", ""))})
     return rows
 
@@ -301,6 +303,17 @@ def save_subset(name: str, questions: list[Question], manifest: dict[str, Any] |
     if (area("subsets") / name).exists() and not overwrite:
         raise StudioError(f"A subset named '{name}' already exists: choose another name, or delete that one first.")
     return write_subset(area("subsets") / name, questions, manifest, overwrite)
+
+
+def save_selection(name: str, selected: list[Question], n: int, per: str, seed: int, source: str, filters: Filters,
+                   actor: access.Actor | None = None) -> tuple[Path, str]:
+    """Sample the questions that pass `filters` (`n` 0: all of them) and save them as subset `name`, with a
+    manifest that says how they were made. Returns the folder and a line saying what was kept."""
+    n_or_all = int(n) or None
+    chosen = stratified_sample(selected, n_or_all, per, int(seed))
+    manifest = {"source": source, "filters": filters.to_dict(), "n": n_or_all, "per": per, "seed": int(seed)}
+    folder = save_subset(name, chosen, manifest, actor=actor)
+    return folder, describe_kept(chosen, len(selected), n_or_all, per)
 
 
 @dataclass
