@@ -4,17 +4,24 @@ length-grouped batching (padding only to each batch's longest example) and colla
 Labels come from the model's chat template: `apply_chat_template(..., return_assistant_tokens_mask=True)`
 marks the assistant's content and its end token; everything else (system, user, the assistant-start
 token, padding) is -100. Inputs and labels are the same sequence; the model shifts them itself.
+
+A multiple-choice example also knows where its answer letter sits (`Example.answer_at`), so training
+logs the loss on that one token (`answer_loss`) beside the loss averaged over every target token: the
+five tokens around the letter ("The answer is", ".", the end of turn) are learned in a few steps and
+hide a letter loss still at chance. `shuffled_options` gives every example a new seeded order of its
+options in every epoch (the right answer moves with its text), so a letter cannot be learned as a prior.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 import torch
 
-from core.data.prompts import DEFAULT_SYSTEM_PROMPT, to_messages, training_conversations
-from core.data.records import Question
+from core.data.prompts import DEFAULT_SYSTEM_PROMPT, get_format, to_messages, training_conversations
+from core.data.records import LETTERS, Question
 
 IGNORE = -100
 
@@ -23,6 +30,7 @@ IGNORE = -100
 class Example:
     input_ids: list[int]
     labels: list[int]
+    answer_at: int | None = None  # index of the answer letter's token (multiple-choice turns only)
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -32,9 +40,11 @@ class Example:
         return sum(1 for t in self.labels if t != IGNORE)
 
 
-def encode_messages(tokenizer, messages: list[dict[str, str]], max_seq_len: int | None = None) -> Example | None:
+def encode_messages(tokenizer, messages: list[dict[str, str]], max_seq_len: int | None = None,
+                    answer_prefix: str | None = None) -> Example | None:
     """One conversation as a training example: loss on the assistant's tokens only (None when truncation
-    leaves no target token)."""
+    leaves no target token). With `answer_prefix` (the format's text before the letter), a reply that
+    starts with it and a letter is a multiple-choice answer: `answer_at` marks the letter's token."""
     out = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
     ids = list(out["input_ids"])
     mask = list(out["assistant_masks"])
@@ -43,13 +53,41 @@ def encode_messages(tokenizer, messages: list[dict[str, str]], max_seq_len: int 
     labels = [t if m else IGNORE for t, m in zip(ids, mask)]
     if not any(m for m in mask):
         return None
-    return Example(ids, labels)
+    at = None
+    if answer_prefix is not None:
+        m = re.match(re.escape(answer_prefix) + r"([A-J])(?![A-Za-z])", messages[-1]["content"])
+        at = letter_position(tokenizer, ids, labels, answer_prefix + m.group(1)) if m else None
+    return Example(ids, labels, at)
+
+
+def letter_position(tokenizer, ids: list[int], labels: list[int], text: str, limit: int = 32) -> int | None:
+    """The index of the token that completes `text` (e.g. "The answer is B") at the start of the first
+    assistant turn: the answer letter's token (None when the tokens never spell it)."""
+    start = next(i for i, t in enumerate(labels) if t != IGNORE)
+    want = text.strip()
+    for k in range(start, min(len(ids), start + limit)):
+        got = tokenizer.decode(ids[start:k + 1]).strip()
+        if len(got) >= len(want):
+            return k if got.startswith(want) else None
+    return None
 
 
 def encode(tokenizer, q: Question, fmt: str, system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
            max_seq_len: int | None = None) -> Example | None:
     """One question's multiple-choice conversation as a training example."""
-    return encode_messages(tokenizer, to_messages(q, fmt, system_prompt), max_seq_len)
+    return encode_messages(tokenizer, to_messages(q, fmt, system_prompt), max_seq_len, get_format(fmt).answer_prefix)
+
+
+def shuffled_options(questions: list[Question], seed: int, epoch: int) -> list[Question]:
+    """Each question with its options in a new order, seeded by (seed, epoch, position, pid): the same
+    for a resumed run, different in every epoch. The answer index follows its choice, so the right
+    answer stays right. Training only: evaluation keeps the official order."""
+    out = []
+    for i, q in enumerate(questions):
+        order = list(range(len(q.choices)))
+        random.Random(f"options:{seed}:{epoch}:{i}:{q.pid}").shuffle(order)
+        out.append(replace(q, choices=[q.choices[j] for j in order], answer=order.index(q.answer)))
+    return out
 
 
 def encode_all(tokenizer, questions: list[Question], fmt: str, system_prompt: str | None,
@@ -58,8 +96,9 @@ def encode_all(tokenizer, questions: list[Question], fmt: str, system_prompt: st
     core.data.prompts.training_conversations); returns (examples, number dropped because nothing was
     left to learn)."""
     examples, dropped = [], 0
+    prefix = get_format(fmt).answer_prefix
     for messages in training_conversations(questions, fmt, system_prompt):
-        ex = encode_messages(tokenizer, messages, max_seq_len)
+        ex = encode_messages(tokenizer, messages, max_seq_len, prefix)
         if ex is None:
             dropped += 1
         else:
@@ -97,14 +136,18 @@ def make_batches(lengths: list[int], batch_size: int, seed: int, group_by_length
 
 def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
     """Right-pad to the longest example of this batch. Padding sits after every real token, so with a
-    causal model it cannot influence them; its labels are -100."""
+    causal model it cannot influence them; its labels are -100. `answer_mask` marks the positions whose
+    logits predict an answer letter."""
     width = max(len(e) for e in examples)
     ids = torch.full((len(examples), width), pad_id, dtype=torch.long)  # (B, T)
     labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)  # (B, T)
+    answer = torch.zeros((len(examples), width), dtype=torch.bool)  # (B, T)
     for i, e in enumerate(examples):
         ids[i, : len(e)] = torch.tensor(e.input_ids)
         labels[i, : len(e)] = torch.tensor(e.labels)
-    return {"input_ids": ids, "labels": labels}
+        if e.answer_at:
+            answer[i, e.answer_at - 1] = True
+    return {"input_ids": ids, "labels": labels, "answer_mask": answer}
 
 
 # Models whose forward after the decoder is only `lm_head`, then nanochat's tanh softcap when the config
@@ -127,17 +170,28 @@ class TargetLoss(torch.nn.Module):
         self.model = model
         self.direct = getattr(model.config, "model_type", None) in DIRECT_HEAD_MODELS
 
-    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor, answer_mask: torch.Tensor | None = None):
+        """The summed loss; with `answer_mask` (collate's), also the summed loss of the answer letters
+        alone (detached: a figure, not trained on separately) and how many there are."""
         tgt = labels[:, 1:]  # (B, T-1): the token each position predicts
         keep = torch.nn.functional.pad(tgt != IGNORE, (0, 1))  # (B, T): positions that carry loss
         targets = tgt[tgt != IGNORE]  # (N,)
+        sel = answer_mask[keep] if answer_mask is not None else None  # (N,): rows that predict a letter
         if not self.direct:
             logits = self.model(input_ids=input_ids, logits_to_keep=keep).logits  # (N, V)
-            return torch.nn.functional.cross_entropy(logits.float(), targets, reduction="sum")
+            per_token = torch.nn.functional.cross_entropy(logits.float(), targets, reduction="none")
+            if sel is None:
+                return per_token.sum()
+            return per_token.sum(), per_token.detach()[sel].sum(), int(sel.sum())
         hidden = self.model.get_decoder()(input_ids=input_ids).last_hidden_state[keep]  # (N, D)
         head = self.model.get_output_embeddings()
-        return head_loss(hidden, targets, head, getattr(self.model.config, "final_logit_softcapping", None),
-                         rows=max(256, HEAD_CHUNK_LOGITS // head.out_features))
+        softcap = getattr(self.model.config, "final_logit_softcapping", None)
+        loss = head_loss(hidden, targets, head, softcap, rows=max(256, HEAD_CHUNK_LOGITS // head.out_features))
+        if sel is None:
+            return loss
+        with torch.no_grad():
+            letters = head_loss(hidden.detach()[sel], targets[sel], head, softcap, rows=256)
+        return loss, letters, int(sel.sum())
 
 
 def head_loss(hidden: torch.Tensor, targets: torch.Tensor, head: torch.nn.Module, softcap: float | None,

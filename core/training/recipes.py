@@ -69,6 +69,7 @@ class Recipe:
     save_every: int = 100
     keep_checkpoints: int = 2
     freeze_fraction: float = 0.0  # freeze the input embedding and this bottom share of the blocks (0: train all)
+    shuffle_options: bool = False  # a new seeded order of the options for every example in every epoch
     lora: bool = False
     lora_r: int = 16
     lora_alpha: int = 32
@@ -94,7 +95,7 @@ class Recipe:
             raise ValueError("warmup must be >= 0 (steps, or a fraction of the run when < 1)")
         if not 0 <= self.min_lr_ratio <= 1:
             raise ValueError("min_lr_ratio must be in [0, 1]")
-        for name in ("group_by_length", "grad_checkpointing", "compile", "lora"):
+        for name in ("group_by_length", "grad_checkpointing", "compile", "lora", "shuffle_options"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         for name in ("batch_size", "grad_accum", "eval_every", "save_every", "keep_checkpoints", "lora_r",

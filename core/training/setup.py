@@ -171,6 +171,7 @@ class Data:
     val_questions: list[Question]  # the eval slice, for categorical accuracy
     pad_id: int
     notes: list[str] = field(default_factory=list)
+    train_questions: list[Question] = field(default_factory=list)  # what `train` was encoded from
 
 
 HOLDOUT_SEED = 0  # not the recipe's seed: runs on the same data that differ only in seed share one eval set
@@ -207,7 +208,7 @@ def load_data(cfg: TrainConfig, tokenizer) -> Data:
              f"{len(eval_q)} eval questions"]
     if dropped:
         notes.append(f"{dropped} examples dropped: longer than max_seq_len={r.max_seq_len} before the answer")
-    return Data(train=train, val=val, val_questions=eval_q, pad_id=int(pad), notes=notes)
+    return Data(train=train, val=val, val_questions=eval_q, pad_id=int(pad), notes=notes, train_questions=train_q)
 
 
 def build_optimizers(model: torch.nn.Module, r: Recipe) -> list[torch.optim.Optimizer]:

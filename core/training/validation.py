@@ -1,27 +1,37 @@
 """In-training evaluation on the run's validation slice: loss on the assistant tokens (batched, padding
-only to each batch's longest sequence), and categorical multiple-choice accuracy through the app's one
-evaluator (`core.evaluation.scoring.evaluate`: argmax over the valid answer letters where the answer starts).
+only to each batch's longest sequence) and on the answer letters alone, and categorical multiple-choice
+accuracy through the app's one evaluator (`core.evaluation.scoring.evaluate`: argmax over the valid answer
+letters where the answer starts) with the most common predicted letter's share (core.training.letters).
 """
 
 from __future__ import annotations
 
 import torch
 
-from core.training.batching import TargetLoss, collate, length_grouped_batches, target_loss_sum
+from core.training.batching import IGNORE, TargetLoss, collate, length_grouped_batches
+from core.training.letters import top_letter
 
 
 @torch.no_grad()
-def eval_loss(model, examples, pad_id: int, device: torch.device, amp_dtype, batch_size: int) -> float | None:
-    total, n = 0.0, 0
+def eval_losses(model, examples, pad_id: int, device: torch.device, amp_dtype,
+                batch_size: int) -> tuple[float | None, float | None]:
+    """(mean loss per target token, mean loss on the answer letters) over `examples`."""
+    total, n, letters, n_letters = 0.0, 0, 0.0, 0
     loss_fn = TargetLoss(model)
     lengths = [len(e) for e in examples]
     for b in length_grouped_batches(lengths, batch_size, seed=0):
         batch = {k: v.to(device) for k, v in collate([examples[i] for i in b], pad_id).items()}
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            loss_sum, count = target_loss_sum(loss_fn, batch)
+            loss_sum, letter_sum, count = loss_fn(batch["input_ids"], batch["labels"], batch["answer_mask"])
         total += loss_sum.item()
-        n += count
-    return total / n if n else None
+        n += int((batch["labels"][:, 1:] != IGNORE).sum())
+        letters += float(letter_sum)
+        n_letters += count
+    return (total / n if n else None), (letters / n_letters if n_letters else None)
+
+
+def eval_loss(model, examples, pad_id: int, device: torch.device, amp_dtype, batch_size: int) -> float | None:
+    return eval_losses(model, examples, pad_id, device, amp_dtype, batch_size)[0]
 
 
 def evaluate_slice(model, tokenizer, data, cfg, device: torch.device, amp_dtype) -> dict:
@@ -31,13 +41,18 @@ def evaluate_slice(model, tokenizer, data, cfg, device: torch.device, amp_dtype)
 
     bs = cfg.recipe.batch_size
     res = {}
-    loss = eval_loss(model, data.val, data.pad_id, device, amp_dtype, bs)
+    loss, answer_loss = eval_losses(model, data.val, data.pad_id, device, amp_dtype, bs)
     if loss is not None:
         res["eval_loss"] = loss
+    if answer_loss is not None:
+        res["eval_answer_loss"] = answer_loss
     if data.val_questions:
         loaded = LoadedModel(model=model, tokenizer=tokenizer, device=device, path=cfg.model)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             result = evaluate(loaded, data.val_questions, cfg.format, "categorical",
                               settings=EvalSettings(batch_size=max(bs, 16), system_prompt=cfg.system_prompt))
         res["eval_accuracy"] = result.accuracy
+        top = top_letter((p.pred for p in result.predictions), (p.gold for p in result.predictions))
+        if top:
+            res["eval_top_letter"], res["eval_top_letter_share"], res["eval_top_letter_gold_share"] = top
     return res

@@ -31,10 +31,11 @@ from pathlib import Path
 import torch
 
 from core.jobs import runner, runs
-from core.training.batching import TargetLoss, collate, make_batches
+from core.training.batching import Example, TargetLoss, collate, encode_all, make_batches, shuffled_options
 from core import access
 from core.errors import StudioError
 from core.progress import echo
+from core.training.letters import guessing_loss, history_warning, prior_loss
 from core.training.progress import eval_interval, eval_period
 from core.training.recipes import TrainConfig
 from core.training.setup import (Data, build_optimizers, checkpoints, clean_partial_writes, compile_blocks,
@@ -118,6 +119,13 @@ class Trainer:
             self.log(line)
         if not self.data.train:
             raise StudioError("No training examples: the data source is empty after splitting.")
+        qs = self.data.train_questions
+        self.letter_lines = {"answer_guess_loss": guessing_loss(qs),
+                             "answer_prior_loss": prior_loss(qs, shuffled=self.r.shuffle_options)}
+        if qs:
+            self.log(f"answer-letter loss of a uniform guess {self.letter_lines['answer_guess_loss']:.3f}, of the letter "
+                     f"prior alone {self.letter_lines['answer_prior_loss']:.3f}"
+                     + ("; options shuffled in every epoch" if self.r.shuffle_options else ""))
         total = sum(p.numel() for p in self.model.parameters())
         trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
         if trainable < total:  # LoRA or freeze_fraction: say how much of the model learns
@@ -176,34 +184,46 @@ class Trainer:
                 g["lr"] = g["base_lr"] * f
         return f
 
+    def epoch_examples(self) -> list[Example]:
+        """This epoch's training examples: with `shuffle_options`, every question's options in a new
+        seeded order (core.training.batching.shuffled_options), the same again when a run resumes."""
+        if not self.r.shuffle_options or not self.data.train_questions:
+            return self.data.train
+        questions = shuffled_options(self.data.train_questions, self.r.seed, self.epoch)
+        return encode_all(self.tok, questions, self.cfg.format, self.cfg.system_prompt, self.r.max_seq_len)[0]
+
     def batches(self):
         """Yield (epoch, cursor, accumulation group of micro-batches) from the saved position on."""
-        lengths = [len(e) for e in self.data.train]
         while True:
+            examples = self.epoch_examples()
+            lengths = [len(e) for e in examples]
             order = make_batches(lengths, self.r.batch_size, self.r.seed * 1000 + self.epoch, self.r.group_by_length)
             group = self.r.grad_accum * self.world
             while self.cursor + group <= len(order):
                 mine = order[self.cursor + self.rank: self.cursor + group: self.world]
                 self.cursor += group
-                yield [[self.data.train[i] for i in b] for b in mine]
+                yield [[examples[i] for i in b] for b in mine]
             self.epoch += 1
             self.cursor = 0
 
-    def train_step(self, group) -> tuple[float, float, int, int, int]:
+    def train_step(self, group) -> tuple[float, float, int, int, int, float | None]:
         pad = self.data.pad_id
         n_target = sum(e.n_target for b in group for e in b)
         if self.world > 1:
             t = torch.tensor([n_target], device=self.device)
             torch.distributed.all_reduce(t)
             n_target = int(t.item()) / self.world  # DDP averages gradients over ranks
-        loss_sum, tokens, padded = 0.0, 0, 0
+        loss_sum, tokens, padded, answer_sum, answers = 0.0, 0, 0, 0.0, 0
         for i, examples in enumerate(group):
             batch = {k: v.to(self.device) for k, v in collate(examples, pad).items()}
             sync = i == len(group) - 1 or self.world == 1
             ctx = self.train_model.no_sync() if not sync else contextlib.nullcontext()
             with ctx, torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-                loss = self.train_model(batch["input_ids"], batch["labels"]) / n_target
+                loss, letters, n_letters = self.train_model(batch["input_ids"], batch["labels"], batch["answer_mask"])
+                loss = loss / n_target
             (self.scaler.scale(loss) if self.scaler else loss).backward()
+            answer_sum += float(letters)
+            answers += n_letters
             loss_sum += loss.item()
             tokens += sum(len(e) for e in examples)
             padded += batch["input_ids"].numel()
@@ -220,7 +240,7 @@ class Trainer:
             opt.zero_grad(set_to_none=True)
         if self.scaler:
             self.scaler.update()
-        return loss_sum, float(norm), tokens, sum(len(b) for b in group), padded
+        return loss_sum, float(norm), tokens, sum(len(b) for b in group), padded, (answer_sum / answers if answers else None)
 
     def evaluate(self) -> dict:
         if not self.main or not self.data.val:
@@ -231,7 +251,11 @@ class Trainer:
         for k, better in (("eval_loss", min), ("eval_accuracy", max)):
             if res.get(k) is not None:
                 self.best[k] = better(self.best.get(k, res[k]), res[k])
-        self.log(f"eval step {self.step}: " + ", ".join(f"{k} {v:.4f}" for k, v in res.items()))
+        self.log(f"eval step {self.step}: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                                                        for k, v in res.items()))
+        warning = history_warning([res])
+        if warning:
+            self.log(warning)
         return res
 
     def best_fields(self) -> dict:
@@ -255,7 +279,7 @@ class Trainer:
                     total=self.max_steps or 0, error="", progress=start_p, elapsed=self.prior_elapsed,
                     elapsed_at=t0, eta=None,
                     message="compiling the model (the first step takes longer)" if self.compiled else "training",
-                    resumed_from=self.step if self.resume else None)
+                    resumed_from=self.step if self.resume else None, **self.letter_lines)
         self.log(f"training: {len(self.data.train)} examples, {len(self.data.val)} eval examples, "
                  f"{self.steps_per_epoch} steps/epoch, " + (f"{self.cfg.minutes} min budget" if self.budget
                                                           else f"{self.max_steps} steps"))
@@ -273,7 +297,7 @@ class Trainer:
             lr_f = self.set_lr(p)
             if oom_at and self.step + 1 >= oom_at:
                 raise torch.OutOfMemoryError("simulated out of memory (test hook)")
-            loss, norm, tokens, samples, padded = self.train_step(group)
+            loss, norm, tokens, samples, padded, answer_loss = self.train_step(group)
             self.step += 1
             if self.step == start_step + 1 and self.compiled:
                 self.log(f"first step took {time.time() - win_t:.1f} s (compiling included)")
@@ -289,7 +313,7 @@ class Trainer:
             dt = max(now - win_t, 1e-6)
             micro_per_epoch = max(1, self.steps_per_epoch * self.r.grad_accum * self.world)
             rec = {"step": self.step, "epoch": round(self.epoch + self.cursor / micro_per_epoch, 4),
-                   "loss": loss, "lr": self.r.lr * lr_f, "lr_factor": lr_f, "grad_norm": norm,
+                   "loss": loss, "answer_loss": answer_loss, "lr": self.r.lr * lr_f, "lr_factor": lr_f, "grad_norm": norm,
                    "tokens": tokens, "padding": 1 - tokens / padded,
                    "tokens_per_s": win_tokens * self.world / dt, "samples_per_s": win_samples * self.world / dt,
                    "peak_memory": peak_memory(self.device), "elapsed": elapsed, "eta": eta, "progress": p}
