@@ -78,3 +78,45 @@ def test_check_training_fits_reports_need_and_free_memory(tiny_model_dir):
     assert ok and "GiB" in msg and est.total > 0
     ok, msg, _ = check_training_fits(tiny_model_dir, TrainSetup(batch=100_000, seq_len=100_000), device="cpu")
     assert not ok and "gradient checkpointing" in msg
+
+
+SMOLLM2_CONFIG = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 576,
+                  "intermediate_size": 1536, "num_attention_heads": 9, "num_hidden_layers": 30,
+                  "num_key_value_heads": 3, "head_dim": 64, "vocab_size": 49152, "tie_word_embeddings": True,
+                  "attention_bias": False, "mlp_bias": False, "hidden_act": "silu", "rms_norm_eps": 1e-5,
+                  "max_position_embeddings": 8192}
+
+
+def test_the_shape_formula_counts_smollm2_as_the_real_model_does():
+    """One formula (ModelShape, from the family's shape) gives the real num_parameters() of SmolLM2-135M:
+    grouped-query attention, the gated MLP, norm weights and the tied head all counted."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    with torch.device("meta"):  # the real module tree, no memory
+        model = LlamaForCausalLM(LlamaConfig(**{k: v for k, v in SMOLLM2_CONFIG.items() if k != "architectures"}))
+    assert model.num_parameters() == 134_515_008
+    assert ModelShape.from_config(SMOLLM2_CONFIG).parameters == 134_515_008
+    assert D20.parameters == 560_988_160
+
+
+def test_the_train_estimate_uses_the_shape_formula(tiny_model_dir):
+    from core.models.loading import load_model
+    from core.training.jobs import estimate
+    from core.training.recipes import build_config
+
+    est = estimate(build_config(str(tiny_model_dir), "sample", recipe="tiny", fmt="paper", epochs=1))
+    real = sum(p.numel() for p in load_model(tiny_model_dir, device="cpu").model.parameters())
+    assert est.parameters == ModelShape.from_folder(tiny_model_dir).parameters == real
+    assert not est.measured and est.step_seconds > 0  # nothing ran here yet: the FLOPs figure
+
+
+def test_a_measured_step_time_drives_the_estimate(tiny_model_dir):
+    from core.training import machine
+    from core.training.jobs import estimate
+    from core.training.recipes import build_config
+
+    cfg = build_config(str(tiny_model_dir), "sample", recipe="tiny", fmt="paper", minutes=5)
+    machine.record_step_time(cfg.model, cfg.recipe, cfg.format, "cpu", [1.5, 1.5, 1.5])
+    est = estimate(cfg)
+    assert est.measured and est.step_seconds == 1.5 and est.budget_steps == 200
+    assert "measured here" in est.describe()

@@ -70,6 +70,16 @@ def config_from_args(a: argparse.Namespace):
                        report_to=a.report_to)
 
 
+def prepare_model(name: str) -> None:
+    """A preset (tiny, smollm2-135m) is prepared on first use, as `chat` does; its progress on stderr."""
+    from core.models.presets import PRESETS
+
+    if name.strip() in PRESETS or name.strip() == "tiny":
+        from core.models.obtain import resolve_model
+
+        resolve_model(name.strip(), progress=lambda m: print(m, file=sys.stderr, flush=True))
+
+
 def run_train(a: argparse.Namespace) -> int:
     from core.jobs import runs
     from core.home import area
@@ -77,6 +87,7 @@ def run_train(a: argparse.Namespace) -> int:
 
     from core.files import check_output
 
+    prepare_model(a.model)
     cfg = config_from_args(a)
     if a.out:
         check_output(a.out, folder=True)

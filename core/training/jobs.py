@@ -7,7 +7,6 @@ from the last checkpoint; `estimate(cfg)` gives a rough time and memory figure b
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,13 +34,15 @@ def validate_launch(cfg: TrainConfig) -> None:
     from core.models.catalogue import HUB_ID, check_model_name, local_model_folder
     from core.models.devices import pick_device
     from core.models.loading import check_model_config
+    from core.models.presets import PRESETS
 
     check_model_name(cfg.model)
     pick_device(cfg.device)  # an unavailable device fails now, not in the background
     folder = local_model_folder(cfg.model)
     if folder is not None:
         check_model_config(folder)
-    elif cfg.model != "tiny" and not cfg.model.startswith("run:") and not HUB_ID.match(cfg.model):
+    elif cfg.model != "tiny" and cfg.model not in PRESETS and not cfg.model.startswith("run:") \
+            and not HUB_ID.match(cfg.model):  # a preset not prepared yet: the worker prepares it
         raise StudioError(f"Unknown model {cfg.model!r}: use tiny, a Hub repo id (owner/name), a model folder or "
                           "run:<id>.")
     looks_like_path = "/" in cfg.model or cfg.model.startswith((".", "~"))
@@ -104,32 +105,60 @@ class Estimate:
     memory_note: str = ""
     compiles: bool = False  # the first step compiles the model (torch.compile; ~30 s for the tiny model on CPU)
     warning: str = ""  # the budget is too short to learn anything (too_short)
+    step_seconds: float = 0.0  # seconds per optimizer step: measured on this machine, else from FLOPs
+    measured: bool = False  # step_seconds comes from earlier runs of this model and recipe here
+
+    @property
+    def budget_steps(self) -> int:
+        """Optimizer steps the run will make (its own count, or its budget over the step time)."""
+        return self.steps or int(self.seconds / max(self.step_seconds, 1e-9))
 
     def describe(self) -> str:
         gib = self.memory_bytes / 2**30
         mins = self.seconds / 60
-        steps = f"{self.steps} optimizer steps, " if self.steps else ""
+        how = "measured here" if self.measured else "rough"
+        steps = (f"{self.steps} optimizer steps, " if self.steps else
+                 f"about {self.budget_steps} optimizer steps ({self.step_seconds:.1f} s each, {how}), ")
         return (f"{self.parameters / 1e6:.1f}M parameters, {self.examples} training examples "
                 f"(~{self.tokens_per_epoch:,} tokens/epoch); {steps}about {mins:.0f} min on {self.device}"
                 f"{', the first step compiling the model' if self.compiles else ''}; "
                 f"peak memory about {gib:.2f} GiB (rough)")
 
 
-def too_short(steps: float, eval_every: int, warmup: float) -> str:
-    """Why a run of about `steps` optimizer steps would learn nothing worth measuring, or ''."""
+def too_short(steps: float, eval_every: int, warmup: float, step_seconds: float | None = None,
+              pretrained: bool = False) -> str:
+    """Why a run of about `steps` optimizer steps would learn nothing worth measuring, or ''. A fine-tune
+    of a pretrained model needs about LEARNING_STEPS steps (core.training.progress) to learn more than the
+    answer letters' frequencies; with the step time known, the sentence says how long that takes here."""
+    from core.training.progress import LEARNING_STEPS
+
     if warmup >= 1 and steps < warmup:
         return (f"This budget is too short to learn: about {steps:.0f} optimizer steps, fewer than the "
                 f"{warmup:.0f} warm-up steps, so the learning rate never reaches its value. Give it more time.")
-    if steps < eval_every:
+    if pretrained and steps < LEARNING_STEPS:
+        need = f" (about {LEARNING_STEPS * step_seconds / 60 * 1.15:.0f} minutes on this machine)" if step_seconds else ""
+        return (f"This budget is too short to learn: about {steps:.0f} optimizer steps, and a fine-tune needs about "
+                f"{LEARNING_STEPS} to learn more than which answer letters are common{need}. Give it more time.")
+    if steps < eval_every and not pretrained:
         return (f"This budget is too short to learn much: about {steps:.0f} optimizer steps, fewer than one "
                 f"evaluation interval ({eval_every} steps), so you will see no progress measured. "
-                f"Give it more time (or evaluate more often, under Expert settings).")
+                f"Give it more time (or evaluate more often, under Advanced settings).")
     return ""
 
 
-# Effective training throughput in FLOP/s, rough: 2 shared CPU cores measured on the tiny preset; a GPU at
-# a modest utilisation. Estimates are labelled rough wherever shown.
-FLOPS = {"cpu": 1.5e10, "cuda": 1e14, "mps": 5e12}
+# Effective training throughput in FLOP/s where nothing was measured here yet (core.training.machine keeps
+# what runs measure): SmolLM2-135M on 2 busy CPU cores did ~65 GFLOP/s of the work below; a GPU at a
+# modest utilisation. Estimates from these are labelled rough wherever shown.
+FLOPS = {"cpu": 6e10, "cuda": 1e14, "mps": 5e12}
+
+
+def flops_per_token(shape, r) -> float:
+    """Training FLOPs per token: the forward of the blocks (2 x their matrices) and the backward (4 x) of
+    the trainable ones (LoRA back-propagates activations through all of them, 2 x); recomputing the
+    forward with gradient checkpointing adds 2 x. The head runs only on the few answer tokens: left out."""
+    blocks = shape.matrix_params
+    backward = 2 * blocks if r.lora else 4 * blocks * (1 - r.freeze_fraction)
+    return 2 * blocks + backward + (2 * blocks if r.grad_checkpointing else 0)
 
 
 def estimate(cfg: TrainConfig, model_dir: Path | None = None) -> Estimate:
@@ -144,10 +173,11 @@ def estimate(cfg: TrainConfig, model_dir: Path | None = None) -> Estimate:
 
     r = cfg.recipe
     model_dir = Path(model_dir) if model_dir else resolve_model_path(cfg.model)
-    mc = json.loads((model_dir / "config.json").read_text())
-    h, layers, vocab = mc.get("hidden_size", 768), mc.get("num_hidden_layers", 12), mc.get("vocab_size", 65536)
-    inter = mc.get("intermediate_size", 4 * h)
-    params = vocab * h * (1 if mc.get("tie_word_embeddings") else 2) + layers * (4 * h * h + 2 * h * inter)
+    from core.models.memory import ModelShape
+    from core.training.machine import step_seconds as measured_step_seconds
+
+    shape = ModelShape.from_folder(model_dir)
+    params = shape.parameters  # the family's shape: GQA, gated MLP, tied head (one formula, memory.py)
     train_q, _, _ = split_questions(load_source(cfg.data), cfg.val_fraction)
     tok = load_tokenizer(model_dir)
     convs = training_conversations(train_q, cfg.format, cfg.system_prompt)  # a teaching format adds open turns
@@ -156,16 +186,18 @@ def estimate(cfg: TrainConfig, model_dir: Path | None = None) -> Estimate:
     mean_len = sum(lengths) / max(1, len(lengths))
     tokens = int(mean_len * len(convs))
     device = pick_device(cfg.device).type
-    flops_per_token = 6 * params + (2 * params if r.grad_checkpointing else 0)
-    flops = FLOPS.get(device, FLOPS["cpu"])
+    measured = measured_step_seconds(cfg.model, r, cfg.format, device)
+    step_seconds = measured or r.effective_batch * mean_len * flops_per_token(shape, r) / FLOPS.get(device, FLOPS["cpu"])
     steps = None if cfg.minutes else math.ceil(r.epochs * len(convs) / r.effective_batch)
-    seconds = cfg.minutes * 60 if cfg.minutes else r.epochs * tokens * flops_per_token / flops
-    step_seconds = r.effective_batch * mean_len * flops_per_token / flops
-    warning = too_short(steps if steps else seconds / max(step_seconds, 1e-9), r.eval_every, r.warmup)
+    seconds = cfg.minutes * 60 if cfg.minutes else steps * step_seconds
+    from core.training.recipes import model_kind
+
+    warning = too_short(steps if steps else seconds / max(step_seconds, 1e-9), r.eval_every, r.warmup, step_seconds,
+                        pretrained=bool(model_kind(cfg.model)[0]))
     width = min(r.max_seq_len, max(lengths or [64]))
     setup = TrainSetup(batch=r.batch_size, seq_len=width, dtype="float32", optimizer=r.optimizer,
                        grad_checkpointing=r.grad_checkpointing, lora=r.lora, lora_rank=r.lora_r)
     fits, memory_note, mem = check_training_fits(model_dir, setup, cfg.device)
     return Estimate(parameters=params, examples=len(convs), tokens_per_epoch=tokens, steps=steps,
                     seconds=seconds, memory_bytes=mem.total, device=device, fits=fits, memory_note=memory_note,
-                    compiles=r.compile, warning=warning)
+                    compiles=r.compile, warning=warning, step_seconds=step_seconds, measured=measured is not None)

@@ -6,7 +6,10 @@ and the same duration. The duration is the worker's training time (`elapsed`, wh
 carries over from its checkpoint), advanced by the time since the worker wrote it while it runs.
 
 `eval_interval(...)` is the adaptive evaluation schedule: a short run still shows several evaluation
-points. `run_colors(names)` gives each run one colour, the same in every chart.
+points; `eval_plan(...)` sizes the in-training evaluation to the run's length and the measured cost of a
+question, so it never takes more than EVAL_SHARE of the time the run trains. `learning_note(steps)` says
+when a run ended with fewer steps than it needs to learn. `run_colors(names)` gives each run one colour,
+the same in every chart.
 """
 
 from __future__ import annotations
@@ -18,6 +21,11 @@ from typing import Any
 from core.jobs.runs import RunInfo, Status
 
 EVAL_POINTS = 6  # at least this many evaluations in a run whose length is known before it starts
+EVAL_SHARE = 0.10  # in-training evaluation takes at most this share of the training time ...
+EVAL_FLOOR_S = 10.0  # ... or this many seconds in all, whichever is more (a few seconds always fit)
+MIN_EVAL_QUESTIONS = 16  # fewer, larger evaluations rather than many of a handful of questions
+EVAL_COST = 0.7  # an evaluated question (two forward passes) costs about this share of a trained example
+LEARNING_STEPS = 40  # optimizer steps a fine-tune needs before it learns more than the letters (README, screen)
 PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D",
            "#EECA3B", "#BAB0AC")
 
@@ -73,6 +81,8 @@ def snapshot(run: RunInfo, now: float | None = None) -> RunView:
     if s.state == "done":
         frac = 1.0
     eta = s.eta if s.state in ("running", "stopping") else None
+    if eta and s.elapsed_at is not None:  # counts down between the worker's writes instead of freezing
+        eta = max(0.0, float(eta) - max(0.0, (time.time() if now is None else now) - float(s.elapsed_at)))
     recipe = cfg.get("recipe")
     return RunView(
         name=run.name, label=str(cfg.get("label") or ""), state=s.state, step=s.step, total=s.total,
@@ -106,6 +116,31 @@ def eval_interval(configured: int, max_steps: int | None) -> int:
 def eval_period(budget_seconds: float | None) -> float | None:
     """For a time budget: evaluate at least every budget / EVAL_POINTS seconds (None: no time rule)."""
     return budget_seconds / EVAL_POINTS if budget_seconds else None
+
+
+def eval_plan(train_seconds: float, question_seconds: float, wanted: int,
+              points: int = EVAL_POINTS) -> tuple[int, int]:
+    """(questions per evaluation, evaluations in the run) so that all of them take at most EVAL_SHARE of
+    `train_seconds` (or EVAL_FLOOR_S): as many evaluations as fit with at least MIN_EVAL_QUESTIONS each,
+    at most `points`, never more questions than `wanted` (the recipe's eval_examples)."""
+    if wanted <= 0:
+        return 0, 0
+    allowed = max(EVAL_SHARE * train_seconds, EVAL_FLOOR_S)
+    cost = max(question_seconds, 1e-6)
+    least = min(wanted, MIN_EVAL_QUESTIONS)
+    for n in range(points, 0, -1):
+        k = min(wanted, int(allowed / n / cost))
+        if k >= least:
+            return k, n
+    return max(1, min(wanted, int(allowed / cost))), 1
+
+
+def learning_note(steps: int, needed: int = LEARNING_STEPS) -> str:
+    """A plain sentence when a run made fewer optimizer steps than it needs to learn; else ''."""
+    if steps >= needed:
+        return ""
+    return (f"Only {steps} optimizer step{'s' if steps != 1 else ''}: a run needs about {needed} to learn more than "
+            "which answer letters are common. Give it more time (the estimate on the Train page says how long).")
 
 
 def run_colors(names: list[str]) -> dict[str, str]:

@@ -6,6 +6,8 @@ letters where the answer starts) with the most common predicted letter's share (
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from core.training.batching import IGNORE, TargetLoss, collate, length_grouped_batches
@@ -13,13 +15,16 @@ from core.training.letters import top_letter
 
 
 @torch.no_grad()
-def eval_losses(model, examples, pad_id: int, device: torch.device, amp_dtype,
-                batch_size: int) -> tuple[float | None, float | None]:
-    """(mean loss per target token, mean loss on the answer letters) over `examples`."""
+def eval_losses(model, examples, pad_id: int, device: torch.device, amp_dtype, batch_size: int,
+                interrupt: Callable[[], None] | None = None) -> tuple[float | None, float | None]:
+    """(mean loss per target token, mean loss on the answer letters) over `examples`; `interrupt` is
+    called before every batch (it raises to abandon the evaluation)."""
     total, n, letters, n_letters = 0.0, 0, 0.0, 0
     loss_fn = TargetLoss(model)
     lengths = [len(e) for e in examples]
     for b in length_grouped_batches(lengths, batch_size, seed=0):
+        if interrupt:
+            interrupt()
         batch = {k: v.to(device) for k, v in collate([examples[i] for i in b], pad_id).items()}
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             loss_sum, letter_sum, count = loss_fn(batch["input_ids"], batch["labels"], batch["answer_mask"])
@@ -34,23 +39,31 @@ def eval_loss(model, examples, pad_id: int, device: torch.device, amp_dtype, bat
     return eval_losses(model, examples, pad_id, device, amp_dtype, batch_size)[0]
 
 
-def evaluate_slice(model, tokenizer, data, cfg, device: torch.device, amp_dtype) -> dict:
-    """{'eval_loss': ..., 'eval_accuracy': ...} on the run's eval slice (model in eval mode)."""
+def evaluate_slice(model, tokenizer, data, cfg, device: torch.device, amp_dtype, limit: int | None = None,
+                   interrupt: Callable[[], None] | None = None) -> dict:
+    """{'eval_loss': ..., 'eval_accuracy': ...} on the run's eval slice (model in eval mode): its first
+    `limit` questions (and the same share of its loss examples) when given. `interrupt` is called between
+    batches and may raise to abandon the evaluation (a stop request)."""
     from core.evaluation.scoring import EvalSettings, evaluate
     from core.models.loading import LoadedModel
 
     bs = cfg.recipe.batch_size
     res = {}
-    loss, answer_loss = eval_losses(model, data.val, data.pad_id, device, amp_dtype, bs)
+    questions, examples = data.val_questions, data.val
+    if limit is not None and limit < len(questions):
+        examples = examples[: max(1, round(len(examples) * limit / max(1, len(questions))))]
+        questions = questions[:limit]
+    loss, answer_loss = eval_losses(model, examples, data.pad_id, device, amp_dtype, bs, interrupt)
     if loss is not None:
         res["eval_loss"] = loss
     if answer_loss is not None:
         res["eval_answer_loss"] = answer_loss
-    if data.val_questions:
+    if questions:
         loaded = LoadedModel(model=model, tokenizer=tokenizer, device=device, path=cfg.model)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            result = evaluate(loaded, data.val_questions, cfg.format, "categorical",
-                              settings=EvalSettings(batch_size=max(bs, 16), system_prompt=cfg.system_prompt))
+            result = evaluate(loaded, questions, cfg.format, "categorical",
+                              settings=EvalSettings(batch_size=max(bs, 16), system_prompt=cfg.system_prompt),
+                              progress=(lambda *_: interrupt()) if interrupt else None)
         res["eval_accuracy"] = result.accuracy
         top = top_letter((p.pred for p in result.predictions), (p.gold for p in result.predictions))
         if top:

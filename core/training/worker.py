@@ -36,7 +36,8 @@ from core import access
 from core.errors import StudioError
 from core.progress import echo
 from core.training.letters import guessing_loss, history_warning, prior_loss
-from core.training.progress import eval_interval, eval_period
+from core.training.machine import pick_threads, record_step_time
+from core.training.progress import EVAL_COST, eval_interval, eval_period, eval_plan, learning_note
 from core.training.recipes import TrainConfig
 from core.training.setup import (Data, build_optimizers, checkpoints, clean_partial_writes, compile_blocks,
                                  load_checkpoint, load_data, load_for_training, lr_factor, save_checkpoint,
@@ -49,6 +50,10 @@ OOM_HINT = ("Out of memory. Try a smaller batch size (raise grad_accum to keep t
 TEST_OOM_ENV = "SQA_TEST_OOM_AT_STEP"  # test hook: raise torch.OutOfMemoryError at this step
 GO, STOP, BUDGET_SPENT = 0, 1, 2
 StepHook = Callable[[int, int, dict], None]
+
+
+class EvalInterrupted(Exception):
+    """A stop request arrived while the run was evaluating: the evaluation is abandoned within a batch."""
 
 
 class Trainer:
@@ -65,6 +70,11 @@ class Trainer:
         self.on_step: StepHook | None = None  # a foreground run's progress bar (core.commands.train)
         self.job: runner.Job | None = None  # set by the runner on rank 0
         self.tracker = Tracker(run_dir, (), {})  # opened in setup() when the config asks for trackers
+        self.step_times: list[float] = []  # seconds of each optimizer step (no evaluation, no saving)
+        self.eval_k: int | None = None  # questions per in-training evaluation (eval_plan), None until planned
+        self.question_seconds: float | None = None  # measured cost of one evaluated question
+        self.reserve = 0.0  # seconds a budgeted run keeps for its final evaluation
+        self.letter_lines: dict = {}
 
     # -------------------------------------------------------------------------------- bookkeeping
     def log(self, msg: str) -> None:
@@ -111,6 +121,10 @@ class Trainer:
         if self.main:
             for gone in clean_partial_writes(self.run_dir):
                 self.log(f"removed {gone}, left by an interrupted write")
+        if self.device_type() == "cpu" and self.world == 1:
+            threads, how = pick_threads()
+            torch.set_num_threads(threads)
+            self.log(f"using {how}")
         ck, state = self.load_model_and_checkpoint()
         self.model = self.loaded.model
         self.tok = self.loaded.tokenizer
@@ -163,6 +177,14 @@ class Trainer:
             self.log(f"resumed from checkpoint step {self.step}")
             self.metrics({"step": self.step, "resumed_from": self.step, "time": time.time()})
 
+    def device_type(self) -> str:
+        from core.models.devices import pick_device
+
+        try:
+            return pick_device(self.cfg.device).type
+        except Exception:  # noqa: BLE001 - an unavailable device fails in load_for_training with its own message
+            return "cpu"
+
     def progress(self, elapsed: float) -> float:
         if self.budget:
             return min(1.0, elapsed / self.budget)
@@ -170,7 +192,7 @@ class Trainer:
 
     def decide(self, p: float) -> int:
         """Go on, stop, or end: rank 0 decides for every rank (their clocks and file reads may differ)."""
-        d = BUDGET_SPENT if p >= 1.0 else STOP if (runs.stop_requested(self.run_dir) or self.stop_flag) else GO
+        d = STOP if self.stop_wanted() else BUDGET_SPENT if p >= 1.0 else GO  # a stop that came first wins
         if self.world > 1:
             t = torch.tensor([d], device=self.device)
             torch.distributed.broadcast(t, 0)
@@ -242,12 +264,47 @@ class Trainer:
             self.scaler.update()
         return loss_sum, float(norm), tokens, sum(len(b) for b in group), padded, (answer_sum / answers if answers else None)
 
+    def stop_wanted(self) -> bool:
+        return self.stop_flag or runs.stop_requested(self.run_dir)
+
+    def interrupt(self) -> None:
+        """Called between evaluation batches: a stop request ends the evaluation at once."""
+        if self.stop_wanted():
+            raise EvalInterrupted()
+
+    def plan_evaluation(self) -> None:
+        """Size the in-training evaluation to the run (core.training.progress.eval_plan) from the measured
+        step time and, once known, the measured cost of an evaluated question."""
+        if not self.step_times or not self.data.val_questions:
+            return
+        step_s = sorted(self.step_times)[len(self.step_times) // 2]
+        question_s = self.question_seconds or step_s / self.r.effective_batch * EVAL_COST
+        train_s = self.budget or (self.max_steps or 1) * step_s
+        k, n = eval_plan(train_s, question_s, len(self.data.val_questions))
+        if k != self.eval_k:
+            self.log(f"evaluating {k} questions {n} times in the run (at most ~10% of its time; a step takes "
+                     f"{step_s:.2f} s, a question ~{question_s:.2f} s)")
+        self.eval_k = k
+        if self.budget and self.world == 1:
+            self.eval_period = self.budget / max(1, n)
+            self.reserve = k * question_s  # the final evaluation fits inside the budget
+        elif self.max_steps:
+            self.eval_every = max(self.eval_every, self.max_steps // max(1, n))
+
     def evaluate(self) -> dict:
         if not self.main or not self.data.val:
             return {}
+        k = self.eval_k or len(self.data.val_questions)
+        self.status(force=True, message=f"evaluating {k} questions (Stop works here too)")
         self.model.eval()
-        res = evaluate_slice(self.model, self.tok, self.data, self.cfg, self.device, self.amp_dtype)
-        self.model.train()
+        t = time.time()
+        try:
+            res = evaluate_slice(self.model, self.tok, self.data, self.cfg, self.device, self.amp_dtype, limit=k,
+                                 interrupt=self.interrupt)
+        finally:
+            self.model.train()
+        self.question_seconds = (time.time() - t) / max(1, k)
+        self.status(force=True, message="training")
         for k, better in (("eval_loss", min), ("eval_accuracy", max)):
             if res.get(k) is not None:
                 self.best[k] = better(self.best.get(k, res[k]), res[k])
@@ -263,10 +320,12 @@ class Trainer:
 
     def checkpoint(self, elapsed: float) -> None:
         if self.main:
+            self.status(force=True, message="saving a checkpoint")
             save_checkpoint(self.run_dir, self.model, self.tok, self.opts, {
                 "step": self.step, "epoch": self.epoch, "cursor": self.cursor, "elapsed": elapsed,
                 "best": self.best}, keep=self.r.keep_checkpoints)
             self.log(f"checkpoint saved at step {self.step}")
+            self.status(force=True, message="training")
 
     def run(self) -> str:
         """Train until the budget is spent or a stop is requested; returns the final state."""
@@ -289,7 +348,7 @@ class Trainer:
         for group in self.batches():
             elapsed = self.prior_elapsed + time.time() - t0
             p = self.progress(elapsed)
-            decision = self.decide(p)
+            decision = self.decide(self.progress(elapsed + self.reserve) if self.budget else p)
             if decision == BUDGET_SPENT:
                 break
             if decision == STOP:
@@ -297,8 +356,13 @@ class Trainer:
             lr_f = self.set_lr(p)
             if oom_at and self.step + 1 >= oom_at:
                 raise torch.OutOfMemoryError("simulated out of memory (test hook)")
+            t_step = time.time()
             loss, norm, tokens, samples, padded, answer_loss = self.train_step(group)
             self.step += 1
+            if self.step > start_step + 1 or not self.compiled:  # a compiling first step is not a step's cost
+                self.step_times.append(time.time() - t_step)
+            if len(self.step_times) in (1, 3):
+                self.plan_evaluation()
             if self.step == start_step + 1 and self.compiled:
                 self.log(f"first step took {time.time() - win_t:.1f} s (compiling included)")
                 self.status(force=True, message="training")
@@ -323,8 +387,13 @@ class Trainer:
             is_eval = self.step % self.eval_every == 0 or bool(
                 self.eval_period and elapsed - last_eval >= self.eval_period and p < 1.0)
             if is_eval:
-                rec.update(self.evaluate())
+                try:
+                    rec.update(self.evaluate())
+                except EvalInterrupted:
+                    self.metrics(rec)
+                    return self.finish_stop(self.prior_elapsed + time.time() - t0)
                 last_eval, last_eval_step = elapsed, self.step
+                self.plan_evaluation()
             self.metrics(rec)
             self.status(force=is_eval, step=self.step, total=total, eta=eta, progress=p,
                         elapsed=elapsed, elapsed_at=now, **self.best_fields())
@@ -337,7 +406,10 @@ class Trainer:
                 break
         elapsed = self.prior_elapsed + time.time() - t0
         if last_eval_step != self.step:
-            res = self.evaluate()
+            try:
+                res = self.evaluate()
+            except EvalInterrupted:  # the budget was spent first: the run is done, without its last evaluation
+                res = {}
             if res:
                 self.metrics({"step": self.step, **res, "elapsed": elapsed})
         if saved_at != self.step:
@@ -345,13 +417,31 @@ class Trainer:
         if self.main:
             self.status(force=True, message="saving the final model")
             save_final_model(self.run_dir, self.model, self.tok, self.cfg)
-            self.status(force=True, step=self.step, total=self.step, eta=0,
-                        progress=1.0, elapsed=elapsed, message="done", **self.best_fields())
+            note = learning_note(self.step) if self.budget else ""
+            if note:
+                self.log(note)
+            self.remember_step_time()
+            self.status(force=True, step=self.step, total=self.step, eta=0, progress=1.0, elapsed=elapsed,
+                        message="done", warning=note, eval_share=self.eval_share(elapsed), **self.best_fields())
             self.log("done")
         return "done"
 
+    def remember_step_time(self) -> None:
+        """This machine's seconds per step for the model and recipe (core.training.machine)."""
+        if self.main and self.world == 1:
+            s = record_step_time(self.cfg.model, self.r, self.cfg.format, self.device.type, self.step_times)
+            if s:
+                self.log(f"{s:.2f} s per optimizer step (median), remembered for estimates on this machine")
+
+    def eval_share(self, elapsed: float) -> float | None:
+        """The share of the run's time not spent on training steps (evaluation, saving, loading data)."""
+        if elapsed <= 0 or not self.step_times:
+            return None
+        return round(max(0.0, 1 - sum(self.step_times) / max(elapsed - self.prior_elapsed, 1e-9)), 3)
+
     def finish_stop(self, elapsed: float) -> str:
         cancel = runs.cancel_requested(self.run_dir)
+        self.remember_step_time()
         if self.main:  # the runner (core.jobs.runner) writes the state; stopped follows when this returns
             self.job.stopping("cancelling" if cancel else "saving a checkpoint")
         if not cancel:
