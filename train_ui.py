@@ -21,7 +21,8 @@ from core.errors import StudioError
 from core.jobs import kinds, runs
 from core.models.defaults import default_base_model
 from core.training.jobs import estimate, resume_training
-from core.training.progress import eval_every_of, run_charts, snapshot, table_row
+from core.training.letters import history_warning
+from core.training.progress import eval_every_of, learning_charts, run_charts, snapshot, table_row
 from core.training.recipes import RECIPE_HELP, RECIPES, build_config, suggested_format, suggested_recipe
 from core.training.tracking import TRACKERS
 from jobs_ui import allowed
@@ -235,11 +236,17 @@ def live_view(run_dir: Path, colors: dict[str, str], actor: access.Actor) -> Non
     charts, waiting = run_charts(reader.history)
     if reader.history:
         smooth = st.columns([1, 3])[0].slider("Loss smoothing", 0.0, 0.99, 0.6, 0.01, key=f"smooth_{run_dir.name}")
-        for row in range(0, len(charts), 3):
-            for col, (k, title, how, xy) in zip(st.columns(3), charts[row:row + 3]):
-                col.plotly_chart(line_chart(title, {run_dir.name: xy}, colors, smooth if k == "loss" else 0.0,
-                                            percent=how == "percent"), key=f"chart_{k}",
-                                 config={"displayModeBar": False})
+        for warning in [w for w in (s.extra.get("warning"), history_warning(reader.history)) if isinstance(w, str) and w]:
+            st.warning(warning, icon=":material/casino:")
+        figs = [(k, line_chart(title, {run_dir.name: xy}, colors, smooth if k == "loss" else 0.0,
+                               percent=how == "percent"), []) for k, title, how, xy in charts]
+        figs += [(c.key, line_chart(c.title, c.series, colors, percent=c.percent), c.lines)
+                 for c in learning_charts(reader.history, s.extra)]
+        for row in range(0, len(figs), 3):
+            for col, (k, fig, lines) in zip(st.columns(3), figs[row:row + 3]):
+                for y, label in lines:
+                    fig.add_hline(y=y, line_dash="dot", annotation_text=label)
+                col.plotly_chart(fig, key=f"chart_{k}", config={"displayModeBar": False})
         if waiting:
             st.caption("Not measured yet: " + ", ".join(waiting) + " (the run evaluates every "
                        f"{eval_every_of(info.config) or '?'} steps at most, and more often when it is short).")

@@ -179,3 +179,30 @@ def test_a_visitor_sees_launch_and_delete_disabled_with_the_reason(monkeypatch):
     for key in ("tr_launch", "del_button", "sw_launch"):
         button = at.button(key=key)
         assert button.disabled and "admin password" in button.help, key
+
+
+def test_the_page_charts_the_answer_letter_and_warns_while_one_letter_takes_most_answers():
+    d = runs.create_run(area("runs"), build_config("tiny", "sample", recipe="tiny").to_dict(), name="letters-run")
+    for s in range(1, 7):
+        rec = {"step": s, "loss": 2.0 / s, "answer_loss": 0.9, "lr": 1e-3, "lr:matrices (Muon)": 2e-2,
+               "lr:embedding (AdamW)": 0.2}
+        if s % 3 == 0:  # a model answering A to 90% of questions where A is right on 40%
+            rec.update(eval_accuracy=0.4, eval_answer_loss=0.95, eval_top_letter="A", eval_top_letter_share=0.9,
+                       eval_top_letter_gold_share=0.4)
+        runs.append_metrics(d, rec)
+    runs.write_status(d, state="done", step=6, total=6, started=1.0e9, answer_guess_loss=0.96, answer_prior_loss=0.8)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "guessing from letter frequency" in warnings and "A is its answer to 90%" in warnings
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    answer = next(c for c in charts if "Answer-letter loss" in c)
+    assert '"guessing"' in answer and '"letter prior only"' in answer  # both reference lines drawn
+    assert any("Most common answer letter" in c for c in charts)
+    rates = next(c for c in charts if "Learning rate (each optimizer group)" in c)
+    assert "matrices (Muon)" in rates and "embedding (AdamW)" in rates  # every group's actual rate
+    # the same run, learning: no warning
+    runs.append_metrics(d, {"step": 9, "loss": 0.1, "answer_loss": 0.3, "eval_accuracy": 0.7, "eval_top_letter": "B",
+                            "eval_top_letter_share": 0.45, "eval_top_letter_gold_share": 0.42})
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not any("guessing from letter frequency" in w.value for w in at.warning)

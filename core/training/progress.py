@@ -15,7 +15,7 @@ the same in every chart.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.jobs.runs import RunInfo, Status
@@ -153,7 +153,7 @@ def run_colors(names: list[str]) -> dict[str, str]:
 # (metrics key, title, how its axis reads). "percent": 0..1 as a percentage; "mib": bytes shown in MiB.
 CHARTS: list[tuple[str, str, str]] = [
     ("loss", "Training loss", ""), ("eval_loss", "Eval loss", ""), ("eval_accuracy", "Eval accuracy", "percent"),
-    ("lr", "Learning rate", ""), ("tokens_per_s", "Throughput (real tokens/s)", ""),
+    ("tokens_per_s", "Throughput (real tokens/s)", ""),  # learning rates: learning_charts, per group
     ("peak_memory", "Peak memory (MiB)", "mib")]
 COMPARE_CHARTS = ("loss", "eval_loss", "eval_accuracy")  # the charts of the runs compared side by side
 
@@ -177,3 +177,45 @@ def eval_every_of(config: dict) -> int | None:
     recipe = config.get("recipe")
     value = recipe.get("eval_every") if isinstance(recipe, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart of a run's metrics: series by label, horizontal reference lines (y, label)."""
+    key: str
+    title: str
+    series: dict[str, tuple[list, list]]
+    lines: list[tuple[float, str]] = field(default_factory=list)
+    percent: bool = False
+
+
+def metric_series(hist: list[dict], key: str) -> tuple[list, list]:
+    pts = [(r["step"], r[key]) for r in hist if isinstance(r.get(key), (int, float)) and "resumed_from" not in r]
+    return [p[0] for p in pts], [p[1] for p in pts]
+
+
+def learning_charts(hist: list[dict], status_extra: dict[str, Any]) -> list[Chart]:
+    """The charts that tell learning from letter-guessing (core.training.letters), and each optimizer
+    group's actual learning rate: the answer letter's loss (training and evaluation) against the guessing
+    line and the letter-prior line of the run's questions; the share of the most common predicted letter
+    against how often that letter is right."""
+    charts = []
+    answer = {label: xy for label, key in (("training", "answer_loss"), ("evaluation", "eval_answer_loss"))
+              if (xy := metric_series(hist, key))[0]}
+    if answer:
+        guess, prior = status_extra.get("answer_guess_loss"), status_extra.get("answer_prior_loss")
+        lines = [(float(guess), "guessing")] if isinstance(guess, (int, float)) else []
+        if isinstance(prior, (int, float)) and (not lines or abs(prior - lines[0][0]) > 1e-6):
+            lines.append((float(prior), "letter prior only"))
+        charts.append(Chart("answer_loss", "Answer-letter loss", answer, lines))
+    top = {label: xy for label, key in (("its answers", "eval_top_letter_share"),
+                                        ("right answers", "eval_top_letter_gold_share"))
+           if (xy := metric_series(hist, key))[0]}
+    if top:
+        charts.append(Chart("top_letter", "Most common answer letter's share", top, [(0.5, "half the answers")],
+                            percent=True))
+    keys = sorted({k for r in hist for k in r if k.startswith("lr:")})
+    rates = {k[3:]: metric_series(hist, k) for k in keys} or {"lr": metric_series(hist, "lr")}
+    if any(x for x, _ in rates.values()):
+        charts.append(Chart("lr", "Learning rate (each optimizer group)", rates))
+    return charts

@@ -216,17 +216,20 @@ def build_optimizers(model: torch.nn.Module, r: Recipe) -> list[torch.optim.Opti
     AdamW for the embedding (embedding_lr) and the head and the rest (lr), as nanochat does."""
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if r.optimizer == "adamw" or r.lora:
-        groups = [{"params": [p for _, p in named if p.ndim >= 2], "weight_decay": r.weight_decay, "lr": r.lr},
-                  {"params": [p for _, p in named if p.ndim < 2], "weight_decay": 0.0, "lr": r.lr}]
+        groups = [{"params": [p for _, p in named if p.ndim >= 2], "weight_decay": r.weight_decay, "lr": r.lr,
+                   "name": "AdamW"},
+                  {"params": [p for _, p in named if p.ndim < 2], "weight_decay": 0.0, "lr": r.lr, "name": "AdamW"}]
         opts = [torch.optim.AdamW([g for g in groups if g["params"]], lr=r.lr, betas=r.betas)]
     else:
         emb = [p for n, p in named if "embed_tokens" in n]
         matrices = [p for n, p in named if p.ndim == 2 and "embed_tokens" not in n and "lm_head" not in n]
         rest = [p for n, p in named if "embed_tokens" not in n and not (p.ndim == 2 and "lm_head" not in n)]
-        adam = [g for g in ({"params": emb, "lr": r.embedding_lr}, {"params": rest, "lr": r.lr}) if g["params"]]
+        adam = [g for g in ({"params": emb, "lr": r.embedding_lr, "name": "embedding (AdamW)"},
+                            {"params": rest, "lr": r.lr, "name": "head and vectors (AdamW)"}) if g["params"]]
         opts = [torch.optim.AdamW(adam, lr=r.lr, betas=r.betas, weight_decay=0.0)]
         if matrices:
             opts.append(Muon(matrices, lr=r.matrix_lr, weight_decay=r.weight_decay, momentum=0.95))
+            opts[-1].param_groups[0]["name"] = "matrices (Muon)"
     for opt in opts:
         for g in opt.param_groups:
             g["base_lr"] = g["lr"]

@@ -201,9 +201,11 @@ class Trainer:
 
     def set_lr(self, p: float) -> float:
         f = lr_factor(self.r, self.step, p)
+        self.group_lrs: dict[str, float] = {}  # each optimizer group's actual rate, for the chart
         for opt in self.opts:
             for g in opt.param_groups:
                 g["lr"] = g["base_lr"] * f
+                self.group_lrs[f"lr:{g.get('name', 'AdamW')}"] = g["lr"]
         return f
 
     def epoch_examples(self) -> list[Example]:
@@ -380,7 +382,8 @@ class Trainer:
                    "loss": loss, "answer_loss": answer_loss, "lr": self.r.lr * lr_f, "lr_factor": lr_f, "grad_norm": norm,
                    "tokens": tokens, "padding": 1 - tokens / padded,
                    "tokens_per_s": win_tokens * self.world / dt, "samples_per_s": win_samples * self.world / dt,
-                   "peak_memory": peak_memory(self.device), "elapsed": elapsed, "eta": eta, "progress": p}
+                   "peak_memory": peak_memory(self.device), "elapsed": elapsed, "eta": eta, "progress": p,
+                   **self.group_lrs}
             win_t, win_tokens, win_samples = now, 0, 0
             if not math.isfinite(loss):
                 raise StudioError(f"The loss became {loss} at step {self.step}: lower the learning rate.")
