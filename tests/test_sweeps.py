@@ -101,6 +101,9 @@ def test_a_sweep_trains_its_members_in_order_and_scores_them_on_the_same_held_ou
     for r, e in zip(res["members"], evals):
         assert r["accuracy"] == e.accuracy and r["ci_low"] <= r["accuracy"] <= r["ci_high"]
         assert r["eval_loss"] is not None and r["tokens_per_s"] > 0 and r["minutes"] > 0
+        assert r["answer_loss"] > 0  # the answer letter's own loss, as on the Train page
+        preds = [p.pred for p in e.predictions]
+        assert r["top_letter_share"] == max(preds.count(i) for i in set(preds)) / len(preds)  # counted here
     top = max(r["accuracy"] for r in res["settings"])
     if top > res["chance"] and [r["accuracy"] for r in res["settings"]].count(top) == 1:
         assert res["best"] == max(res["settings"], key=lambda r: r["accuracy"])["setting"]
@@ -113,6 +116,7 @@ def test_a_sweep_trains_its_members_in_order_and_scores_them_on_the_same_held_ou
     csv_text = sweeps.to_csv(res)
     assert csv_text.splitlines()[0].startswith("member,setting,seed,state,accuracy") and "lr-sweep-02" in csv_text
     md = sweeps.to_markdown(res)
+    assert "answer-letter loss" in md and "top letter's share" in md
     assert ("**(best)**" in md) == (res["best"] is not None) and ("No best setting" in md) == (res["best"] is None)
     assert "Holm-corrected over 1 comparison at 0.05" in md and "30 held-out questions" in md
 

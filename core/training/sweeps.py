@@ -388,12 +388,14 @@ def _evaluate(sweep_dir: Path, spec: dict, name: str, run_dir: Path) -> None:
 
 def _member_row(sweep_dir: Path, m: dict) -> dict[str, Any]:
     from core.evaluation.reports import wilson_interval
+    from core.training.letters import top_letter
     from core.training.progress import elapsed
 
     run_dir = member_dir(m["name"])
     row: dict[str, Any] = {"member": m["name"], "setting": label(m["setting"]), "seed": m["seed"],
                            "state": "not started", "accuracy": None, "ci_low": None, "ci_high": None,
-                           "eval_loss": None, "minutes": None, "tokens_per_s": None}
+                           "eval_loss": None, "minutes": None, "tokens_per_s": None, "answer_loss": None,
+                           "top_letter_share": None}
     if not run_dir.exists():
         return row
     st = runs.read_status(run_dir)
@@ -402,6 +404,9 @@ def _member_row(sweep_dir: Path, m: dict) -> dict[str, Any]:
     losses = [r["eval_loss"] for r in hist if r.get("eval_loss") is not None]
     tps = [r["tokens_per_s"] for r in hist if r.get("tokens_per_s") is not None]
     row["eval_loss"] = losses[-1] if losses else None
+    letters = [r["answer_loss"] for r in hist if r.get("answer_loss") is not None]
+    tail = letters[-max(1, len(letters) // 5):]  # the last fifth of training: one batch's figure is noisy
+    row["answer_loss"] = statistics.mean(tail) if tail else None
     row["tokens_per_s"] = statistics.median(tps) if tps else None
     seconds = elapsed(st)
     row["minutes"] = None if seconds is None else seconds / 60
@@ -409,6 +414,9 @@ def _member_row(sweep_dir: Path, m: dict) -> dict[str, Any]:
     if ev is not None:
         lo, hi = wilson_interval(ev.correct, ev.n)
         row.update(accuracy=ev.accuracy, ci_low=lo, ci_high=hi, correct=ev.correct, n=ev.n)
+        top = top_letter((p.pred for p in ev.predictions), (p.gold for p in ev.predictions))
+        if top:
+            row["top_letter"], row["top_letter_share"], row["top_letter_gold_share"] = top
     return row
 
 
@@ -435,7 +443,7 @@ def results(sweep_dir: Path, alpha: float = 0.05) -> dict[str, Any]:
             row["ci_low"], row["ci_high"] = wilson_interval(k, n)  # pooled over seeds' answers
             if len(evals) == len(ms):
                 scores[name] = per_question(evals)
-        for key in ("eval_loss", "minutes", "tokens_per_s"):
+        for key in ("eval_loss", "minutes", "tokens_per_s", "answer_loss", "top_letter_share"):
             vals = [r[key] for r in mine if r[key] is not None]
             row[key] = statistics.mean(vals) if vals else None
         setting_rows.append(row)
@@ -476,6 +484,8 @@ def settings_table(res: dict[str, Any]) -> list[dict[str, Any]]:
                      "95% CI": "–" if acc is None else f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f}",
                      "runs scored": f"{r['evaluated']}/{r['seeds']}",
                      "eval loss": None if r["eval_loss"] is None else round(r["eval_loss"], 3),
+                     "answer-letter loss": None if r.get("answer_loss") is None else round(r["answer_loss"], 3),
+                     "top letter %": None if r.get("top_letter_share") is None else round(100 * r["top_letter_share"]),
                      "minutes": None if r["minutes"] is None else round(r["minutes"], 1),
                      "tokens/s": None if r["tokens_per_s"] is None else round(r["tokens_per_s"])})
     return rows
@@ -494,7 +504,7 @@ def to_csv(res: dict[str, Any]) -> str:
     import io
 
     cols = ["member", "setting", "seed", "state", "accuracy", "ci_low", "ci_high", "eval_loss", "minutes",
-            "tokens_per_s"]
+            "tokens_per_s", "answer_loss", "top_letter", "top_letter_share"]
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
     w.writeheader()
@@ -518,13 +528,15 @@ def to_markdown(res: dict[str, Any]) -> str:
              f"`{res['model']}` on `{res['data']}`; grid: {grid}; seeds: {', '.join(map(str, res['seeds']))}. "
              f"Every run is scored on the same {res['questions']} held-out questions ({res['how']}); "
              f"chance {_pct(res['chance'])}.", "",
-             "| setting | accuracy (95% CI) | per seed | eval loss | minutes | tokens/s |", "|---|---|---|---|---|---|"]
+             "| setting | accuracy (95% CI) | per seed | eval loss | answer-letter loss | top letter's share | minutes "
+             "| tokens/s |", "|---|---|---|---|---|---|---|---|"]
     for r in res["settings"]:
         mark = " **(best)**" if r["setting"] == res["best"] else ""
         acc = (f"{_pct(r['accuracy'])} ({_pct(r['ci_low'])}–{_pct(r['ci_high'])})" if r["accuracy"] is not None
                else "–")
         seeds = ", ".join(_pct(a) for a in r["seed_accuracies"]) or "–"
         lines.append(f"| {r['setting']}{mark} | {acc} | {seeds} | {_num(r['eval_loss'], '.3f')} | "
+                     f"{_num(r['answer_loss'], '.3f')} | {_pct(r['top_letter_share'])} | "
                      f"{_num(r['minutes'], '.1f')} | {_num(r['tokens_per_s'], ',.0f')} |")
     if res.get("best_note"):
         lines += ["", f"No best setting: {res['best_note']}."]
