@@ -147,3 +147,11 @@ def test_the_worker_logs_answer_loss_and_shuffles_in_training_only(tiny_model_di
     st = runs.read_status(run_dir)
     assert st.extra["answer_prior_loss"] == pytest.approx(st.extra["answer_guess_loss"])  # shuffled: no prior
     assert "options shuffled in every epoch" in capsys.readouterr().out  # the worker's log (stdout in-process)
+
+
+def test_a_damaged_metrics_record_gives_no_warning_and_no_error():
+    assert history_warning([{"step": 1, "eval_top_letter_share": "0.9", "eval_top_letter_gold_share": 0.1}]) is None
+    assert history_warning([{"step": 1, "eval_top_letter_share": 0.9, "eval_top_letter_gold_share": None}]) is None
+    w = history_warning([{"step": 1, "eval_top_letter_share": 0.9, "eval_top_letter_gold_share": 0.1,
+                          "eval_top_letter": "<script>"}])
+    assert w and "<script>" not in w

@@ -66,8 +66,9 @@ def letter_warning(share: float | None, gold_share: float | None, letter: str = 
 
 def history_warning(hist: list[dict]) -> str | None:
     """The warning for a run's newest evaluation record (metrics.jsonl), if it calls for one."""
-    last = next((r for r in reversed(hist) if r.get("eval_top_letter_share") is not None), None)
-    if last is None:
+    last = next((r for r in reversed(hist) if isinstance(r.get("eval_top_letter_share"), (int, float))), None)
+    gold = last.get("eval_top_letter_gold_share") if last else None
+    if last is None or not isinstance(gold, (int, float)):  # metrics.jsonl is untrusted: numbers only
         return None
-    return letter_warning(last["eval_top_letter_share"], last.get("eval_top_letter_gold_share"),
-                          str(last.get("eval_top_letter") or "one letter"))
+    letter = last.get("eval_top_letter")
+    return letter_warning(last["eval_top_letter_share"], gold, letter if letter in tuple(LETTERS) else "one letter")

@@ -116,3 +116,13 @@ def step_seconds(model: str, recipe: Any, fmt: str, device: str = "cpu") -> floa
     seen = _read().get(speed_key(model, recipe, fmt, device))
     runs = [x for x in (seen.get("runs", []) if isinstance(seen, dict) else []) if isinstance(x, (int, float)) and x > 0]
     return statistics.median(runs) if runs else None
+
+
+def minutes_to_learn(model: str, recipe: Any, fmt: str, device: str = "cpu") -> float | None:
+    """Minutes a run of this model and recipe needs here to make LEARNING_STEPS optimizer steps (its
+    evaluation included), from the measured step time; None before any run measured it. For Home's and
+    Compare's "how long does it take to see it learn on this machine"."""
+    from core.training.progress import EVAL_SHARE, LEARNING_STEPS
+
+    s = step_seconds(model, recipe, fmt, device)
+    return None if s is None else LEARNING_STEPS * s * (1 + EVAL_SHARE) / 60
