@@ -142,6 +142,10 @@ def test_the_worker_logs_answer_loss_and_shuffles_in_training_only(tiny_model_di
     hist = runs.read_metrics(run_dir)
     steps = [r for r in hist if "loss" in r]
     assert steps and all(r["answer_loss"] is not None and r["answer_loss"] > 0 for r in steps)
+    # each optimizer group's actual rate (the tiny recipe: Muon matrices, AdamW embedding and the rest)
+    last = steps[-1]
+    assert last["lr:matrices (Muon)"] == pytest.approx(cfg.recipe.matrix_lr * last["lr_factor"])
+    assert last["lr:embedding (AdamW)"] == pytest.approx(cfg.recipe.embedding_lr * last["lr_factor"])
     evals = [r for r in hist if "eval_top_letter_share" in r]
     assert evals and all(0 < r["eval_top_letter_share"] <= 1 and r["eval_top_letter"] in LETTERS for r in evals)
     st = runs.read_status(run_dir)
