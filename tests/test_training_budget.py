@@ -14,8 +14,15 @@ from core import access
 from core.jobs import runs
 from core.jobs.runs import Status
 from core.training import machine
-from core.training.progress import (EVAL_FLOOR_S, EVAL_SHARE, LEARNING_STEPS, MIN_EVAL_QUESTIONS, eval_plan,
-                                    learning_note, snapshot)
+from core.training.progress import (
+    EVAL_FLOOR_S,
+    EVAL_SHARE,
+    LEARNING_STEPS,
+    MIN_EVAL_QUESTIONS,
+    eval_plan,
+    learning_note,
+    snapshot,
+)
 from core.training.recipes import build_config, get_recipe
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from core.data.prompts import DEFAULT_SYSTEM_PROMPT, get_format, to_messages, training_conversations
-from core.data.records import LETTERS, Question
+from core.data.records import Question
 
 IGNORE = -100
 
