@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(a.threads)
+    os.environ["SQA_TORCH_THREADS"] = str(a.threads)  # the worker keeps it (core.training.machine.pick_threads)
     from core.data.sources import load_source
     from core.training.recipes import get_recipe, suggested_format
     from core.training.setup import resolve_model_path

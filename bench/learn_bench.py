@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(a.threads)
+    os.environ["SQA_TORCH_THREADS"] = str(a.threads)  # the worker keeps it (core.training.machine.pick_threads)
     from core.training.recipes import suggested_format
     from core.data.sources import load_source
 

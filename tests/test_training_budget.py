@@ -63,6 +63,7 @@ def test_the_eta_counts_down_between_the_workers_writes(tmp_path):
 
 def test_threads_are_measured_once_remembered_and_overridable(monkeypatch):
     monkeypatch.delenv(machine.THREADS_ENV, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     calls = []
     monkeypatch.setattr(machine, "measure_threads", lambda c: calls.append(c) or {n: 100.0 / n for n in c})
     threads, how = machine.pick_threads(now=1000.0)
@@ -70,6 +71,8 @@ def test_threads_are_measured_once_remembered_and_overridable(monkeypatch):
     assert machine.pick_threads(now=1100.0)[0] == 1 and len(calls) == 1  # remembered in the app home
     machine.pick_threads(now=1000.0 + machine.THREADS_TTL + 1)
     assert len(calls) == 2  # measured again once the figure is old
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert machine.pick_threads()[0] == 2
     monkeypatch.setenv(machine.THREADS_ENV, "3")
     assert machine.pick_threads()[0] == 3
 
@@ -78,6 +81,7 @@ def test_a_real_measurement_picks_a_thread_count_this_machine_has(monkeypatch):
     import os
 
     monkeypatch.delenv(machine.THREADS_ENV, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     threads, how = machine.pick_threads()
     assert 1 <= threads <= (os.cpu_count() or 1) and "torch threads" in how
 

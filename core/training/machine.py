@@ -2,7 +2,7 @@
 
 - `pick_threads()`: the torch thread count that multiplies a training-sized matrix fastest on this CPU
   now (on a shared 2-core machine one thread ran 2.2x faster than two). A quick measurement (about a
-  second), re-taken after THREADS_TTL; `SQA_TORCH_THREADS` overrides it.
+  second), re-taken after THREADS_TTL; `SQA_TORCH_THREADS` (or OMP_NUM_THREADS) overrides it.
 - `step_seconds(model, recipe, fmt)`: seconds per optimizer step that training runs of this model and
   recipe measured on this machine (the worker records each run's median with `record_step_time`). The
   Train estimate, Home and Compare read it: one source for "how long will this take here".
@@ -74,9 +74,10 @@ def measure_threads(candidates: list[int], seconds: float = 0.25) -> dict[int, f
 def pick_threads(now: float | None = None) -> tuple[int, str]:
     """(threads, how they were chosen): the override, a fresh measurement, or the remembered one."""
     now = time.time() if now is None else now
-    forced = os.environ.get(THREADS_ENV, "").strip()
-    if forced.isdigit() and int(forced) > 0:
-        return int(forced), f"{forced} torch threads ({THREADS_ENV})"
+    for env in (THREADS_ENV, "OMP_NUM_THREADS"):  # the person running it decided
+        forced = os.environ.get(env, "").strip()
+        if forced.isdigit() and int(forced) > 0:
+            return int(forced), f"{forced} torch threads ({env})"
     cores = os.cpu_count() or 1
     key = f"threads:{socket.gethostname()}:{cores}"
     seen = _read().get(key)
