@@ -34,10 +34,11 @@ OUT = Path(__file__).resolve().parent / "out" / "cpu-recipe"
 
 # name -> (recipe, overrides). All on format `paper` (QCM->A) unless --format says otherwise.
 CANDIDATES: dict[str, tuple[str, dict]] = {
-    "cpu-pretrained": ("cpu-pretrained", {}),
-    "full-adamw": ("cpu-pretrained", {"freeze_fraction": 0.0, "lr": 1e-4}),
-    "lora-r16": ("cpu-pretrained", {"freeze_fraction": 0.0, "lora": True, "lr": 1e-3}),
-    "freeze-low-lr": ("cpu-pretrained", {"lr": 1e-4}),
+    "cpu-pretrained": ("cpu-pretrained", {}),  # full AdamW 5e-5 (the screen's choice)
+    "cpu-frozen": ("cpu-frozen", {}),  # the earlier default: bottom half frozen, AdamW 3e-4
+    "full-adamw": ("cpu-pretrained", {"lr": 1e-4}),
+    "lora-r16": ("cpu-pretrained", {"lora": True, "lr": 1e-3}),
+    "freeze-low-lr": ("cpu-frozen", {"lr": 1e-4}),
     "muon-default": ("default", {"compile": False}),
 }
 

@@ -33,8 +33,8 @@ CANDIDATES: dict[str, dict] = {
     "full-5e-5": {"freeze_fraction": 0.0, "lr": 5e-5},
     "full-1e-4-shuffle": {"freeze_fraction": 0.0, "lr": 1e-4, "shuffle_options": True},
     "full-2e-5-shuffle": {"freeze_fraction": 0.0, "lr": 2e-5, "shuffle_options": True},
-    "frozen-3e-4-shipped": {},
-    "frozen-3e-4-shuffle": {"shuffle_options": True},
+    "frozen-3e-4-shipped": {"freeze_fraction": 0.5, "lr": 3e-4},  # the cpu-frozen recipe (the shipped one before)
+    "frozen-3e-4-shuffle": {"freeze_fraction": 0.5, "lr": 3e-4, "shuffle_options": True},
     "lora-r16-1e-3-shuffle": {"freeze_fraction": 0.0, "lora": True, "lr": 1e-3, "shuffle_options": True},
 }
 

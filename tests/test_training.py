@@ -342,9 +342,10 @@ def test_estimate_before_launch_gives_time_and_memory(tiny_model_dir, toy_source
 
 def test_cpu_pretrained_recipe_validates_and_lora_replaces_its_freezing():
     r = get_recipe("cpu-pretrained")
-    assert (r.optimizer, r.freeze_fraction, r.lora) == ("adamw", 0.5, False)
+    assert (r.optimizer, r.lr, r.freeze_fraction, r.lora) == ("adamw", 5e-5, 0.0, False)  # the screen's choice
     assert build_config("m", "sample", recipe="cpu-pretrained").recipe == r
-    assert get_recipe("cpu-pretrained", lora=True).freeze_fraction == 0.0
+    assert get_recipe("cpu-frozen").freeze_fraction == 0.5
+    assert get_recipe("cpu-frozen", lora=True).freeze_fraction == 0.0
     with pytest.raises(ValueError, match="freeze_fraction must be in"):
         get_recipe("cpu-pretrained", freeze_fraction=1.0)
     with pytest.raises(ValueError, match="do not combine"):
@@ -353,12 +354,12 @@ def test_cpu_pretrained_recipe_validates_and_lora_replaces_its_freezing():
     assert suggested_format("cpu-pretrained") == "paper" and "cpu-pretrained" in RECIPE_HELP
 
 
-def test_cpu_pretrained_recipe_trains_only_the_top_blocks(tiny_model_dir, toy_source):
+def test_cpu_frozen_recipe_trains_only_the_top_blocks(tiny_model_dir, toy_source):
     """A few worker steps with the recipe as named: the input embedding and the bottom half of the blocks
     stay exactly as loaded, every tensor of the top half learns, the loss is finite."""
     from core.models.loading import load_model
 
-    config = build_config(str(tiny_model_dir), str(toy_source), recipe="cpu-pretrained", fmt="paper",
+    config = build_config(str(tiny_model_dir), str(toy_source), recipe="cpu-frozen", fmt="paper",
                           eval_every=3, save_every=3, eval_examples=10, epochs=0.2)
     run_dir = start_training(config)
     st = wait_terminal(run_dir)

@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="tiny | a Hub id | a local model folder | run:<id>")
     p.add_argument("--data", default="sample", help="sample | a file | a folder | subset:NAME (default: sample)")
     p.add_argument("--out", type=Path, default=None, help="run folder to create (default: <home>/runs/<time>)")
-    p.add_argument("--recipe", default=None, help="plan | default | tiny | cpu-pretrained (default: from what the model is: tiny from "
+    p.add_argument("--recipe", default=None, help="plan | default | tiny | cpu-pretrained | cpu-frozen (default: from what the model is: tiny from "
                         "scratch, cpu-pretrained for a pretrained model without a GPU, else default)")
     p.add_argument("--format", default=None, choices=list(FORMATS),
                    help=f"prompt format (default: tutor for a pretrained model, paper from scratch, else {DEFAULT_FORMAT})")

@@ -15,16 +15,17 @@
   nanochat's pretraining learning rates (much higher), batches of 32: per example, the Muon step
   (Newton-Schulz on every matrix) costs half what it does with batches of 16, so 10 CPU minutes
   reach 6.3 epochs instead of 5.0 (bench/learn_bench.py).
-- `cpu-pretrained`: fine-tuning a pretrained model on a CPU, where every FLOP shows (SmolLM2-135M:
-  ~140 tokens/s on 2 cores with full AdamW). AdamW, not Muon: Newton-Schulz on SmolLM2's 210 matrices
-  costs about half again a 32-example forward + backward. The input embedding (and with it a tied head)
-  and the bottom half of the blocks are frozen (`freeze_fraction`), so backward stops halfway: ~4N
-  instead of 6N FLOPs per token, and AdamW keeps state for ~40% of the weights. Batches of 8 for
-  more optimizer steps per CPU minute, a higher rate than full fine-tuning. Measured on a quiet machine
-  (bench/cpu_recipe_bench.py, README): 317 real tokens/s on SmolLM2-135M, 66% of the fp32 matmul peak over
-  the FLOPs it does. On the sample it gains +10.3 points in 15 minutes (p 5e-5); on real ScienceQA, 45 minutes (2.5 epochs of
-  3,241 real questions) left 1,000 held-out questions where they were, though it memorizes 16 questions
-  in 20 steps; the README has the figures and the runs to try next.
+- `cpu-pretrained`: fine-tuning a pretrained model on a CPU, chosen by what it learns (bench/recipe_screen.py,
+  README): full fine-tuning with AdamW at 5e-5, nothing frozen, batches of 8 (more optimizer steps per CPU
+  minute), betas 0.9/0.95, 5% warm-up then cosine. AdamW, not Muon: Newton-Schulz on SmolLM2's 210 matrices
+  costs about half again a 32-example forward + backward. On 128 real training questions (64 steps of 8) it
+  fitted 82.0% of them where the frozen variant below fitted 57.8% (McNemar p 4e-7), and on 400 held-out
+  real questions it went 40.0% -> 46.8% (p 0.019).
+- `cpu-frozen`: the earlier CPU recipe, chosen by tokens per second: the input embedding (and a tied head)
+  and the bottom half of the blocks frozen (`freeze_fraction`), so backward stops halfway (~4N instead of
+  6N FLOPs per token), AdamW at 3e-4. 317 real tokens/s on SmolLM2-135M on a quiet machine, +10.3 points on
+  the sample in 15 minutes, but on real ScienceQA 45 minutes left 1,000 held-out questions where they were
+  (41.6% -> 41.5%) and it answered "A" to 75% of its own training questions: it learns the letters first.
 
 A `TrainConfig` is what `config.json` of a run holds (model, data, prompt format, recipe, budget);
 it is validated on construction, so a bad config is refused before anything launches.
@@ -133,20 +134,25 @@ RECIPES: dict[str, Recipe] = {
     "tiny": Recipe(name="tiny", optimizer="muon", lr=4e-3, embedding_lr=0.2, matrix_lr=0.02, warmup=0.05,
                    schedule="cosine", min_lr_ratio=0.05, batch_size=32, epochs=30.0, eval_every=100,
                    eval_examples=300, save_every=200),
-    "cpu-pretrained": Recipe(name="cpu-pretrained", optimizer="adamw", lr=3e-4, betas=(0.9, 0.95), warmup=0.05,
-                             schedule="cosine", min_lr_ratio=0.1, batch_size=8, freeze_fraction=0.5, epochs=1.0,
+    "cpu-pretrained": Recipe(name="cpu-pretrained", optimizer="adamw", lr=5e-5, betas=(0.9, 0.95), warmup=0.05,
+                             schedule="cosine", min_lr_ratio=0.1, batch_size=8, freeze_fraction=0.0, epochs=1.0,
                              max_seq_len=512, eval_every=100, eval_examples=100, save_every=100),
+    "cpu-frozen": Recipe(name="cpu-frozen", optimizer="adamw", lr=3e-4, betas=(0.9, 0.95), warmup=0.05,
+                         schedule="cosine", min_lr_ratio=0.1, batch_size=8, freeze_fraction=0.5, epochs=1.0,
+                         max_seq_len=512, eval_every=100, eval_examples=100, save_every=100),
 }
 RECIPE_HELP = {
     "plan": "The plan's recipe as written (HF-Trainer-like AdamW 5e-5, batch 2 x 8, random batches).",
     "default": "Measured best: length-grouped batches of 16 x 2 accumulation, Muon + AdamW, cosine decay, compiled.",
     "tiny": "From-scratch recipe for the tiny preset: high learning rates, batches of 32.",
-    "cpu-pretrained": "Pretrained model on a CPU: AdamW on the top half of the blocks, the rest frozen, batches of 8.",
+    "cpu-pretrained": "Pretrained model on a CPU: full fine-tuning, AdamW 5e-5, batches of 8 (chosen by what it learns).",
+    "cpu-frozen": "Pretrained model on a slow CPU: AdamW 3e-4 on the top half of the blocks, the rest frozen (faster "
+                  "steps, learns less).",
 }
 # A model of a few million parameters trained from scratch for minutes on a CPU learns to pick the
 # answer, not to write lectures: spending its budget on "The answer is X." (QCM->A) took the sample's
 # test split to +18.4 points over chance in 5 minutes, QCM->ALE to +4.9 (bench/learn_bench.py).
-SUGGESTED_FORMAT = {"tiny": "paper", "cpu-pretrained": "paper"}
+SUGGESTED_FORMAT = {"tiny": "paper", "cpu-pretrained": "paper", "cpu-frozen": "paper"}
 
 
 def model_kind(model: str) -> tuple[bool | None, str | None]:
