@@ -145,7 +145,7 @@ def test_the_estimate_says_how_long_a_fine_tune_needs_here():
     from core.training.jobs import too_short
 
     note = too_short(10, eval_every=100, warmup=0.05, step_seconds=6.0, pretrained=True)
-    assert f"needs about {LEARNING_STEPS}" in note and "about 5 minutes on this machine" in note  # 40 x 6 s x 1.15
+    assert f"needs about {LEARNING_STEPS}" in note and "about 7 minutes on this machine" in note  # 64 x 6 s x 1.15
     assert too_short(LEARNING_STEPS, eval_every=100, warmup=0.05, step_seconds=6.0, pretrained=True) == ""
     recipe = get_recipe("cpu-pretrained")
     assert machine.minutes_to_learn("m", recipe, "tutor") is None

@@ -420,7 +420,7 @@ class Trainer:
         if self.main:
             self.status(force=True, message="saving the final model")
             save_final_model(self.run_dir, self.model, self.tok, self.cfg)
-            note = learning_note(self.step) if self.budget else ""
+            note = learning_note(self.step)
             if note:
                 self.log(note)
             self.remember_step_time()
