@@ -87,7 +87,7 @@ def test_a_real_measurement_picks_a_thread_count_this_machine_has(monkeypatch):
 
 
 def test_step_times_are_remembered_per_model_and_recipe():
-    full, frozen = get_recipe("cpu-pretrained", freeze_fraction=0.0), get_recipe("cpu-pretrained")
+    full, frozen = get_recipe("cpu-pretrained"), get_recipe("cpu-frozen")
     assert machine.step_seconds("m", full, "tutor") is None
     machine.record_step_time("m", full, "tutor", "cpu", [2.0, 3.0, 100.0])
     assert machine.step_seconds("m", full, "tutor") == 3.0  # the median: a slow step does not move it
