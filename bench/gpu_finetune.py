@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--format", default="tutor")
+    ap.add_argument("--shuffle-options", action=argparse.BooleanOptionalAction, default=True,
+                    help="a new order of the options for every example in every epoch (default on: over several "
+                         "epochs a letter must not be learned as a prior)")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--allow-cpu", action="store_true", help="run without a GPU (slow: for checking the script)")
     a = ap.parse_args(argv)
@@ -78,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(train_q)} train / {len(test_q)} held out ({how}); base {100 * base.accuracy:.1f}% "
           f"({time.time() - t:.0f}s)", flush=True)
     steps_per_epoch = max(1, -(-len(train_q) // a.batch_size))  # the worker's batches per epoch (the last one short)
-    recipe = get_recipe("cpu-pretrained", freeze_fraction=0.0, lr=a.lr, shuffle_options=True, batch_size=a.batch_size,
+    recipe = get_recipe("cpu-pretrained", freeze_fraction=0.0, lr=a.lr, shuffle_options=a.shuffle_options, batch_size=a.batch_size,
                         epochs=float(a.epochs), eval_examples=0, eval_every=10 ** 6, save_every=steps_per_epoch,
                         keep_checkpoints=a.epochs + 1, precision="auto")
     cfg = TrainConfig(model=a.model if not Path(a.model).exists() else str(model_dir), data=a.data, recipe=recipe,
@@ -99,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{ck.name}: {100 * res.accuracy:.1f}%", flush=True)
     best = max(rows, key=lambda r: r["accuracy"])
     lo, hi = wilson_interval(base.correct, base.n)
-    print(f"\n## gpu_finetune: {a.model} fully fine-tuned, AdamW {a.lr:g}, batches of {a.batch_size}, options shuffled, "
+    print(f"\n## gpu_finetune: {a.model} fully fine-tuned, AdamW {a.lr:g}, batches of {a.batch_size}, options "
+          f"{'shuffled' if a.shuffle_options else 'in the official order'}, "
           f"{a.epochs} epochs in {train_s / 60:.1f} min on {torch.cuda.get_device_name() if device == 'cuda' else 'CPU'}\n")
     print(f"held-out: {len(test_q)} real questions ({how}); chance {100 * chance(test_q):.1f}%, always the most "
           f"common training letter {100 * always_top_letter(train_q, test_q):.1f}%, base {100 * base.accuracy:.1f}% "
