@@ -21,6 +21,7 @@ def test_without_a_gpu_it_stops_at_once_with_one_line(capsys, tmp_path):
     assert not (tmp_path / "out").exists()  # nothing written
 
 
+@pytest.mark.slow
 def test_it_picks_the_checkpoint_by_held_out_accuracy(tiny_model_dir, tmp_path, capsys):
     from bench import gpu_finetune
 
