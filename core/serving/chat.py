@@ -3,9 +3,9 @@
 - The prompt is the model's own chat template (`apply_chat_template(..., add_generation_prompt=True)`);
   only new tokens are decoded; generation stops at the family's end-of-turn token (the tokenizer's eos).
 - History is trimmed to the context window: the oldest turns go first, the system prompt stays.
-- One model per process (`get_model`, a small registry keyed by folder), and one generation per
-  device at a time (`DeviceQueue`, first come first served, with the queue position reported to
-  whoever waits) so a class of 30 cannot run the device out of memory.
+- One model per process (`get_model`, a small registry keyed by folder); replies are decoded together in
+  one batch per model (`submit` -> core.serving.batching), bounded in rows and tokens, with the place in
+  line reported to whoever waits, and one batch per device at a time (`DeviceQueue`).
 - Per-session rate limit (`RateLimiter`), input length limit and control-character cleaning
   (`clean_input`), and a generation time limit (`ChatSettings.timeout`).
 
@@ -41,6 +41,7 @@ class ChatSettings:
     repetition_penalty: float = 1.0  # > 1 discourages repeating tokens already in the prompt or reply
     timeout: float = 120.0  # seconds of generation before the reply is cut
     queue_timeout: float = 300.0  # seconds a request may wait for its turn on the device
+    seed: int | None = None  # for sampling: the same seed gives the same reply (None: a fresh one each time)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.temperature <= 2.0:
@@ -264,93 +265,64 @@ def stop_token_ids(tokenizer) -> list[int]:
     return sorted(i for i in ids if i is not None)
 
 
-def stream_reply(loaded, messages: list[dict[str, str]], settings: ChatSettings | None = None, *,
-                 on_wait: WaitCallback | None = None, stop: threading.Event | None = None,
-                 stats: ReplyStats | None = None, prefix: str = "") -> Iterator[str]:
-    """Yield the reply to `messages` as text deltas, as the model generates them (after `prefix`, the start
-    of the assistant's turn given to the model and not yielded: core.evaluation.grounding's chosen answer).
-
-    Waits for the device first (`on_wait(n_ahead)` while waiting). Generation ends at the model's
-    end-of-turn token, at `max_new_tokens`, at `settings.timeout`, when `stop` is set, or when the
-    caller stops iterating (closing the generator stops the model within one token).
-    """
-    import torch
-    from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+def submit(loaded, messages: list[dict[str, str]], settings: ChatSettings | None = None, *,
+           stats: ReplyStats | None = None, stop_ids: list[int] | None = None):
+    """Queue a reply to `messages` on the model's shared batch (core.serving.batching) and return the
+    `Reply` at once: iterate it for text chunks, read `.place` while it waits, `.cancel()` from any thread.
+    Thread-safe; each request keeps its own sampling, stop tokens (`stop_ids`, default the family's end of
+    turn) and time limits. History that does not fit the context loses its oldest turns first."""
+    from core.serving.batching import batcher_for
 
     settings = settings or ChatSettings()
     stats = stats if stats is not None else ReplyStats()
+    ids, stats.dropped_messages = fit_messages(loaded.tokenizer, messages,
+                                               loaded.context_length - settings.max_new_tokens)
+    return batcher_for(loaded).submit(ids, settings, stop_ids or stop_token_ids(loaded.tokenizer), stats)
+
+
+def stream_reply(loaded, messages: list[dict[str, str]], settings: ChatSettings | None = None, *,
+                 on_wait: WaitCallback | None = None, stop: threading.Event | None = None,
+                 stats: ReplyStats | None = None) -> Iterator[str]:
+    """Yield the reply to `messages` as text deltas, as the model generates them (see `submit`).
+
+    `on_wait(n_ahead)` is called while the request waits for a place in the batch (and with 0 once it has
+    one). Generation ends at the model's end-of-turn token, at `max_new_tokens`, at `settings.timeout`,
+    when `stop` is set, or when the caller stops iterating (closing the generator ends the request within
+    one decoding step; the generator returns once the batch has let it go).
+    """
+    stats = stats if stats is not None else ReplyStats()
     stop = stop or threading.Event()
-    tok = loaded.tokenizer
-    began = time.monotonic()
-    lead = tok.encode(prefix, add_special_tokens=False) if prefix else []
-    ids, stats.dropped_messages = fit_messages(tok, messages, loaded.context_length - settings.max_new_tokens - len(lead))
-    ids = ids + lead
-    stats.prompt_tokens = len(ids)
-    queue = device_queue(loaded.device)
-    ticket = queue.enter(on_wait=on_wait, timeout=settings.queue_timeout)
-    stats.waited = time.monotonic() - began
-    started = time.monotonic()
-    deadline = started + settings.timeout
-
-    class _Count(TextIteratorStreamer):
-        def put(self, value):
-            if not self.next_tokens_are_prompt:
-                stats.new_tokens += int(value.numel())
-            super().put(value)
-
-    class _Halt(StoppingCriteria):
-        def __call__(self, input_ids, scores, **kwargs):
-            if stop.is_set() or time.monotonic() > deadline:
-                stats.stopped = stats.stopped or ("stopped" if stop.is_set() else "timeout")
-                return torch.ones(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-            return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-
-    streamer = _Count(tok, skip_prompt=True, skip_special_tokens=True, timeout=settings.timeout + 60)
-    sample = settings.temperature > 0
-    kwargs = dict(input_ids=torch.tensor([ids], device=loaded.device),
-                  attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=loaded.device),
-                  max_new_tokens=settings.max_new_tokens, do_sample=sample, streamer=streamer,
-                  eos_token_id=stop_token_ids(tok), stopping_criteria=StoppingCriteriaList([_Halt()]),
-                  pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
-    if sample:
-        kwargs.update(temperature=settings.temperature, top_p=settings.top_p, top_k=0)
-    if settings.repetition_penalty != 1.0:
-        kwargs.update(repetition_penalty=settings.repetition_penalty)
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with torch.inference_mode():
-                loaded.model.generate(**kwargs)
-        except BaseException as e:  # handed to the caller below; end the stream so it does not wait
-            failed.append(e)
-            streamer.end()
-        finally:
-            stats.seconds = time.monotonic() - started
-            queue.leave(ticket)  # released by the generating thread: an abandoned reader cannot hold it
-
-    thread = threading.Thread(target=run, daemon=True, name="tutor-generate")
+    req = submit(loaded, messages, settings, stats=stats)
+    watcher = None
+    if on_wait is not None:
+        watcher = threading.Thread(target=_watch_place, args=(req, on_wait, stop), daemon=True, name="tutor-place")
+        watcher.start()
     try:
-        thread.start()
-    except BaseException:
-        queue.leave(ticket)
-        raise
-    try:
-        for text in streamer:
-            if text:
-                if stats.first_token is None:
-                    stats.first_token = time.monotonic() - began
-                yield text
+        for text in req:
+            if stop.is_set():
+                break
+            yield text
     finally:
-        stop.set()  # the reader left (finished, stop button, closed page): end generation now
-        thread.join()
-    if failed and isinstance(failed[0], torch.OutOfMemoryError):
-        raise StudioError(f"Out of memory while generating with {loaded.path}; pick a smaller model "
-                          "or lower 'max new tokens'.") from failed[0]
-    if failed:
-        raise failed[0]
-    if not stats.stopped:
-        stats.stopped = "length" if stats.new_tokens >= settings.max_new_tokens else "eos"
+        stop.set()
+        req.cancel()  # no-op once it has ended; otherwise the reader left (stop button, closed page)
+        req.wait()
+        if watcher is not None:
+            watcher.join()
+
+
+def _watch_place(req, on_wait: WaitCallback, stop: threading.Event) -> None:
+    """Tell `on_wait` the request's place in line whenever it changes, and 0 once it is generating."""
+    last = 0
+    while not stop.is_set():
+        ahead = req.place
+        if ahead != last:
+            on_wait(ahead)
+            last = ahead
+        if ahead == 0 and req.started is not None:
+            return
+        stop.wait(0.2)
+    if last:
+        on_wait(0)
 
 
 def reply(loaded, messages: list[dict[str, str]], settings: ChatSettings | None = None) -> str:
