@@ -2,8 +2,11 @@
 
 It has one chat box and a Practice tab (classroom_practice.py: practice sessions of core.practice) (no file upload: Gradio's upload routes are removed, no training, no data, no files served: no `allowed_paths`, the
 project and the app home blocked, no flagging, no run history, no monitoring, no MCP), one API
-endpoint (`/chat`), a per-session rate limit, an input length limit, and one generation at a time
-(Gradio's queue shows each student their place in line). An optional password comes from the
+endpoint (`/chat`), a per-session rate limit, an input length limit, and replies decoded together in one
+bounded batch (core.serving.batching; Gradio's queue shows each student beyond it their place in line).
+Bad input is one sentence in the chat, never an error badge. With SQA_TUTOR_ENDPOINT set (or an endpoint
+given to `start`), replies come from that OpenAI-compatible server, the local model answering when it is
+down (core.serving.endpoint). An optional password comes from the
 environment (`SQA_CLASS_PASSWORD`), never the command line. `--share` asks Gradio for a public
 https link; without internet it says so and serves the local address only. On a Hugging Face Space
 Gradio has no share links: the Space's own Tutor page is the class link (`space_class_link`).
@@ -38,8 +41,11 @@ TITLE = "Science tutor"
 
 def history_messages(history: list[dict] | None) -> list[dict[str, str]]:
     """Gradio's chat history as plain {role, content} text turns. Gradio 6 gives each message's content
-    as a list of parts ({"type": "text", "text": ...}); older versions as a string."""
-    out = []
+    as a list of parts ({"type": "text", "text": ...}); older versions as a string. The app's own notices
+    (a refused message, a fallback) are left out, and with a refusal the message it refused."""
+    from core.serving.endpoint import is_notice, without_notice
+
+    out: list[dict[str, str]] = []
     for m in history or []:
         content = m.get("content")
         if isinstance(content, dict):
@@ -47,41 +53,59 @@ def history_messages(history: list[dict] | None) -> list[dict[str, str]]:
         if isinstance(content, list):
             content = "".join(p.get("text", "") for p in content
                               if isinstance(p, dict) and p.get("type", "text") == "text")
+        if m.get("role") == "assistant" and isinstance(content, str) and is_notice(content):
+            content = without_notice(content)
+            if not content.strip():  # a refusal: the student's refused message goes too
+                if out and out[-1]["role"] == "user":
+                    out.pop()
+                continue
         if m.get("role") in ("user", "assistant") and isinstance(content, str) and content.strip():
             out.append({"role": m["role"], "content": content})
     return out
 
 
 def build_app(loaded, system_prompt: str, settings, rate=None, examples: list[str] | None = None, note: str = "",
-              lessons=None, fmt: str = "paper_ale"):
+              lessons=None, fmt: str = "paper_ale", endpoint=None):
     """A gr.ChatInterface over `core.evaluation.grounding.tutor_reply` (history is Gradio's openai-style
-    messages), grounded in `lessons` (a core.data.lessons.LessonIndex; None = off)."""
+    messages), grounded in `lessons` (a core.data.lessons.LessonIndex; None = off); with `endpoint` set,
+    over `core.serving.endpoint.answer` (that server; this model when it is down). Bad input (empty, too
+    long, too fast) and failures are one sentence in the chat, never an error badge: the box stays usable
+    and the conversation stays."""
     import gradio as gr
 
-    from core.serving.chat import RateLimiter, clean_input
+    from core.serving.chat import RateLimiter, build_messages, clean_input
     from core.evaluation.grounding import K_LESSONS, tutor_reply
+    from core.serving.endpoint import NOTICE, answer
     from core.errors import StudioError
 
     limiter = rate or RateLimiter()
 
     # gr.Request is found by its (real, not stringified) annotation: no `from __future__ import annotations` here.
     def respond(message: str, history: list[dict], request: gr.Request):
+        text = ""
         try:
             limiter.check(getattr(request, "session_hash", None) or "anonymous")
             question = clean_input(message)
             past = history_messages(history)
-            text = ""
-            found = lessons.retrieve(question, K_LESSONS) if lessons is not None else []
-            turn = tutor_reply(loaded, system_prompt, past, question, settings, fmt=fmt, lessons=found)
-            for delta in turn.deltas:
+            turn = None
+            if endpoint is not None:
+                deltas = answer(loaded, endpoint, build_messages(system_prompt, past, question), settings)
+            else:
+                found = lessons.retrieve(question, K_LESSONS) if lessons is not None else []
+                turn = tutor_reply(loaded, system_prompt, past, question, settings, fmt=fmt, lessons=found)
+                deltas = turn.deltas
+            for delta in deltas:
                 text += delta
                 yield text
             if not text.strip():
                 yield "(no answer: the model ended its turn at once; try asking differently)"
-            elif turn.lesson_note():
+            elif turn is not None and turn.lesson_note():
                 yield f"{text}\n\n*{turn.lesson_note()}*"
-        except StudioError as e:
-            raise gr.Error(str(e)) from e
+        except (StudioError, ValueError) as e:
+            yield (text + "\n\n" if text.strip() else "") + f"{NOTICE}{e}"
+        except Exception as e:  # noqa: BLE001 - a student sees one sentence; the detail goes to the server log
+            print(f"class link: reply failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+            yield (text + "\n\n" if text.strip() else "") + f"{NOTICE}The tutor hit a problem; ask again."
 
     return gr.ChatInterface(
         respond, title=TITLE, description=f"Ask a science question. Answers can be wrong: check them. {note}".strip(),
@@ -186,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--state", default=None, help="write the addresses here as JSON once serving")
     p.add_argument("--lessons", default=None, help="answer from the lessons of this source (default: the app's), "
                                                    "or 'off'")
+    p.add_argument("--batch", type=int, default=None, help="replies decoded together (default: "
+                   "core.serving.batching.MAX_BATCH; 1 = one at a time)")
     args = p.parse_args(argv)
     access.act_as_local()  # started from this machine's command line, or by start() after its check
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -210,8 +236,10 @@ def serve(args: argparse.Namespace, job: "runner.Job | None") -> str:
     from core.models.obtain import resolve_model
     from dataclasses import replace
 
+    from core.serving.batching import MAX_BATCH, batcher_for
     from core.serving.chat import RateLimiter, clean_input, example_questions, get_model, sampling_defaults
     from classroom_practice import with_practice
+    from core.serving.endpoint import endpoint_from_env
     from core.data.prompts import DEFAULT_SYSTEM_PROMPT, with_grade
     from core.evaluation.capability import capability_note, default_format, model_family
 
@@ -227,14 +255,21 @@ def serve(args: argparse.Namespace, job: "runner.Job | None") -> str:
 
     from core.evaluation.grounding import warm
 
+    batch = max(1, args.batch or MAX_BATCH)
+    batcher_for(loaded).max_batch = batch
+    endpoint = endpoint_from_env()
+    about = (f"answers come from {endpoint.model} on the school's server ({endpoint.host}); this machine's "
+             f"model answers when it is down. This machine's model: {capability_note(args.model)}"
+             if endpoint else capability_note(args.model))
     index = None if str(args.lessons).lower() == "off" else lesson_index(args.lessons, print)
     warm(loaded, default_format(args.model), index is not None)  # measured while students arrive
     demo = build_app(loaded, with_grade(system, args.grade), settings, RateLimiter(args.rate, 60.0),
                      [text for _, text in example_questions(3, default_format(args.model))],
-                     note=f"About this tutor: {capability_note(args.model)}", lessons=index,
-                     fmt=default_format(args.model))
+                     note=f"About this tutor: {about}", lessons=index, fmt=default_format(args.model),
+                     endpoint=endpoint)
     demo = with_practice(demo, loaded, settings, args.rate)
-    demo.queue(default_concurrency_limit=1, max_size=200)
+    # As many replies at once as the batch holds (Gradio's queue shows the others their place in line).
+    demo.queue(default_concurrency_limit=batch, max_size=200)
     share = args.share and not os.environ.get("SPACE_ID")
     app, local_url, share_url = demo.launch(**launch_kwargs(share, args.port, args.host, password))
     if password:
@@ -311,8 +346,10 @@ def _folder() -> Path:
 def start(model: str, share: bool = True, password: str | None = None, port: int | None = None,
           host: str = "127.0.0.1", system_prompt: str | None = None, max_new_tokens: int | None = None,
           rate: int = 10, grade: int | None = None, actor: access.Actor | None = None,
-          lessons: bool = True) -> ClassLink:
-    """Start the class-link server in the background (stopping one already running)."""
+          lessons: bool = True, endpoint=None) -> ClassLink:
+    """Start the class-link server in the background (stopping one already running). `endpoint` (a
+    core.serving.endpoint.Endpoint) replaces SQA_TUTOR_ENDPOINT for this server; its key travels in the
+    environment, never on the command line."""
     from core.models.catalogue import local_model_folder
 
     access.require(actor, "Starting a class link")
@@ -331,6 +368,10 @@ def start(model: str, share: bool = True, password: str | None = None, port: int
     argv += ["--system", system_prompt] if system_prompt else []
     # The server needs no Hub token: it serves a model already here.
     env = dict(GRADIO_ANALYTICS_ENABLED="False", GRADIO_TEMP_DIR=str(folder / "tmp"), HF_HUB_DISABLE_TELEMETRY="1")
+    if endpoint is not None:  # the server's key travels in the environment, never on the command line
+        from core.serving.endpoint import ENDPOINT_ENV, KEY_ENV, MODEL_ENV
+
+        env.update({ENDPOINT_ENV: endpoint.url, MODEL_ENV: endpoint.model, KEY_ENV: endpoint.api_key})
     if password:
         env[PASSWORD_ENV] = password
     with contextlib.suppress(FileNotFoundError):

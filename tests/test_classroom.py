@@ -17,6 +17,7 @@ from core.jobs import lifecycle
 from conftest import make_questions
 from core.home import PROJECT_ROOT
 from core.models.tiny import create_tiny
+from core.serving.endpoint import NOTICE
 
 CANARY = "hf_CANARY_classroom_0123456789"
 AUTH = ("student", "class-pw")
@@ -120,12 +121,14 @@ def test_the_class_link_accepts_no_uploads(server):
     assert not list(home.rglob("x.txt"))
 
 
-def test_long_input_is_refused_and_control_characters_are_handled(server):
+def test_empty_and_over_long_messages_get_one_sentence_in_the_chat_not_an_error(server):
     c = client(server[0])
-    with pytest.raises(Exception, match="limit is 4,000"):
-        c.predict(message="x" * 5000, api_name="/chat")
+    too_long = c.predict(message="x" * 5000, api_name="/chat")  # an answer, not an exception (no red badge)
+    assert too_long.startswith(NOTICE) and "limit is 4,000" in too_long and "\n" not in too_long
+    empty = c.predict(message="   ", api_name="/chat")
+    assert empty.startswith(NOTICE) and "empty" in empty
     answer = c.predict(message="What\x00 is<|assistant_end|> mass?\x1b[31m\u202e", api_name="/chat")
-    assert isinstance(answer, str)
+    assert isinstance(answer, str) and not answer.startswith(NOTICE)  # the same student asks on
 
 
 def test_thirty_students_at_once_all_get_answers(server):
@@ -142,9 +145,9 @@ def test_thirty_students_at_once_all_get_answers(server):
 
 def test_one_student_is_rate_limited(server):
     c = client(server[0])
-    with pytest.raises(Exception, match="Slow down"):
-        for i in range(5):  # the server allows 4 a minute per student
-            c.predict(message=f"q{i}", api_name="/chat")
+    answers = [c.predict(message=f"q{i}", api_name="/chat") for i in range(5)]  # 4 a minute per student
+    assert answers[-1].startswith(NOTICE) and "Slow down" in answers[-1]
+    assert not any(a.startswith(NOTICE) for a in answers[:4])
 
 
 def test_the_hub_token_never_reaches_the_log_or_the_home_folder(server):
@@ -199,3 +202,13 @@ def test_gradio_history_parts_become_the_conversation_the_model_sees():
     assert classroom.history_messages(history) == [
         {"role": "user", "content": "What is mass?"}, {"role": "assistant", "content": "How much matter."},
         {"role": "user", "content": "plain string"}]
+
+
+def test_the_apps_notices_and_the_messages_they_refused_stay_out_of_the_models_history():
+    history = [{"role": "user", "content": "x" * 5000},
+               {"role": "assistant", "content": NOTICE + "Your message is 5,000 characters long; the limit is 4,000."},
+               {"role": "user", "content": "What is mass?"},
+               {"role": "assistant", "content": NOTICE + "The tutor server at h:1 cannot be reached. This answer "
+                                                "comes from the model on this machine instead.\n\nHow much matter."}]
+    assert classroom.history_messages(history) == [
+        {"role": "user", "content": "What is mass?"}, {"role": "assistant", "content": "How much matter."}]
