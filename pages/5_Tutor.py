@@ -17,8 +17,9 @@ from core.models.catalogue import display_name, local_model_folder, offered_mode
 from core.models.obtain import resolve_model
 from core.evaluation.recommend import recommended_model
 from core.serving.chat import (MAX_SYSTEM_CHARS, ChatSettings, RateLimiter, clean_input, example_questions, get_model,
-                               reply_note, sampling_defaults)
+                               reply_note, sampling_defaults, wait_text)
 from core.evaluation.grounding import answer as tutor_answer, warm
+from core.serving.endpoint import endpoint_for_page, endpoint_turn
 from core.evaluation.capability import capability_note, default_format, model_family
 from core.errors import StudioError
 from core.data.prompts import DEFAULT_SYSTEM_PROMPT, with_grade
@@ -75,6 +76,10 @@ with st.sidebar:
         penalty = st.slider("Repetition penalty", 1.0, 1.5, tuned.repetition_penalty, 0.05,
                             key="penalty", help="Above 1 discourages the model from repeating itself")
         max_new = st.number_input("Max new tokens", 8, 1024, tuned.max_new_tokens, step=32, key="max_new")
+    if actor.trusted:  # where replies come from: this machine, or a school's OpenAI-compatible server
+        with st.expander("Tutor server"):
+            st.text_input("Endpoint (OpenAI-compatible)", key="endpoint", placeholder="http://host:8000/v1")
+            st.text_input("Its model name", key="endpoint_model")
     if st.button("Clear conversation", icon=":material/delete_sweep:", key="clear"):
         state.history = []
         state.pop("partial", None)
@@ -92,10 +97,12 @@ try:
     else:
         path = resolve_model(model_name, actor=actor)
     loaded = load(str(path))
+    endpoint = endpoint_for_page(state.get("endpoint"), state.get("endpoint_model"), actor)
 except (StudioError, ValueError) as e:
     admin_ui.error(e, actor)
     st.stop()
-st.info(capability_note(model_name), icon=":material/psychology:")
+st.info((f"Replies come from `{endpoint.model}` on {endpoint.host} (this model answers when it is down). "
+         if endpoint else "") + capability_note(model_name), icon=":material/psychology:")
 if grade:
     st.caption(f"Tutoring at grade {grade}: the model is told “{system_prompt}”")
 st.caption(f"`{model_name}` · context window {loaded.context_length:,} tokens · on {loaded.device} · "
@@ -118,13 +125,14 @@ for m in state.history:
             st.caption(caption)
 
 prompt = st.chat_input("Ask a science question", key="ask") or pending
-if prompt:
-    try:
-        question = clean_input(prompt)
+try:  # bad input is one line; the conversation and the class link below stay
+    question = clean_input(prompt) if prompt else None
+    if question:
         limiter().check(state.sid)
-    except StudioError as e:
-        st.error(str(e))
-        st.stop()
+except StudioError as e:
+    st.error(str(e))
+    question = None
+if question:
     state.history.append({"role": "user", "content": question})
     with st.chat_message("user"):
         st.markdown(question)
@@ -134,11 +142,7 @@ if prompt:
         stop = threading.Event()
 
         def on_wait(ahead: int) -> None:
-            if ahead:
-                waiting.info(f"Waiting for your turn: {ahead} request{'s' if ahead > 1 else ''} ahead of you…",
-                             icon=":material/hourglass_top:")
-            else:
-                waiting.empty()
+            waiting.info(wait_text(ahead), icon=":material/hourglass_top:") if ahead else waiting.empty()
 
         def deltas(turn):
             state.streaming, state.partial = True, ""
@@ -148,20 +152,22 @@ if prompt:
 
         try:
             with st.spinner("Finding the lesson…"):  # the first multiple-choice question calibrates once
-                turn = tutor_answer(loaded, system_prompt, state.history[:-1], question, settings, fmt=fmt,
-                                    grounded=grounded, actor=actor, on_wait=on_wait, stop=stop, progress=waiting.info)
+                turn = endpoint_turn(loaded, endpoint, system_prompt, state.history[:-1], question, settings,
+                                     on_wait=on_wait, stop=stop) if endpoint else \
+                    tutor_answer(loaded, system_prompt, state.history[:-1], question, settings, fmt=fmt,
+                                 grounded=grounded, actor=actor, on_wait=on_wait, stop=stop, progress=waiting.info)
             answer = st.write_stream(deltas(turn))
         except StudioError as e:
-            state.pop("streaming", None)
             state.history.pop()
             st.error(str(e))
-            st.stop()
+            answer = None
         state.pop("streaming", None)
         state.pop("partial", None)
-    text = answer if isinstance(answer, str) else "".join(map(str, answer))
-    state.history.append({"role": "assistant", "content": text or "(no answer: the model ended its turn at once)",
-                          "lesson": turn.lesson_note(), "note": reply_note(turn.stats)})
-    st.rerun()
+    if answer is not None:
+        text = answer if isinstance(answer, str) else "".join(map(str, answer))
+        state.history.append({"role": "assistant", "content": text or "(no answer: the model ended its turn at once)",
+                              "lesson": turn.lesson_note(), "note": reply_note(turn.stats)})
+        st.rerun()
 
 # ---- the class link ----------------------------------------------------------------------------------
 st.divider()
@@ -184,7 +190,7 @@ if cols[2].button("Start class link", type="primary", icon=":material/play_arrow
         classroom.start(model_name, share=share, password=class_password or None,
                         host="0.0.0.0" if lan else "127.0.0.1",
                         system_prompt=base_system or None, max_new_tokens=int(max_new), grade=grade or None,
-                        actor=actor, lessons=grounded)
+                        actor=actor, lessons=grounded, endpoint=endpoint)
     except StudioError as e:
         admin_ui.error(e, actor)
 

@@ -95,6 +95,35 @@ def test_tutor_page_refuses_overlong_input_and_empty_system_is_fine(tiny_here):
     assert not at.exception
     assert any("limit is 4,000" in e.value for e in at.error)
     assert not at.chat_message
+    assert any("Share with a class" in h.value for h in at.subheader)  # the page goes on below the error
+    at.chat_input(key="ask").set_value("").run()
+    at.number_input(key="max_new").set_value(8).run()
+    at.chat_input(key="ask").set_value("Which is heavier?").run()  # the box still works
+    assert not at.exception and len(assistant_texts(at)) == 1
+
+
+def test_the_admin_points_the_tutor_at_a_server_and_a_down_one_falls_back_in_one_sentence(tiny_here):
+    from core.serving.endpoint import NOTICE
+
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.number_input(key="max_new").set_value(8).run()
+    at.text_input(key="endpoint").input("http://127.0.0.1:9/v1").run()  # nothing listens on port 9
+    at.text_input(key="endpoint_model").input("school-tutor").run()
+    assert any("school-tutor" in i.value for i in at.info)
+    at.chat_input(key="ask").set_value("Which is heavier?").run()
+    assert not at.exception
+    reply = assistant_texts(at)[0]
+    assert reply.startswith(NOTICE + "The tutor server at 127.0.0.1:9 cannot be reached.")
+    assert "from the model on this machine" in reply
+    at.text_input(key="endpoint").input("ftp://x").run()
+    assert any("http://" in e.value for e in at.error)
+
+
+def test_visitors_in_public_mode_get_no_server_field(tiny_here, monkeypatch):
+    monkeypatch.setenv("SQA_ADMIN_PASSWORD", "secret")
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception
+    assert not [t for t in at.text_input if t.key == "endpoint"]
 
 
 def test_tutor_page_on_a_space_shows_the_spaces_own_address(tiny_here, monkeypatch):

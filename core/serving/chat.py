@@ -107,8 +107,10 @@ def clean_input(text: str, max_chars: int = MAX_INPUT_CHARS, what: str = "Your m
 def build_messages(system_prompt: str | None, history: list[dict[str, str]], user_text: str) -> list[dict[str, str]]:
     """system + earlier turns + the new user turn (history holds only user/assistant turns)."""
     messages = [{"role": "system", "content": system_prompt}] if system_prompt and system_prompt.strip() else []
-    messages += [{"role": m["role"], "content": str(m["content"])} for m in history
-                 if m.get("role") in ("user", "assistant") and str(m.get("content", "")).strip()]
+    from core.serving.endpoint import without_notice  # the app's own notices are not the model's words
+
+    messages += [{"role": m["role"], "content": without_notice(m["content"])} for m in history
+                 if m.get("role") in ("user", "assistant") and without_notice(m.get("content", "")).strip()]
     return messages + [{"role": "user", "content": user_text}]
 
 
@@ -293,11 +295,17 @@ def stream_reply(loaded, messages: list[dict[str, str]], settings: ChatSettings 
     stats = stats if stats is not None else ReplyStats()
     stop = stop or threading.Event()
     req = submit(loaded, messages, settings, stats=stats)
-    watcher = None
-    if on_wait is not None:
-        watcher = threading.Thread(target=_watch_place, args=(req, on_wait, stop), daemon=True, name="tutor-place")
-        watcher.start()
     try:
+        if on_wait is not None:  # in the reader's own thread: a page may draw from the callback
+            last = 0
+            while req.started is None and not req.done and not stop.is_set():
+                ahead = req.place
+                if ahead != last:
+                    on_wait(ahead)
+                    last = ahead
+                stop.wait(0.1)
+            if last:
+                on_wait(0)
         for text in req:
             if stop.is_set():
                 break
@@ -306,23 +314,11 @@ def stream_reply(loaded, messages: list[dict[str, str]], settings: ChatSettings 
         stop.set()
         req.cancel()  # no-op once it has ended; otherwise the reader left (stop button, closed page)
         req.wait()
-        if watcher is not None:
-            watcher.join()
 
 
-def _watch_place(req, on_wait: WaitCallback, stop: threading.Event) -> None:
-    """Tell `on_wait` the request's place in line whenever it changes, and 0 once it is generating."""
-    last = 0
-    while not stop.is_set():
-        ahead = req.place
-        if ahead != last:
-            on_wait(ahead)
-            last = ahead
-        if ahead == 0 and req.started is not None:
-            return
-        stop.wait(0.2)
-    if last:
-        on_wait(0)
+def wait_text(ahead: int) -> str:
+    """What a waiting student reads."""
+    return f"Waiting for your turn: {ahead} request{'s' if ahead > 1 else ''} ahead of you…"
 
 
 def reply(loaded, messages: list[dict[str, str]], settings: ChatSettings | None = None) -> str:

@@ -70,12 +70,22 @@ def endpoint_from_env() -> Endpoint | None:
     return make_endpoint(url, os.environ.get(MODEL_ENV, "")) if url else None
 
 
+def endpoint_for_page(url: str | None, model: str | None, actor) -> Endpoint | None:
+    """The endpoint a page uses: the admin's field when filled (checked by core.access: pointing the tutor
+    at a server is an admin's choice), else SQA_TUTOR_ENDPOINT, else None."""
+    from core import access
+
+    if url and str(url).strip():
+        access.require(actor, "Choosing the tutor's server")
+        return make_endpoint(str(url), str(model or ""))
+    return endpoint_from_env()
+
+
 def _client(ep: Endpoint):
-    import httpx
-    from openai import OpenAI
+    from openai import OpenAI, Timeout
 
     return OpenAI(base_url=ep.url, api_key=ep.api_key or "not-needed", max_retries=0,
-                  timeout=httpx.Timeout(STALL_TIMEOUT, connect=CONNECT_TIMEOUT))
+                  timeout=Timeout(STALL_TIMEOUT, connect=CONNECT_TIMEOUT))
 
 
 def stream_endpoint(ep: Endpoint, messages: list[dict[str, str]], settings, *, stats=None,
@@ -153,6 +163,26 @@ def answer(loaded, ep: Endpoint | None, messages: list[dict[str, str]], settings
                 raise
             yield f"{NOTICE}{e} This answer comes from the model on this machine instead.\n\n"
     yield from stream_reply(loaded, messages, settings, on_wait=on_wait, stop=stop, stats=stats)
+
+
+@dataclass
+class EndpointTurn:
+    """A reply from `answer`, shaped like core.evaluation.grounding's TutorReply for the pages."""
+    deltas: Iterator[str]
+    stats: object
+
+    def lesson_note(self) -> str:
+        return ""  # the server gets the conversation as it is: no lessons are retrieved for it
+
+
+def endpoint_turn(loaded, ep: Endpoint, system: str | None, history: list[dict[str, str]], text: str, settings, *,
+                  on_wait=None, stop: threading.Event | None = None) -> EndpointTurn:
+    """The Tutor page's turn when an endpoint is set: the system prompt, history and question as messages."""
+    from core.serving.chat import ReplyStats, build_messages
+
+    stats = ReplyStats()
+    return EndpointTurn(answer(loaded, ep, build_messages(system, history, text), settings, stats=stats,
+                               on_wait=on_wait, stop=stop), stats)
 
 
 def is_notice(text: str) -> bool:
