@@ -67,7 +67,7 @@ def _pre_tokenizer(spec: dict | None) -> str:
     parts = spec.get("pretokenizers", [spec]) if spec else []
     types = [p.get("type") for p in parts]
     if types == ["ByteLevel"] and parts[0].get("use_regex", True):
-        return "gpt2"
+        return "gpt-2"  # llama.cpp's name (llama-vocab.cpp); "gpt2" is refused on load
     if types == ["Digits", "ByteLevel"] and parts[0].get("individual_digits"):
         return "smollm"  # SmolLM's: digits one by one, then GPT-2's split
     raise StudioError(f"This tokenizer splits text as {types}; GGUF export covers GPT-2-style byte-level "
