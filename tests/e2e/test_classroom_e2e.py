@@ -43,3 +43,26 @@ def test_the_class_password_form(class_link, browser, tmp_path):
         expect(page.get_by_placeholder("Type a science question…")).to_be_visible(timeout=30_000)
         page.screenshot(path=str(tmp_path / f"class-chat-{width}.png"))
         ctx.close()
+
+
+def test_bad_messages_get_a_sentence_in_the_chat_and_the_box_stays_usable(class_link, browser, tmp_path):
+    page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+    page.goto(class_link.local_url)
+    page.get_by_label("Class password").fill("otters-42")
+    page.get_by_role("button", name="Open the tutor").click()
+    box = page.get_by_placeholder("Type a science question…")
+    expect(box).to_be_visible(timeout=30_000)
+    box.fill("x" * 4500)
+    box.press("Enter")
+    expect(page.get_by_text("the limit is 4,000")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)  # no red badge in place of the chat
+    expect(box).to_be_enabled(timeout=30_000)
+    box.fill("   ")
+    box.press("Enter")
+    expect(box).to_be_enabled(timeout=30_000)
+    box.fill("Which is heavier, 3 kg or 5 kg?")
+    box.press("Enter")
+    expect(page.get_by_text("Which is heavier, 3 kg or 5 kg?")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("the limit is 4,000")).to_be_visible()  # the conversation stays
+    expect(box).to_be_enabled(timeout=60_000)
+    page.screenshot(path=str(tmp_path / "class-bad-input.png"))
