@@ -242,3 +242,17 @@ def test_chat_command_grade_and_family_sampling(tiny_model_dir, capsys, monkeypa
     assert seen["system"].endswith("The student is in grade 3: explain in words a grade 3 student can read.")
     # nanochat has no measured sampling of its own: the app's defaults, with the flag given
     assert seen["settings"] == chat.ChatSettings(max_new_tokens=4)
+
+
+def test_chat_command_with_a_down_endpoint_says_so_and_answers_locally(tiny_model_dir, capsys):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert main(["chat", "--model", str(tiny_model_dir), "--temperature", "0", "--max-new-tokens", "4",
+                 "--endpoint", f"http://127.0.0.1:{port}/v1", "Which is heavier?"]) == 0
+    out = capsys.readouterr().out
+    assert f"The tutor server at 127.0.0.1:{port} cannot be reached." in out and "this machine" in out
+    assert main(["chat", "--model", str(tiny_model_dir), "--endpoint", "ftp://x", "Hi"]) == 2
+    assert "http://" in capsys.readouterr().err

@@ -8,6 +8,11 @@
 The tutor answers from the lessons of a source (`--lessons`, default the app's; `off` for none) and names
 the lesson it used on stderr; a question typed with its options is answered by the model's letter
 probabilities, then explained (core.evaluation.grounding).
+
+    SQA_TUTOR_ENDPOINT=http://gpu-box:8000/v1 SQA_TUTOR_ENDPOINT_MODEL=tutor python -m core chat "Why?"
+
+With SQA_TUTOR_ENDPOINT set (or --endpoint), the reply comes from that OpenAI-compatible server, and from
+the local model, after one sentence, when the server is down (core.serving.endpoint).
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lessons", default=None, metavar="SRC",
                    help="answer from the lessons of this source (sample | hub | a folder or file | subset:NAME; "
                         "default: the app's default source), or 'off'")
+    p.add_argument("--endpoint", default=None, help="an OpenAI-compatible server, e.g. http://host:8000/v1 "
+                                                    "(default: $SQA_TUTOR_ENDPOINT)")
+    p.add_argument("--endpoint-model", default=None, help="the model name on that server "
+                                                          "(default: $SQA_TUTOR_ENDPOINT_MODEL)")
     p.set_defaults(func=run)
 
 
@@ -38,8 +47,11 @@ def run(args: argparse.Namespace) -> int:
     from core.models.obtain import resolve_model
     from dataclasses import replace
 
+    import os
+
     from core.data.lessons import lesson_index
     from core.serving.chat import clean_input, get_model, sampling_defaults
+    from core.serving.endpoint import MODEL_ENV, endpoint_from_env, endpoint_turn, make_endpoint
     from core.evaluation.grounding import K_LESSONS, tutor_reply
     from core.data.prompts import DEFAULT_SYSTEM_PROMPT, with_grade
     from core.evaluation.capability import default_format, model_family
@@ -49,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
                                 ("max_new_tokens", args.max_new_tokens)) if v is not None}
     settings = replace(sampling_defaults(model_family(args.model)), **chosen)
     system = with_grade(DEFAULT_SYSTEM_PROMPT if args.system is None else args.system, args.grade)
+    endpoint = (make_endpoint(args.endpoint, args.endpoint_model or os.environ.get(MODEL_ENV, ""))
+                if args.endpoint else endpoint_from_env())
     say = lambda m: print(m, file=sys.stderr)
     loaded = get_model(resolve_model(args.model, progress=say), device=args.device)
     off = str(args.lessons).strip().lower() == "off"
@@ -69,16 +83,17 @@ def run(args: argparse.Namespace) -> int:
         answer = []
         if interactive:
             print("tutor> ", end="", flush=True)
-        lessons = index.retrieve(question, K_LESSONS) if index else []
-        turn = tutor_reply(loaded, system, history, question, settings, fmt=default_format(args.model),
-                           lessons=lessons, progress=say)
+        lessons = index.retrieve(question, K_LESSONS) if index and not endpoint else []
+        turn = endpoint_turn(loaded, endpoint, system, history, question, settings) if endpoint else \
+            tutor_reply(loaded, system, history, question, settings, fmt=default_format(args.model),
+                        lessons=lessons, progress=say)
         for delta in turn.deltas:
             answer.append(delta)
             print(delta, end="", flush=True)
         print()
         if turn.abstained:
             say(f"Not sure (confidence {turn.confidence:.0%}, below the calibrated threshold): no answer asserted.")
-        say(turn.lesson_note() or ("No lesson (grounding off)." if off else "No lesson matched this question."))
+        say(turn.lesson_note() or ("No lesson (grounding off)." if off or endpoint else "No lesson matched this question."))
         if not interactive:
             return 0
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": "".join(answer)}]

@@ -386,6 +386,7 @@ class Batcher:
 
 _batchers: dict[int, Batcher] = {}
 _batchers_lock = threading.Lock()
+MAX_BATCHERS = 4  # idle batchers beyond this are forgotten (each holds its model)
 
 
 def batcher_for(loaded) -> Batcher:
@@ -394,4 +395,8 @@ def batcher_for(loaded) -> Batcher:
         b = _batchers.get(id(loaded.model))
         if b is None or b.loaded.model is not loaded.model:
             b = _batchers[id(loaded.model)] = Batcher(loaded)
+        for key in [k for k, o in _batchers.items() if o is not b and o.in_flight() == (0, 0)]:
+            if len(_batchers) <= MAX_BATCHERS:
+                break
+            del _batchers[key]  # an evicted model is not kept alive by its idle batcher
         return b

@@ -170,6 +170,8 @@ class EndpointTurn:
     """A reply from `answer`, shaped like core.evaluation.grounding's TutorReply for the pages."""
     deltas: Iterator[str]
     stats: object
+    abstained: bool = False  # no letter probabilities from a server: it never abstains
+    confidence: float | None = None
 
     def lesson_note(self) -> str:
         return ""  # the server gets the conversation as it is: no lessons are retrieved for it
