@@ -69,6 +69,33 @@ def test_batched_greedy_equals_one_at_a_time_with_a_request_joining_mid_batch(fa
     assert all(r.stats.stopped == "length" and r.stats.new_tokens == 16 for r in first + later)
 
 
+@pytest.mark.parametrize("family", ["nanochat", "llama"])
+def test_requests_that_arrive_together_are_read_in_together_and_answer_alike(family, request):
+    from core.serving.chat import device_queue
+
+    loaded = request.getfixturevalue(family)
+    ids = [prompt(loaded, p) for p in PROMPTS]
+    b = Batcher(loaded, max_batch=8)
+    calls = []
+    hook = loaded.model.register_forward_pre_hook(lambda _m, args, kw: calls.append(kw["input_ids"].shape),
+                                                  with_kwargs=True)
+    q = device_queue(loaded.device)
+    ticket = q.enter()  # the device is busy: all four wait, then are prefilled in one left-padded pass
+    try:
+        replies = [b.submit(i, greedy(12), NO_STOP) for i in ids]
+        time.sleep(0.3)
+        assert [r.place for r in replies] == [1, 2, 3, 4] and not calls
+    finally:
+        q.leave(ticket)
+    try:
+        results = [collect(r) for r in replies]
+    finally:
+        hook.remove()
+    assert tuple(calls[0]) == (4, max(len(i) for i in ids))
+    for i, got in zip(ids, results):
+        assert got == one_at_a_time(loaded, i, 12)
+
+
 def test_rows_that_stop_early_time_out_or_are_cancelled_leave_the_others_unchanged(nanochat):
     ids = [prompt(nanochat, p) for p in PROMPTS]
     refs = [one_at_a_time(nanochat, i, 20) for i in ids]

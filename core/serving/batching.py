@@ -245,50 +245,59 @@ class Batcher:
         return sum(len(r.reply.ids) + r.reply.settings.max_new_tokens for r in self._rows)
 
     def _admit(self) -> None:
-        """Expire or drop waiting requests, then prefill those that fit and join them to the batch."""
+        """Expire or drop waiting requests, then prefill together those that fit and join them to the batch."""
         now = time.monotonic()
-        while True:
-            with self._lock:
-                for r in [r for r in self._waiting if r.cancelled or now - r.submitted > r.settings.queue_timeout]:
-                    self._waiting.remove(r)
-                    self._ended.append((r, "stopped", None) if r.cancelled else (r, "error", StudioError(
-                        f"Waited {r.settings.queue_timeout:.0f} s for a turn; try again in a minute.")))
-                if not self._waiting or len(self._rows) >= self.max_batch:
-                    return
+        with self._lock:
+            for r in [r for r in self._waiting if r.cancelled or now - r.submitted > r.settings.queue_timeout]:
+                self._waiting.remove(r)
+                self._ended.append((r, "stopped", None) if r.cancelled else (r, "error", StudioError(
+                    f"Waited {r.settings.queue_timeout:.0f} s for a turn; try again in a minute.")))
+            joining: list[Reply] = []
+            held = self._tokens_in_flight()
+            while self._waiting and len(self._rows) + len(joining) < self.max_batch:
                 nxt = self._waiting[0]
-                if self._rows and self._tokens_in_flight() + len(nxt.ids) + nxt.settings.max_new_tokens > self.max_tokens:
-                    return
-                self._waiting.popleft()
-            self._join(nxt)
+                need = len(nxt.ids) + nxt.settings.max_new_tokens
+                if (self._rows or joining) and held + need > self.max_tokens:
+                    break
+                joining.append(self._waiting.popleft())
+                held += need
+        if joining:
+            self._join(joining)
 
-    def _join(self, reply: Reply) -> None:
+    def _join(self, replies: list[Reply]) -> None:
+        """Prefill the new requests in one left-padded forward pass and add them to the batch."""
         from transformers import DynamicCache
 
-        reply.started = time.monotonic()
-        reply.stats.waited = reply.started - reply.submitted
-        s = reply.settings
-        gen = None
-        if s.temperature > 0:
-            gen = torch.Generator(device="cpu")
-            gen.manual_seed(s.seed if getattr(s, "seed", None) is not None else int.from_bytes(os.urandom(6), "big"))
-        row = _Row(reply, list(reply.ids), generator=gen)
-        cache = DynamicCache(config=self.loaded.model.config)
+        now = time.monotonic()
+        rows = []
+        for reply in replies:
+            reply.started = now
+            reply.stats.waited = now - reply.submitted
+            s, gen = reply.settings, None
+            if s.temperature > 0:
+                gen = torch.Generator(device="cpu")
+                gen.manual_seed(s.seed if s.seed is not None else int.from_bytes(os.urandom(6), "big"))
+            rows.append(_Row(reply, list(reply.ids), generator=gen))
         dev = self.loaded.device
-        out = self.loaded.model(input_ids=torch.tensor([reply.ids], device=dev), cache=cache,
-                                use_cache=True, logits_to_keep=1)
-        first = self._pick(out.logits[:, -1, :], [row])[0]
-        mask = torch.ones(1, len(reply.ids), dtype=torch.long, device=dev)
+        width = max(len(r.ids) for r in replies)
+        ids = torch.tensor([[0] * (width - len(r.ids)) + r.ids for r in replies], device=dev)
+        mask = torch.tensor([[0] * (width - len(r.ids)) + [1] * len(r.ids) for r in replies], device=dev)
+        cache = DynamicCache(config=self.loaded.model.config)
+        kwargs = {}
+        if len(replies) > 1:  # alone, exactly the one-at-a-time call
+            kwargs = dict(attention_mask=mask, position_ids=(mask.cumsum(1) - 1).clamp(min=0))
+        out = self.loaded.model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1, **kwargs)
+        firsts = self._pick(out.logits[:, -1, :], rows)
         if not self._rows:
-            self._cache, self._mask = cache, mask
-            self._last = torch.tensor([first], device=dev)
+            self._cache, self._mask, self._last = cache, mask, torch.tensor(firsts, device=dev)
         else:
-            self._merge(cache, mask, first)
+            self._merge(cache, mask, firsts)
         with self._lock:
-            self._rows.append(row)
-        self._emit([first])
+            self._rows.extend(rows)
+        self._emit(firsts)
 
-    def _merge(self, cache, mask: torch.Tensor, first: int) -> None:
-        """Append one prefilled row to the batch, left-padding whichever side is shorter."""
+    def _merge(self, cache, mask: torch.Tensor, firsts: list[int]) -> None:
+        """Append prefilled rows to the batch, left-padding whichever side is shorter."""
         old_len, new_len = self._mask.shape[1], mask.shape[1]
         width = max(old_len, new_len)
 
@@ -303,7 +312,7 @@ class Batcher:
             a.keys = torch.cat([left_pad(a.keys, width - old_len, 2), left_pad(b.keys, width - new_len, 2)], 0)
             a.values = torch.cat([left_pad(a.values, width - old_len, 2), left_pad(b.values, width - new_len, 2)], 0)
         self._mask = torch.cat([left_pad(self._mask, width - old_len, 1), left_pad(mask, width - new_len, 1)], 0)
-        self._last = torch.cat([self._last, torch.tensor([first], device=self._last.device)])
+        self._last = torch.cat([self._last, torch.tensor(firsts, device=self._last.device)])
 
     def _step(self) -> None:
         """One decoding step for every row, then drop the rows that ended."""
