@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=32, help="the batched server's maximum batch")
     p.add_argument("--endpoint", default=None, help="also run the class link against this OpenAI-compatible server")
     p.add_argument("--endpoint-model", default="default")
+    p.add_argument("--endpoint-only", action="store_true", help="only the endpoint rows (no speed-up line)")
     args = p.parse_args(argv)
 
     from core.models.obtain import resolve_model
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     tok = load_tokenizer(folder)
     count = lambda text: len(tok.encode(text, add_special_tokens=False))  # noqa: E731
     pool = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
-    modes = [("one at a time", 1, None), ("batched", args.batch, None)]
+    modes = [] if args.endpoint_only else [("one at a time", 1, None), ("batched", args.batch, None)]
     if args.endpoint:
         modes.append(("endpoint", args.batch, (args.endpoint, args.endpoint_model)))
     rows, texts, rates = [], {}, {}
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     for n, name, t50, t95, r50, r95, rate, tokens, mem in rows:
         print(f"| {n} | {name} | {t50:.2f} | {t95:.2f} | {r50:.2f} | {r95:.2f} | {rate:.1f} | {tokens} | {mem:.0f} |")
     print()
-    for n in args.students:
+    for n in args.students if modes and modes[0][2] is None else []:
         same = sum(a == b for a, b in zip(texts[("one at a time", n)], texts[("batched", n)]))
         print(f"speed-up at {n} students: {rates[('batched', n)] / rates[('one at a time', n)]:.1f}x "
               f"(batched over one at a time, same run); greedy replies identical: {same}/{n}")

@@ -157,3 +157,15 @@ def test_each_request_keeps_its_own_sampling(nanochat):
     assert collect(g) == one_at_a_time(nanochat, ids[1], 12)  # a sampled neighbour changes nothing
     assert collect(a) == collect(again)  # the same seed, the same reply
     assert len(collect(penalised)) == 12
+
+
+def test_the_tutor_waits_while_a_job_holds_the_device_lease(nanochat):
+    from core.jobs.device import device_lease
+
+    ids = prompt(nanochat, PROMPTS[0])
+    b = Batcher(nanochat)
+    with device_lease("training 20261206-0456"):  # as a training job in another process would
+        reply = b.submit(ids, greedy(4), NO_STOP)
+        time.sleep(0.5)
+        assert reply.started is None and reply.place == 1
+    assert collect(reply) == one_at_a_time(nanochat, ids, 4)

@@ -22,9 +22,9 @@ Why not transformers' own ContinuousBatchingManager (`generate_batch`): it runs 
 here, but greedy vs sampling and the repetition penalty are fixed for the whole manager (only temperature,
 top-k and top-p are per request), which a shared tutor with per-student settings cannot use.
 
-The device is taken through one function, `_device_turn` (today the in-process DeviceQueue of
-core.serving.chat; the cross-process lease of core.jobs replaces that one line): the loop holds it while
-any row is decoding and lets it go when the batch empties.
+The device is taken through one function, `_device_turn`: the app's device lease (core.jobs.device, shared
+with training and evaluation jobs in other processes) plus this process's DeviceQueue; the loop holds it
+while any row is decoding and lets it go when the batch empties.
 """
 
 from __future__ import annotations
@@ -50,13 +50,18 @@ _DONE = object()
 
 @contextlib.contextmanager
 def _device_turn(device) -> Iterator[None]:
-    """Hold the device while the batch decodes (the one line to change when core.jobs' lease lands)."""
+    """Hold the device while the batch decodes: the app's one device lease (core.jobs.device, across
+    processes: a training or evaluation job and the chat take turns), and this process's DeviceQueue."""
+    from core.jobs.device import device_lease
     from core.serving.chat import device_queue
 
     q = device_queue(device)
     ticket = q.enter(timeout=3600.0)
     try:
-        yield
+        with device_lease(holder="chat: the tutor") as held:
+            if not held:  # only when told to stop waiting, which this loop never asks
+                raise StudioError("The device could not be taken for the tutor.")
+            yield
     finally:
         q.leave(ticket)
 
