@@ -111,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--endpoint-only", action="store_true", help="only the endpoint rows (no speed-up line)")
     args = p.parse_args(argv)
 
-    from core.models.obtain import resolve_model
     from core.models.loading import load_tokenizer
+    from core.models.obtain import resolve_model
 
     print(f"load: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} {os.getloadavg()[2]:.1f} (1, 5, 15 min) on "
           f"{os.cpu_count()} cores", flush=True)

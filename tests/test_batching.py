@@ -123,7 +123,7 @@ def test_the_batch_is_bounded_and_a_waiting_request_sees_its_place(nanochat):
     with pytest.raises(StudioError, match="at most"):
         b.submit(ids, greedy(201), NO_STOP)  # alone it would never fit
     running = b.submit(ids, greedy(200), NO_STOP)
-    while running.started is None:
+    while b.in_flight()[0] == 0:  # until its prefill is done and it is a row of the batch
         time.sleep(0.01)
     second, third = b.submit(ids, greedy(4), NO_STOP), b.submit(ids, greedy(4), NO_STOP)
     assert (running.place, second.place, third.place) == (0, 1, 2)

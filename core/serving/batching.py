@@ -32,20 +32,18 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
-import queue
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import torch
 
 from core.errors import StudioError
+from core.serving.reply import Reply, Row, pick_tokens
 
 MAX_BATCH = int(os.environ.get("SQA_MAX_BATCH", "32"))
 MAX_TOKENS = int(os.environ.get("SQA_MAX_TOKENS_IN_FLIGHT", "16384"))
 MAX_WAITING = 200
-_DONE = object()
 
 
 @contextlib.contextmanager
@@ -66,90 +64,6 @@ def _device_turn(device) -> Iterator[None]:
         q.leave(ticket)
 
 
-@dataclass
-class _Row:
-    """One request's state while it decodes (owned by the loop thread)."""
-    reply: "Reply"
-    seen: list[int]  # prompt + generated ids (for the repetition penalty)
-    generated: int = 0
-    generator: torch.Generator | None = None
-
-
-class Reply:
-    """A submitted request: iterate it for text chunks; `cancel()` from any thread; `place` while waiting."""
-
-    def __init__(self, batcher: "Batcher", ids: list[int], settings, stop_ids: list[int], stats) -> None:
-        self.ids, self.settings, self.stop_ids, self.stats = ids, settings, set(stop_ids), stats
-        self._batcher = batcher
-        self._tokens: queue.Queue = queue.Queue()
-        self._cancel = threading.Event()
-        self._done = threading.Event()
-        self.submitted = time.monotonic()
-        self.started: float | None = None
-        self.error: BaseException | None = None
-
-    @property
-    def place(self) -> int:
-        """How many requests are ahead of this one in line (0 once it is generating or done)."""
-        return self._batcher.place(self)
-
-    def cancel(self) -> None:
-        self._cancel.set()
-        self._batcher._wake.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    def token_ids(self, poll: float = 0.25) -> Iterator[int]:
-        """The generated ids as they come (the stop token excluded); raises what the loop hit."""
-        while True:
-            try:
-                item = self._tokens.get(timeout=poll)
-            except queue.Empty:
-                continue
-            if item is _DONE:
-                if self.error is not None:
-                    raise self.error
-                return
-            yield item
-
-    def __iter__(self) -> Iterator[str]:
-        tok = self._batcher.tokenizer
-        out: list[int] = []
-        shown = ""
-        for i in self.token_ids():
-            out.append(i)
-            text = tok.decode(out, skip_special_tokens=True)
-            if text.endswith("\ufffd"):  # half a character: wait for the rest of its bytes
-                continue
-            if len(text) > len(shown):
-                delta, shown = text[len(shown):], text
-                if self.stats.first_token is None:
-                    self.stats.first_token = time.monotonic() - self.submitted
-                yield delta
-        text = tok.decode(out, skip_special_tokens=True)
-        if len(text) > len(shown):  # what was held back at the very end
-            if self.stats.first_token is None:
-                self.stats.first_token = time.monotonic() - self.submitted
-            yield text[len(shown):]
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the loop is done with this request (after `cancel`: within one step)."""
-        return self._done.wait(timeout)
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
-
-    def _finish(self, stopped: str, error: BaseException | None = None) -> None:
-        self.stats.stopped = self.stats.stopped or stopped
-        self.stats.seconds = time.monotonic() - (self.started or time.monotonic())
-        self.error = error
-        self._tokens.put(_DONE)
-        self._done.set()
-
-
 class Batcher:
     """One decoding loop per loaded model: a thread that runs while requests are waiting or decoding."""
 
@@ -161,7 +75,7 @@ class Batcher:
         self.max_batch, self.max_tokens, self.max_waiting = max_batch, max_tokens, max_waiting
         self._lock = threading.Lock()
         self._waiting: collections.deque[Reply] = collections.deque()
-        self._rows: list[_Row] = []
+        self._rows: list[Row] = []
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._cache = None
@@ -282,7 +196,7 @@ class Batcher:
             if s.temperature > 0:
                 gen = torch.Generator(device="cpu")
                 gen.manual_seed(s.seed if s.seed is not None else int.from_bytes(os.urandom(6), "big"))
-            rows.append(_Row(reply, list(reply.ids), generator=gen))
+            rows.append(Row(reply, list(reply.ids), generator=gen))
         dev = self.loaded.device
         width = max(len(r.ids) for r in replies)
         ids = torch.tensor([[0] * (width - len(r.ids)) + r.ids for r in replies], device=dev)
@@ -292,7 +206,7 @@ class Batcher:
         if len(replies) > 1:  # alone, exactly the one-at-a-time call
             kwargs = dict(attention_mask=mask, position_ids=(mask.cumsum(1) - 1).clamp(min=0))
         out = self.loaded.model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1, **kwargs)
-        firsts = self._pick(out.logits[:, -1, :], rows)
+        firsts = pick_tokens(out.logits[:, -1, :], rows)
         if not self._rows:
             self._cache, self._mask, self._last = cache, mask, torch.tensor(firsts, device=dev)
         else:
@@ -326,31 +240,9 @@ class Batcher:
         out = self.loaded.model(input_ids=self._last[:, None], attention_mask=mask, position_ids=positions,
                                 cache=self._cache, use_cache=True)
         self._mask = mask
-        picked = self._pick(out.logits[:, -1, :], self._rows)
+        picked = pick_tokens(out.logits[:, -1, :], self._rows)
         self._last = torch.tensor(picked, device=self._last.device)
         self._emit(picked)
-
-    def _pick(self, logits: torch.Tensor, rows: list[_Row]) -> list[int]:
-        """The next token of each row under its own sampling settings."""
-        logits = logits.float()
-        picked = []
-        for i, row in enumerate(rows):
-            s, scores = row.reply.settings, logits[i]
-            if s.repetition_penalty != 1.0:
-                seen = torch.tensor(sorted(set(row.seen)), device=scores.device)
-                vals = scores[seen]
-                scores = scores.clone()
-                scores[seen] = torch.where(vals < 0, vals * s.repetition_penalty, vals / s.repetition_penalty)
-            if s.temperature <= 0:
-                picked.append(int(scores.argmax()))
-                continue
-            probs = torch.softmax(scores / s.temperature, dim=-1)
-            if s.top_p < 1.0:
-                sorted_p, order = probs.sort(descending=True)
-                keep = sorted_p.cumsum(0) - sorted_p < s.top_p  # the smallest set reaching top_p (first always)
-                probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_p[keep])
-            picked.append(int(torch.multinomial(probs.cpu(), 1, generator=row.generator)))
-        return picked
 
     def _emit(self, picked: list[int]) -> None:
         """Hand each row its new token; finish rows at a stop token, max_new_tokens, time limit or cancel."""
