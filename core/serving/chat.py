@@ -268,24 +268,28 @@ def stop_token_ids(tokenizer) -> list[int]:
 
 
 def submit(loaded, messages: list[dict[str, str]], settings: ChatSettings | None = None, *,
-           stats: ReplyStats | None = None, stop_ids: list[int] | None = None):
+           stats: ReplyStats | None = None, stop_ids: list[int] | None = None, prefix: str = ""):
     """Queue a reply to `messages` on the model's shared batch (core.serving.batching) and return the
     `Reply` at once: iterate it for text chunks, read `.place` while it waits, `.cancel()` from any thread.
     Thread-safe; each request keeps its own sampling, stop tokens (`stop_ids`, default the family's end of
-    turn) and time limits. History that does not fit the context loses its oldest turns first."""
+    turn) and time limits. History that does not fit the context loses its oldest turns first. `prefix` is
+    the start of the assistant's turn given to the model and not yielded (core.evaluation.grounding's
+    chosen answer)."""
     from core.serving.batching import batcher_for
 
     settings = settings or ChatSettings()
     stats = stats if stats is not None else ReplyStats()
+    lead = loaded.tokenizer.encode(prefix, add_special_tokens=False) if prefix else []
     ids, stats.dropped_messages = fit_messages(loaded.tokenizer, messages,
-                                               loaded.context_length - settings.max_new_tokens)
-    return batcher_for(loaded).submit(ids, settings, stop_ids or stop_token_ids(loaded.tokenizer), stats)
+                                               loaded.context_length - settings.max_new_tokens - len(lead))
+    return batcher_for(loaded).submit(ids + lead, settings, stop_ids or stop_token_ids(loaded.tokenizer), stats)
 
 
 def stream_reply(loaded, messages: list[dict[str, str]], settings: ChatSettings | None = None, *,
                  on_wait: WaitCallback | None = None, stop: threading.Event | None = None,
-                 stats: ReplyStats | None = None) -> Iterator[str]:
-    """Yield the reply to `messages` as text deltas, as the model generates them (see `submit`).
+                 stats: ReplyStats | None = None, prefix: str = "") -> Iterator[str]:
+    """Yield the reply to `messages` as text deltas, as the model generates them (see `submit`; after
+    `prefix`, the start of the assistant's turn given to the model and not yielded).
 
     `on_wait(n_ahead)` is called while the request waits for a place in the batch (and with 0 once it has
     one). Generation ends at the model's end-of-turn token, at `max_new_tokens`, at `settings.timeout`,
@@ -294,7 +298,7 @@ def stream_reply(loaded, messages: list[dict[str, str]], settings: ChatSettings 
     """
     stats = stats if stats is not None else ReplyStats()
     stop = stop or threading.Event()
-    req = submit(loaded, messages, settings, stats=stats)
+    req = submit(loaded, messages, settings, stats=stats, prefix=prefix)
     try:
         if on_wait is not None:  # in the reader's own thread: a page may draw from the callback
             last = 0
