@@ -34,16 +34,78 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 
 from core.errors import StudioError
-from core.serving.reply import Reply, Row, pick_tokens
+from core.serving.reply import Reply, ReplyStats, Row, pick_tokens
 
+WaitCallback = Callable[[int], None]
 MAX_BATCH = int(os.environ.get("SQA_MAX_BATCH", "32"))
 MAX_TOKENS = int(os.environ.get("SQA_MAX_TOKENS_IN_FLIGHT", "16384"))
 MAX_WAITING = 200
+
+
+# ---- sharing one device in this process ----------------------------------------------------------------------------
+
+class DeviceQueue:
+    """First come, first served: one holder at a time; waiters learn how many are ahead of them."""
+
+    def __init__(self, max_waiting: int = 200):
+        self._cond = threading.Condition()
+        self._line: collections.deque[object] = collections.deque()
+        self.max_waiting = max_waiting
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._line)
+
+    def enter(self, on_wait: WaitCallback | None = None, timeout: float = 300.0) -> object:
+        """Wait for the device; returns a ticket to `leave` with. `on_wait(n_ahead)` when n changes."""
+        ticket = object()
+        with self._cond:
+            if len(self._line) >= self.max_waiting:
+                raise StudioError("The tutor is very busy right now; try again in a minute.")
+            self._line.append(ticket)
+        deadline, last = time.monotonic() + timeout, 0
+        try:
+            while True:
+                with self._cond:
+                    ahead = self._line.index(ticket)
+                    if ahead and time.monotonic() < deadline:
+                        self._cond.wait(0.25)
+                        ahead = self._line.index(ticket)
+                if ahead == 0:
+                    if last and on_wait:
+                        on_wait(0)
+                    return ticket
+                if time.monotonic() >= deadline:
+                    raise StudioError(f"Waited {timeout:.0f} s for a turn and {ahead} are still ahead; "
+                                      "try again in a minute.")
+                if on_wait and ahead != last:
+                    on_wait(ahead)  # outside the lock: the callback may draw on a page
+                last = ahead
+        except BaseException:
+            self.leave(ticket)
+            raise
+
+    def leave(self, ticket: object) -> None:
+        with self._cond:
+            with contextlib.suppress(ValueError):
+                self._line.remove(ticket)
+            self._cond.notify_all()
+
+
+_queues: dict[str, DeviceQueue] = {}
+_queues_lock = threading.Lock()
+
+
+def device_queue(device) -> DeviceQueue:
+    """The process-wide queue of a device ('cpu', 'cuda:0', ...)."""
+    key = str(device)
+    with _queues_lock:
+        return _queues.setdefault(key, DeviceQueue())
 
 
 @contextlib.contextmanager
@@ -51,7 +113,6 @@ def _device_turn(device) -> Iterator[None]:
     """Hold the device while the batch decodes: the app's one device lease (core.jobs.device, across
     processes: a training or evaluation job and the chat take turns), and this process's DeviceQueue."""
     from core.jobs.device import device_lease
-    from core.serving.chat import device_queue
 
     q = device_queue(device)
     ticket = q.enter(timeout=3600.0)
@@ -88,8 +149,6 @@ class Batcher:
     def submit(self, ids: list[int], settings, stop_ids: list[int], stats=None) -> Reply:
         """Queue a prompt (token ids); returns at once. Refused in one sentence when the line is full or
         the request alone could never fit the bounds."""
-        from core.serving.chat import ReplyStats
-
         if not ids:
             raise StudioError("The prompt is empty.")
         need = len(ids) + settings.max_new_tokens

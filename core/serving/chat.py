@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import collections
-import contextlib
 import re
 import threading
 import time
@@ -25,12 +24,15 @@ from pathlib import Path
 
 from core.data.prompts import TUTOR_TEMPERATURE, TUTOR_TOP_P
 from core.models.families import stop_tokens, user_input_tokens
+from core.serving.batching import DeviceQueue, device_queue  # noqa: F401 - re-exported: the chat's device queue
+from core.serving.reply import ReplyStats
 from core.errors import StudioError
 
 MAX_INPUT_CHARS = 4000
 MAX_SYSTEM_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 WaitCallback = Callable[[int], None]
+NOTICE = "⚠️ "  # starts every sentence the app (not the model) puts in a chat; left out of the model's history
 
 
 @dataclass
@@ -68,18 +70,6 @@ def sampling_defaults(family: str | None) -> ChatSettings:
     return ChatSettings(**SAMPLING.get(family or "", {}))
 
 
-@dataclass
-class ReplyStats:
-    """Filled in while a reply streams (for the page's caption and the benchmark)."""
-    waited: float = 0.0  # seconds in the device queue
-    first_token: float | None = None  # seconds from the call to the first text
-    seconds: float = 0.0  # generation time (after the wait)
-    new_tokens: int = 0
-    prompt_tokens: int = 0
-    dropped_messages: int = 0  # oldest turns left out to fit the context window
-    stopped: str = ""  # 'eos' | 'length' | 'timeout' | 'stopped'
-
-
 def reply_note(stats: ReplyStats) -> str:
     """The caption under a reply: speed, wait, how it ended, and turns left out to fit the context."""
     rate = stats.new_tokens / stats.seconds if stats.seconds else 0.0
@@ -104,11 +94,21 @@ def clean_input(text: str, max_chars: int = MAX_INPUT_CHARS, what: str = "Your m
     return text
 
 
+def is_notice(text: str) -> bool:
+    return str(text).startswith(NOTICE)
+
+
+def without_notice(text: str) -> str:
+    """A chat message with the app's leading notice paragraph left out (what the model sees as history)."""
+    text = str(text)
+    while text.startswith(NOTICE):
+        text = text.split("\n\n", 1)[1] if "\n\n" in text else ""
+    return text
+
+
 def build_messages(system_prompt: str | None, history: list[dict[str, str]], user_text: str) -> list[dict[str, str]]:
     """system + earlier turns + the new user turn (history holds only user/assistant turns)."""
     messages = [{"role": "system", "content": system_prompt}] if system_prompt and system_prompt.strip() else []
-    from core.serving.endpoint import without_notice  # the app's own notices are not the model's words
-
     messages += [{"role": m["role"], "content": without_notice(m["content"])} for m in history
                  if m.get("role") in ("user", "assistant") and without_notice(m.get("content", "")).strip()]
     return messages + [{"role": "user", "content": user_text}]
@@ -141,67 +141,6 @@ def fit_messages(tokenizer, messages: list[dict[str, str]], budget: int) -> tupl
         while len(turns) > 1 and turns[0]["role"] != "user":
             turns = turns[1:]
             dropped += 1
-
-
-# ---- sharing one device ----------------------------------------------------------------------------
-
-class DeviceQueue:
-    """First come, first served: one holder at a time; waiters learn how many are ahead of them."""
-
-    def __init__(self, max_waiting: int = 200):
-        self._cond = threading.Condition()
-        self._line: collections.deque[object] = collections.deque()
-        self.max_waiting = max_waiting
-
-    def __len__(self) -> int:
-        with self._cond:
-            return len(self._line)
-
-    def enter(self, on_wait: WaitCallback | None = None, timeout: float = 300.0) -> object:
-        """Wait for the device; returns a ticket to `leave` with. `on_wait(n_ahead)` when n changes."""
-        ticket = object()
-        with self._cond:
-            if len(self._line) >= self.max_waiting:
-                raise StudioError("The tutor is very busy right now; try again in a minute.")
-            self._line.append(ticket)
-        deadline, last = time.monotonic() + timeout, 0
-        try:
-            while True:
-                with self._cond:
-                    ahead = self._line.index(ticket)
-                    if ahead and time.monotonic() < deadline:
-                        self._cond.wait(0.25)
-                        ahead = self._line.index(ticket)
-                if ahead == 0:
-                    if last and on_wait:
-                        on_wait(0)
-                    return ticket
-                if time.monotonic() >= deadline:
-                    raise StudioError(f"Waited {timeout:.0f} s for a turn and {ahead} are still ahead; "
-                                      "try again in a minute.")
-                if on_wait and ahead != last:
-                    on_wait(ahead)  # outside the lock: the callback may draw on a page
-                last = ahead
-        except BaseException:
-            self.leave(ticket)
-            raise
-
-    def leave(self, ticket: object) -> None:
-        with self._cond:
-            with contextlib.suppress(ValueError):
-                self._line.remove(ticket)
-            self._cond.notify_all()
-
-
-_queues: dict[str, DeviceQueue] = {}
-_queues_lock = threading.Lock()
-
-
-def device_queue(device) -> DeviceQueue:
-    """The process-wide queue of a device ('cpu', 'cuda:0', ...)."""
-    key = str(device)
-    with _queues_lock:
-        return _queues.setdefault(key, DeviceQueue())
 
 
 # ---- one model per process -------------------------------------------------------------------------

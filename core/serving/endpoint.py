@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from core.errors import StudioError
+from core.serving.chat import NOTICE, ReplyStats, build_messages, is_notice, without_notice  # noqa: F401
 
 ENDPOINT_ENV, MODEL_ENV, KEY_ENV = "SQA_TUTOR_ENDPOINT", "SQA_TUTOR_ENDPOINT_MODEL", "SQA_TUTOR_ENDPOINT_KEY"
 CONNECT_TIMEOUT = 5.0  # seconds to reach the server
 STALL_TIMEOUT = 30.0  # seconds the stream may go without a chunk before it counts as stalled
-NOTICE = "⚠️ "  # starts every sentence the app (not the model) puts in a chat; left out of the model's history
 
 
 class EndpointError(StudioError):
@@ -149,7 +149,7 @@ def answer(loaded, ep: Endpoint | None, messages: list[dict[str, str]], settings
            on_wait=None, stop: threading.Event | None = None) -> Iterator[str]:
     """The reply from the endpoint when one is set, else (or when it is down before its first word, and a
     local model is loaded) from the local model, after one sentence saying so."""
-    from core.serving.chat import stream_reply
+    from core.serving.chat import stream_reply  # looked up at call time (tests may wrap it)
 
     if ep is not None:
         got = False
@@ -180,20 +180,6 @@ class EndpointTurn:
 def endpoint_turn(loaded, ep: Endpoint, system: str | None, history: list[dict[str, str]], text: str, settings, *,
                   on_wait=None, stop: threading.Event | None = None) -> EndpointTurn:
     """The Tutor page's turn when an endpoint is set: the system prompt, history and question as messages."""
-    from core.serving.chat import ReplyStats, build_messages
-
     stats = ReplyStats()
     return EndpointTurn(answer(loaded, ep, build_messages(system, history, text), settings, stats=stats,
                                on_wait=on_wait, stop=stop), stats)
-
-
-def is_notice(text: str) -> bool:
-    return str(text).startswith(NOTICE)
-
-
-def without_notice(text: str) -> str:
-    """A chat message with the app's leading notice paragraph left out (what the model sees as history)."""
-    text = str(text)
-    while text.startswith(NOTICE):
-        text = text.split("\n\n", 1)[1] if "\n\n" in text else ""
-    return text

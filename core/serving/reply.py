@@ -1,4 +1,4 @@
-"""One request's side of core.serving.batching: the `Reply` handle a caller iterates (text chunks, `place`,
+"""One request's side of core.serving.batching: its `ReplyStats`, the `Reply` handle a caller iterates (text chunks, `place`,
 `cancel`, `stats`, `wait`), the row state the decoding loop keeps for it, and its per-request sampling
 (`pick_tokens`: greedy, or temperature + top-p with its own generator, and the repetition penalty).
 """
@@ -10,14 +10,22 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 
-if TYPE_CHECKING:
-    from core.serving.batching import Batcher
-
 _DONE = object()
+
+
+@dataclass
+class ReplyStats:
+    """Filled in while a reply streams (for the page's caption and the benchmark)."""
+    waited: float = 0.0  # seconds in the device queue
+    first_token: float | None = None  # seconds from the call to the first text
+    seconds: float = 0.0  # generation time (after the wait)
+    new_tokens: int = 0
+    prompt_tokens: int = 0
+    dropped_messages: int = 0  # oldest turns left out to fit the context window
+    stopped: str = ""  # 'eos' | 'length' | 'timeout' | 'stopped'
 
 
 @dataclass
@@ -32,7 +40,7 @@ class Row:
 class Reply:
     """A submitted request: iterate it for text chunks; `cancel()` from any thread; `place` while waiting."""
 
-    def __init__(self, batcher: "Batcher", ids: list[int], settings, stop_ids: list[int], stats) -> None:
+    def __init__(self, batcher, ids: list[int], settings, stop_ids: list[int], stats) -> None:
         self.ids, self.settings, self.stop_ids, self.stats = ids, settings, set(stop_ids), stats
         self._batcher = batcher
         self._tokens: queue.Queue = queue.Queue()
