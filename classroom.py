@@ -73,10 +73,10 @@ def build_app(loaded, system_prompt: str, settings, rate=None, examples: list[st
     and the conversation stays."""
     import gradio as gr
 
-    from core.serving.chat import RateLimiter, build_messages, clean_input
-    from core.evaluation.grounding import K_LESSONS, tutor_reply
-    from core.serving.endpoint import NOTICE, answer
     from core.errors import StudioError
+    from core.evaluation.grounding import K_LESSONS, tutor_reply
+    from core.serving.chat import RateLimiter, build_messages, clean_input
+    from core.serving.endpoint import NOTICE, answer
 
     limiter = rate or RateLimiter()
 
@@ -233,15 +233,15 @@ def _stop_now(job: Path) -> None:
 
 
 def serve(args: argparse.Namespace, job: "runner.Job | None") -> str:
-    from core.models.obtain import resolve_model
     from dataclasses import replace
 
-    from core.serving.batching import MAX_BATCH, batcher_for
-    from core.serving.chat import RateLimiter, clean_input, example_questions, get_model, sampling_defaults
     from classroom_practice import with_practice
-    from core.serving.endpoint import endpoint_from_env
     from core.data.prompts import DEFAULT_SYSTEM_PROMPT, with_grade
     from core.evaluation.capability import capability_note, default_format, model_family
+    from core.models.obtain import resolve_model
+    from core.serving.batching import MAX_BATCH, batcher_for
+    from core.serving.chat import RateLimiter, clean_input, example_questions, get_model, sampling_defaults
+    from core.serving.endpoint import endpoint_from_env
 
     password = os.environ.pop(PASSWORD_ENV, "") or None
     chosen = {k: v for k, v in (("temperature", args.temperature), ("top_p", args.top_p),
@@ -252,7 +252,6 @@ def serve(args: argparse.Namespace, job: "runner.Job | None") -> str:
     model_dir = resolve_model(args.model)
     loaded = get_model(model_dir)
     from core.data.lessons import lesson_index
-
     from core.evaluation.grounding import warm
 
     batch = max(1, args.batch or MAX_BATCH)

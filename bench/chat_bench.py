@@ -32,8 +32,8 @@ def pct(xs: list[float], q: float) -> float:
 
 
 def tutor_one(loaded, settings) -> tuple[float, int, float]:
-    from core.serving.chat import ReplyStats, build_messages, stream_reply
     from core.data.prompts import DEFAULT_SYSTEM_PROMPT
+    from core.serving.chat import ReplyStats, build_messages, stream_reply
 
     stats, began = ReplyStats(), time.perf_counter()
     for _ in stream_reply(loaded, build_messages(DEFAULT_SYSTEM_PROMPT, [], QUESTION), settings, stats=stats):
@@ -104,9 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(a.threads)
-    from core.serving.chat import ChatSettings, get_model
     from core.data.sources import load_source
     from core.models.tiny import create_tiny
+    from core.serving.chat import ChatSettings, get_model
 
     model_dir = OUT / f"tiny-{a.size}"
     if not (model_dir / "config.json").exists():

@@ -34,9 +34,9 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
+    from core.data.sources import load_source
     from core.evaluation.scoring import EvalSettings, evaluate, plan_prompt_only_accuracy, prompt_text
     from core.models.loading import load_model
-    from core.data.sources import load_source
     from core.models.tiny import create_tiny
 
     torch.set_num_threads(args.threads)

@@ -166,8 +166,8 @@ def main(argv: list[str] | None = None) -> Check:
     import torch
 
     from core.data.sources import load_source
-    from core.models.obtain import resolve_model
     from core.models.loading import load_model
+    from core.models.obtain import resolve_model
 
     torch.set_num_threads(args.threads)
     questions = load_source(args.data, args.split)[: args.limit]

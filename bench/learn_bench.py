@@ -45,11 +45,11 @@ def held_out_split(questions, held_out: int | None):
 
 def train_and_score(a, seed: int, out: Path, train_q, test_q, val_fraction: float) -> dict:
     """One seed: a fresh tiny model, trained by the real worker for the budget, scored on both sets."""
-    from core.jobs import runs
     from core.evaluation.scoring import evaluate
+    from core.jobs import runs
     from core.models.loading import load_model
-    from core.training.recipes import TrainConfig, get_recipe
     from core.models.tiny import create_tiny
+    from core.training.recipes import TrainConfig, get_recipe
     from core.training.worker import run_worker
 
     recipe = get_recipe(a.recipe, **{**a.overrides, "seed": seed})
@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(a.threads)
     os.environ["SQA_TORCH_THREADS"] = str(a.threads)  # the worker keeps it (core.training.machine.pick_threads)
-    from core.training.recipes import suggested_format
     from core.data.sources import load_source
+    from core.training.recipes import suggested_format
 
     a.overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in a.set)}
     a.format = a.format or suggested_format(a.recipe)

@@ -114,12 +114,12 @@ def tiny_row() -> tuple[str, str, str, str]:
 
 
 def main() -> None:
-    from tests.test_convert import reference_logits
     from transformers import NanoChatForCausalLM, PreTrainedTokenizerFast  # noqa: F401 - imported before timing
     from transformers.utils import logging as hf_logging
 
     from core.models.families.nanochat.convert import convert_checkpoint, load_state_dict
     from core.models.loading import load_model
+    from tests.test_convert import reference_logits
 
     hf_logging.disable_progress_bar()
 

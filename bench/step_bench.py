@@ -75,11 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(a.threads)
     from transformers import AutoModelForCausalLM
 
-    from core.training.batching import collate, encode_all, length_grouped_batches
-    from core.models.loading import load_tokenizer
     from core.data.prompts import DEFAULT_SYSTEM_PROMPT
     from core.data.sources import load_source
+    from core.models.loading import load_tokenizer
     from core.models.tiny import create_tiny
+    from core.training.batching import collate, encode_all, length_grouped_batches
     from core.training.setup import split_questions
 
     train_q, _, _ = split_questions(load_source("sample"), 0.1, 0)

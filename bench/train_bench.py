@@ -45,8 +45,8 @@ def make_model(questions, shape: str, out: Path) -> Path:
         return create_tiny(questions, out, size=shape, seed=0, overwrite=True)
     if shape != "d20":
         raise SystemExit(f"unknown --shape {shape!r}: one of {', '.join(SIZES)}, d20")
-    from core.models.catalogue import D20
     from core.files import atomic_dir
+    from core.models.catalogue import D20
 
     tok = train_tokenizer(questions, 4096)
     spec = TinySpec(vocab_size=4096, hidden_size=D20["hidden"], num_layers=D20["n_layer"], num_heads=D20["n_head"],
@@ -103,8 +103,7 @@ def peak_tflops(override: float | None) -> float | None:
 def plan_phase(model_dir: Path, examples, steps: int, device: str) -> dict:
     """HF Trainer as the plan wrote it; timed from the end of its first optimizer step."""
     import torch
-    from transformers import (AutoModelForCausalLM, DataCollatorForLanguageModeling, Trainer, TrainerCallback,
-                              TrainingArguments)
+    from transformers import AutoModelForCausalLM, DataCollatorForLanguageModeling, Trainer, TrainerCallback, TrainingArguments
 
     from core.models.loading import load_tokenizer
 
@@ -195,11 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(a.threads)
-    from core.training.batching import encode_all
     from core.data.prompts import DEFAULT_SYSTEM_PROMPT
-    from core.models.loading import load_tokenizer
-    from core.training.recipes import get_recipe
     from core.data.sources import load_source
+    from core.models.loading import load_tokenizer
+    from core.training.batching import encode_all
+    from core.training.recipes import get_recipe
     from core.training.setup import split_questions
 
     gpu = a.device.startswith("cuda")

@@ -142,9 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("SQA_STUDIO_HOME", str(out / "home"))
     from core.data.sources import load_source
-    from core.models.obtain import resolve_model
     from core.models.loading import load_model
     from core.models.manifest import read_manifest
+    from core.models.obtain import resolve_model
     from core.serving.chat import sampling_defaults
 
     base_dir = resolve_model(a.base)

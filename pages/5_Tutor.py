@@ -13,16 +13,26 @@ import streamlit as st
 import admin_ui
 import classroom
 from core import access
+from core.data.prompts import DEFAULT_SYSTEM_PROMPT, with_grade
+from core.errors import StudioError
+from core.evaluation.capability import capability_note, default_format, model_family
+from core.evaluation.grounding import answer as tutor_answer
+from core.evaluation.grounding import warm
+from core.evaluation.recommend import recommended_model
 from core.models.catalogue import display_name, local_model_folder, offered_models
 from core.models.obtain import resolve_model
-from core.evaluation.recommend import recommended_model
-from core.serving.chat import (MAX_SYSTEM_CHARS, ChatSettings, RateLimiter, clean_input, example_questions, get_model,
-                               reply_note, sampling_defaults, wait_text)
-from core.evaluation.grounding import answer as tutor_answer, warm
+from core.serving.chat import (
+    MAX_SYSTEM_CHARS,
+    ChatSettings,
+    RateLimiter,
+    clean_input,
+    example_questions,
+    get_model,
+    reply_note,
+    sampling_defaults,
+    wait_text,
+)
 from core.serving.endpoint import endpoint_for_page, endpoint_turn
-from core.evaluation.capability import capability_note, default_format, model_family
-from core.errors import StudioError
-from core.data.prompts import DEFAULT_SYSTEM_PROMPT, with_grade
 
 st.set_page_config(page_title="Tutor · ScienceQA Tutor Studio", page_icon=":material/school:", layout="wide")
 actor = admin_ui.actor()

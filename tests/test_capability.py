@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_evaluation import numbered_questions, stand_in
 
 from core.evaluation.capability import capability_note, default_format, degenerate_note, trained_format
 from core.evaluation.jobs import EvalRequest, load_results, run_eval
@@ -18,11 +19,10 @@ from core.evaluation.scoring import evaluate
 from core.home import area
 from core.jobs import runs
 from core.models.catalogue import local_model_folder
-from core.models.obtain import resolve_model
 from core.models.loading import load_model
 from core.models.manifest import read_manifest, write_manifest
+from core.models.obtain import resolve_model
 from core.training.recipes import suggested_format, suggested_recipe
-from test_evaluation import numbered_questions, stand_in
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 

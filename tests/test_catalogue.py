@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_convert import make_raw_checkpoint
 
 from conftest import make_questions
 from core.errors import StudioError
 from core.home import area
-from test_convert import make_raw_checkpoint
 
 
 @pytest.fixture

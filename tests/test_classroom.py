@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import classroom
-from core.jobs import lifecycle
 from conftest import make_questions
 from core.home import PROJECT_ROOT
+from core.jobs import lifecycle
 from core.models.tiny import create_tiny
 from core.serving.endpoint import NOTICE
 

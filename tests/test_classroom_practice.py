@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import make_questions
 
 import classroom
 from classroom_practice import WAITING
+from conftest import make_questions
 from core.models.tiny import create_tiny
 from core.practice import report, sessions
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from conftest import make_questions
-from core.jobs import runs
-from core.evaluation.jobs import EvalRequest, find_cached, load_results, run_eval, run_job, start_eval
 from core.errors import StudioError
+from core.evaluation.jobs import EvalRequest, find_cached, load_results, run_eval, run_job, start_eval
 from core.home import area
+from core.jobs import runs
 
 
 def write_jsonl(path: Path, n: int = 8) -> Path:

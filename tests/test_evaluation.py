@@ -10,11 +10,20 @@ import pytest
 import torch
 
 from conftest import make_questions
-from core.errors import StudioError
-from core.evaluation.scoring import (EvalResult, _letter_row, choice_probabilities, evaluate, extract_answer,
-                             letter_rows, parse_prediction, prompt_text, EvalSettings)
-from core.models.loading import load_model
 from core.data.records import LEADERBOARD_COLUMNS, LETTERS
+from core.errors import StudioError
+from core.evaluation.scoring import (
+    EvalResult,
+    EvalSettings,
+    _letter_row,
+    choice_probabilities,
+    evaluate,
+    extract_answer,
+    letter_rows,
+    parse_prediction,
+    prompt_text,
+)
+from core.models.loading import load_model
 
 
 class PreferringModel(torch.nn.Module):
@@ -187,8 +196,8 @@ def test_batches_group_similar_lengths_within_the_token_budget():
 
 
 def test_the_plan_metric_scores_the_prompt_alone_far_above_chance_on_the_official_test(shared_scienceqa):
-    from core.evaluation.scoring import plan_prompt_only_accuracy
     from core.data.sources import load_source
+    from core.evaluation.scoring import plan_prompt_only_accuracy
 
     test = load_source(str(shared_scienceqa / "test_qcm.jsonl"))
     chance = sum(1 / len(q.choices) for q in test) / len(test)

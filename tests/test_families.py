@@ -333,8 +333,8 @@ def test_a_gguf_file_given_as_a_model_is_imported_once(_llama_master):
 def test_the_preset_without_its_package_says_how_to_install_it(monkeypatch):
     import core.models.presets as presets
     from core.models.catalogue import list_models
-    from core.models.obtain import resolve_model
     from core.models.defaults import default_base_model
+    from core.models.obtain import resolve_model
 
     monkeypatch.setattr(presets, "preset_file", lambda preset: None)
     entry = next(e for e in list_models(check_hub=False) if e.name == "smollm2-135m")
@@ -358,10 +358,10 @@ def test_the_preset_is_found_without_importing_its_package():
 @pytest.mark.slow
 def test_the_real_smollm2_preset_imports_once_and_answers_in_english():
     from core.models.catalogue import list_models
-    from core.models.obtain import resolve_model
     from core.models.defaults import default_base_model
     from core.models.loading import load_model
     from core.models.manifest import read_manifest
+    from core.models.obtain import resolve_model
     from core.serving.chat import ChatSettings, build_messages, stream_reply
 
     assert default_base_model() == "smollm2-135m"

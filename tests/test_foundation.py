@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from core.errors import StudioError
-from core.files import atomic_dir, read_json, write_json_atomic
 from core.data.prompts import assistant_message, to_messages, user_message
 from core.data.records import Question, content_hash
+from core.errors import StudioError
+from core.files import atomic_dir, read_json, write_json_atomic
 
 
 def q(**kw) -> Question:

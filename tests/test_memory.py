@@ -6,8 +6,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.models.memory import (GiB, ModelShape, TrainSetup, check_training_fits, estimate_inference,
-                         estimate_training, lora_parameters)
+from core.models.memory import (
+    GiB,
+    ModelShape,
+    TrainSetup,
+    check_training_fits,
+    estimate_inference,
+    estimate_training,
+    lora_parameters,
+)
 
 D20 = ModelShape(n_layer=20, hidden=1280, n_head=10, n_kv_head=10, vocab=65536, intermediate=5120)
 

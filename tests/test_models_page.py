@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_convert import make_raw_checkpoint
 
 from conftest import finish_job, make_questions
-from test_convert import make_raw_checkpoint
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_Models.py")
 

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import sys
 
-from core.jobs import runs
 from core.home import area
-from core.training.progress import (EVAL_POINTS, elapsed, eval_interval, eval_period, format_duration, run_colors,
-                                    snapshot, table_row)
+from core.jobs import runs
+from core.training.progress import (
+    EVAL_POINTS,
+    elapsed,
+    eval_interval,
+    eval_period,
+    format_duration,
+    run_colors,
+    snapshot,
+    table_row,
+)
 from core.training.recipes import TrainConfig, build_config
 
 

@@ -55,9 +55,9 @@ def test_every_core_entry_point_refuses_a_visitor(public, tiny_here, tmp_path):
     from core.data.sources import load_source
     from core.data.subsets import delete_subset, save_subset
     from core.evaluation.jobs import EvalRequest, start_eval
+    from core.evaluation.publish import push_run
     from core.models import obtain
     from core.models.families.nanochat.convert import convert_checkpoint
-    from core.evaluation.publish import push_run
     from core.models.tiny import create_tiny
     from core.training.jobs import resume_training, start_training
 

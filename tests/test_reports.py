@@ -9,10 +9,21 @@ import json
 import pytest
 
 from core.errors import StudioError
+from core.evaluation.reports import (
+    OFFICIAL_TEST_SIZE,
+    compare,
+    headline,
+    mcnemar,
+    model_warnings,
+    paired_difference_interval,
+    significance,
+    summarize,
+    to_csv,
+    to_json,
+    to_markdown,
+    wilson_interval,
+)
 from core.evaluation.scoring import EvalResult, Prediction
-from core.evaluation.reports import (OFFICIAL_TEST_SIZE, compare, headline, mcnemar, model_warnings,
-                                    paired_difference_interval, significance, summarize, to_csv, to_json, to_markdown,
-                                    wilson_interval)
 
 
 def result_of(correct: list[bool], method: str = "categorical", groups=None, n_choices=None) -> EvalResult:

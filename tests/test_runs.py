@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from core.jobs import runs
 from core.errors import StudioError
 from core.home import area
+from core.jobs import runs
 
 
 def test_create_run_writes_config_and_queued_status():

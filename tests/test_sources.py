@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from core.data import sources
-from core.errors import StudioError
 from core.data.records import Question
 from core.data.sources import load_source, source_splits
+from core.errors import StudioError
 
 HF_COLUMNS = ["question", "choices", "answer", "hint", "task", "grade", "subject", "topic", "category", "skill",
               "lecture", "solution"]

@@ -7,10 +7,18 @@ from collections import Counter
 
 import pytest
 
-from core.errors import StudioError
 from core.data.sources import load_source
-from core.data.subsets import (Filters, apply_filters, build_frame, delete_subset, list_subsets, save_subset,
-                          stratified_sample, summarize)
+from core.data.subsets import (
+    Filters,
+    apply_filters,
+    build_frame,
+    delete_subset,
+    list_subsets,
+    save_subset,
+    stratified_sample,
+    summarize,
+)
+from core.errors import StudioError
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import make_questions
 from core.errors import StudioError
-from core.evaluation.reports import holm, pairwise_tests, paired_sign_test
+from core.evaluation.reports import holm, paired_sign_test, pairwise_tests
 from core.jobs import runs
 from core.training import sweeps
 

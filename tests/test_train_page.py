@@ -7,8 +7,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.jobs import runs
 from core.home import area
+from core.jobs import runs
 from core.training.recipes import build_config
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "3_Train.py")

@@ -16,12 +16,12 @@ import pytest
 import torch
 
 from conftest import make_questions
-from core.jobs import runs
-from core.training.batching import IGNORE, encode, length_grouped_batches, padding_fraction, random_batches
 from core.errors import StudioError
 from core.home import area
-from core.training.recipes import TrainConfig, build_config, config_diff, get_recipe
+from core.jobs import runs
+from core.training.batching import IGNORE, encode, length_grouped_batches, padding_fraction, random_batches
 from core.training.jobs import resume_training, start_training
+from core.training.recipes import TrainConfig, build_config, config_diff, get_recipe
 
 
 @pytest.fixture
@@ -265,9 +265,9 @@ def test_muon_orthogonalizes_same_shape_matrices_as_one_batch_with_the_same_resu
 def test_target_loss_equals_the_models_own_loss_with_the_head_in_chunks(tiny_model_dir, softcap, monkeypatch):
     from peft import LoraConfig, get_peft_model
 
+    from core.models.loading import load_model
     from core.training import batching
     from core.training.batching import TargetLoss
-    from core.models.loading import load_model
 
     model = load_model(tiny_model_dir, device="cpu").model
     model.config.final_logit_softcapping = softcap
@@ -379,7 +379,6 @@ def test_cpu_frozen_recipe_trains_only_the_top_blocks(tiny_model_dir, toy_source
 def test_sigterm_stops_a_training_worker_stopped_with_a_checkpoint_and_exit_130(tiny_model_dir, toy_source):
     import signal
     import subprocess
-    import sys
 
     from core.home import PROJECT_ROOT
     from core.jobs import runner

@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import make_questions
-from core.data.prompts import (open_question, open_turns, skill_request, to_messages, training_conversations,
-                               with_grade)
+from core.data.prompts import open_question, open_turns, skill_request, to_messages, training_conversations, with_grade
 from core.data.sources import load_source
 from core.training.batching import IGNORE, encode_all
 

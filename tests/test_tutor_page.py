@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import make_questions
-from core.jobs import runs
 from core.home import area
+from core.jobs import runs
 from core.models.tiny import create_tiny
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "5_Tutor.py")

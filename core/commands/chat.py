@@ -44,17 +44,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.models.obtain import resolve_model
+    import os
     from dataclasses import replace
 
-    import os
-
     from core.data.lessons import lesson_index
-    from core.serving.chat import clean_input, get_model, sampling_defaults
-    from core.serving.endpoint import MODEL_ENV, endpoint_from_env, endpoint_turn, make_endpoint
-    from core.evaluation.grounding import K_LESSONS, tutor_reply
     from core.data.prompts import DEFAULT_SYSTEM_PROMPT, with_grade
     from core.evaluation.capability import default_format, model_family
+    from core.evaluation.grounding import K_LESSONS, tutor_reply
+    from core.models.obtain import resolve_model
+    from core.serving.chat import clean_input, get_model, sampling_defaults
+    from core.serving.endpoint import MODEL_ENV, endpoint_from_env, endpoint_turn, make_endpoint
 
     chosen = {k: v for k, v in (("temperature", args.temperature), ("top_p", args.top_p),
                                 ("repetition_penalty", args.repetition_penalty),

@@ -71,8 +71,15 @@ def run_stats(args: argparse.Namespace) -> int:
 
 def run_subset(args: argparse.Namespace) -> int:
     from core.data.sources import load_source, normalize_split
-    from core.data.subsets import (Filters, apply_filters, describe_kept, is_subset_name, save_subset,
-                                   stratified_sample, write_subset)
+    from core.data.subsets import (
+        Filters,
+        apply_filters,
+        describe_kept,
+        is_subset_name,
+        save_subset,
+        stratified_sample,
+        write_subset,
+    )
 
     filters = Filters(splits=tuple(normalize_split(s) for s in args.split), subjects=tuple(args.subject),
                       grade_min=args.grade_min, grade_max=args.grade_max, topics=tuple(args.topic),

@@ -81,8 +81,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_convert(args: argparse.Namespace) -> int:
     from core.errors import StudioError
     from core.models.catalogue import HUB_ID, local_cache_dir
-    from core.models.obtain import fetch_hub_model
     from core.models.families import named
+    from core.models.obtain import fetch_hub_model
     from core.progress import Bar, say
 
     raw = named("nanochat").checkpoints
@@ -137,11 +137,10 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_tiny(args: argparse.Namespace) -> int:
-    from core.models.catalogue import tiny_dir
     from core.data.sources import load_source, source_splits
-    from core.models.tiny import create_tiny
-
     from core.files import check_output
+    from core.models.catalogue import tiny_dir
+    from core.models.tiny import create_tiny
 
     out = check_output(Path(args.out), folder=True) if args.out else tiny_dir()
     split = "train" if "train" in source_splits(args.data) else None
@@ -153,11 +152,10 @@ def cmd_tiny(args: argparse.Namespace) -> int:
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
-    from core.models.obtain import resolve_model
     from core.models.devices import pick_device
-    from core.models.memory import GiB, ModelShape, TrainSetup, estimate_inference, estimate_training
-
     from core.models.loading import check_model_config
+    from core.models.memory import GiB, ModelShape, TrainSetup, estimate_inference, estimate_training
+    from core.models.obtain import resolve_model
 
     folder = resolve_model(args.model)
     check_model_config(folder)

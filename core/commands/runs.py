@@ -41,9 +41,8 @@ def _run_dir(a: argparse.Namespace) -> Path:
 
 
 def run_list(a: argparse.Namespace) -> int:
-    from core.jobs import runs
     from core.home import area
-
+    from core.jobs import runs
     from core.training.progress import format_duration, snapshot
 
     root = Path(a.root) if a.root else area("runs")
@@ -80,6 +79,7 @@ def run_jobs(a: argparse.Namespace) -> int:
 
 def run_status(a: argparse.Namespace) -> int:
     from dataclasses import asdict
+
     from core.jobs import runs
 
     print(json.dumps(asdict(runs.read_status(_run_dir(a))), indent=2, default=str))

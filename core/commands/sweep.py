@@ -101,7 +101,6 @@ def run_sweep(a: argparse.Namespace) -> int:
 def _sweep_dir(name: str) -> Path:
     from core.errors import StudioError
     from core.home import area
-
     from core.jobs import runs
 
     p = Path(name)

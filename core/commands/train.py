@@ -81,11 +81,10 @@ def prepare_model(name: str) -> None:
 
 
 def run_train(a: argparse.Namespace) -> int:
-    from core.jobs import runs
-    from core.home import area
-    from core.training.jobs import start_training, validate_launch
-
     from core.files import check_output
+    from core.home import area
+    from core.jobs import runs
+    from core.training.jobs import start_training, validate_launch
 
     prepare_model(a.model)
     cfg = config_from_args(a)

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from core import access
+from core.data.records import LETTERS, Question
 from core.errors import StudioError
 from core.home import ASSETS, area
-from core.data.records import LETTERS, Question
 
 HUB_DATASET = "derek-thomas/ScienceQA"
 SAMPLE_PATH = ASSETS / "sample" / "scienceqa_sample.jsonl"

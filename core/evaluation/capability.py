@@ -13,13 +13,13 @@ it measured, and whether its answers are degenerate.
 
 from __future__ import annotations
 
-from core.errors import StudioError
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.data.prompts import DEFAULT_FORMAT, FORMATS
 from core.data.records import LETTERS
+from core.errors import StudioError
 
 # What each format teaches, in a teacher's words.
 FORMAT_KIND = {"paper": "letters only", "nanochat": "letters only", "paper_ale": "answer + why", "tutor": "tutor"}

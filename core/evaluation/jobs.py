@@ -22,19 +22,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from core.models import catalogue, obtain
-
-from core.jobs import kinds, runner, runs
 from core import access
+from core.data.prompts import DEFAULT_FORMAT, get_format
+from core.data.records import Question, content_hash
 from core.errors import StudioError
 from core.evaluation import methods
 from core.evaluation.scoring import EvalResult, EvalSettings, evaluate
 from core.files import read_json, write_json_atomic
+from core.home import area
+from core.jobs import kinds, runner, runs
+from core.models import catalogue, obtain
 from core.progress import Bar
 from core.progress import say as say_progress
-from core.home import area
-from core.data.prompts import DEFAULT_FORMAT, get_format
-from core.data.records import Question, content_hash
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 # Everything else in a model folder that changes answers: hashed by content (they are small).
@@ -157,8 +156,8 @@ def load_for_eval(name: str, device: str | None = None):
     """Resolve a catalogue name and load it; running out of memory becomes a StudioError with a hint."""
     import torch
 
-    from core.models.obtain import resolve_model
     from core.models.loading import load_model
+    from core.models.obtain import resolve_model
 
     try:
         return load_model(resolve_model(name), device=device)
@@ -243,9 +242,9 @@ def run_eval(req: EvalRequest, use_cache: bool = True) -> tuple[Path, bool]:
 def run_job(run_dir: Path, echo: bool = False) -> int:
     """Do the evaluation a job folder asks for, its states written by the runner (core.jobs.runner): returns
     0 when done or stopped by request, 130 when interrupted (Ctrl-C, SIGTERM), 1 when it failed."""
-    from core.models.obtain import resolve_model
-    from core.models.loading import load_model
     from core.evaluation.reports import summarize
+    from core.models.loading import load_model
+    from core.models.obtain import resolve_model
 
     run_dir = Path(run_dir)
     try:

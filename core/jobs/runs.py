@@ -34,10 +34,26 @@ from core import access
 from core.errors import StudioError
 from core.files import open_append_nofollow, read_json, read_only, write_json_atomic
 from core.home import area
-from core.jobs.lifecycle import (CANCEL, HEARTBEAT, LAUNCHER, LOG, STATES, STATUS, STOP, TERMINAL,  # noqa: F401
-                                 Status, cancel_requested, log_tail, pid_alive, read_status,
-                                 request_stop, stop_requested, terminate, write_status)
 from core.jobs import device, lifecycle, runner
+from core.jobs.lifecycle import (  # noqa: F401
+    CANCEL,
+    HEARTBEAT,
+    LAUNCHER,
+    LOG,
+    STATES,
+    STATUS,
+    STOP,
+    TERMINAL,
+    Status,
+    cancel_requested,
+    log_tail,
+    pid_alive,
+    read_status,
+    request_stop,
+    stop_requested,
+    terminate,
+    write_status,
+)
 from core.jobs.runner import launch  # noqa: F401
 
 CONFIG, METRICS = "config.json", "metrics.jsonl"

@@ -19,8 +19,8 @@ from core.errors import StudioError
 from core.files import read_json, write_json_atomic
 from core.home import area
 from core.jobs import runs
-from core.models.manifest import Manifest, read_manifest
 from core.models import presets as _presets
+from core.models.manifest import Manifest, read_manifest
 from core.models.presets import PRESETS, Preset
 
 KINDS = ("hub-raw", "hub-hf", "local", "run", "tiny", "preset")

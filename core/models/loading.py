@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-from core.models.devices import pick_device, pick_dtype
 from core.errors import StudioError
+from core.models.devices import pick_device, pick_dtype
 
 
 @dataclass

@@ -30,8 +30,21 @@ from core.files import atomic_dir, read_json, write_json_atomic
 from core.jobs import runs
 from core.models import catalogue
 from core.models import presets as _presets
-from core.models.catalogue import (HUB_ID, KNOWN_HUB, PRESETS, Progress, _ready, check_model_name, hub_cache_dir,
-                                   local_cache_dir, parameters_of, preset_dir, register_local, run_model, tiny_dir)
+from core.models.catalogue import (
+    HUB_ID,
+    KNOWN_HUB,
+    PRESETS,
+    Progress,
+    _ready,
+    check_model_name,
+    hub_cache_dir,
+    local_cache_dir,
+    parameters_of,
+    preset_dir,
+    register_local,
+    run_model,
+    tiny_dir,
+)
 from core.models.manifest import Manifest, read_manifest, write_manifest
 
 
@@ -186,8 +199,8 @@ def _download_and_convert(repo: str, cached: Path, stage: str | None, step: int 
     from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    from core.models.families import named
     from core.hub import get_token
+    from core.models.families import named
     from core.progress import tqdm_class  # a plain line every few seconds off a terminal, the Hub's bar on one
 
     nanochat = named("nanochat")

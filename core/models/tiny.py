@@ -13,11 +13,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from core.models.families import named
-from core.files import atomic_dir
-from core.models.manifest import Manifest, write_manifest
-from core.data.prompts import FORMATS, DEFAULT_SYSTEM_PROMPT, to_messages
+from core.data.prompts import DEFAULT_SYSTEM_PROMPT, FORMATS, to_messages
 from core.data.records import Question, content_hash
+from core.files import atomic_dir
+from core.models.families import named
+from core.models.manifest import Manifest, write_manifest
 
 # nanochat's split pattern (GPT-4 style, numbers split into groups of 1-2 digits).
 SPLIT_PATTERN = (

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.data.prompts import TUTOR_TEMPERATURE, TUTOR_TOP_P
+from core.errors import StudioError
 from core.models.families import stop_tokens, user_input_tokens
 from core.serving.batching import DeviceQueue, device_queue  # noqa: F401 - re-exported: the chat's device queue
 from core.serving.reply import ReplyStats
-from core.errors import StudioError
 
 MAX_INPUT_CHARS = 4000
 MAX_SYSTEM_CHARS = 2000
@@ -278,8 +278,8 @@ def example_questions(n: int = 3, fmt: str | None = None) -> list[tuple[str, str
 
     from core.data.prompts import DEFAULT_FORMAT, get_format
     from core.data.records import LETTERS
-    from core.home import ASSETS
     from core.data.sources import load_source
+    from core.home import ASSETS
 
     picked, topics = [], set()
     for q in load_source("sample", "test"):

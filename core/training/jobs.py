@@ -11,11 +11,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.jobs import kinds, runner, runs
 from core import access
 from core.errors import StudioError
 from core.files import read_only
 from core.home import area
+from core.jobs import kinds, runner, runs
 from core.training.recipes import TrainConfig
 
 
@@ -163,13 +163,13 @@ def flops_per_token(shape, r) -> float:
 
 def estimate(cfg: TrainConfig, model_dir: Path | None = None) -> Estimate:
     """Rough run time and peak memory before launch, from the model's config and the data's tokens."""
+    from core.data.prompts import training_conversations
+    from core.data.sources import load_source
     from core.models.devices import pick_device
     from core.models.loading import load_tokenizer
-    from core.data.sources import load_source
-    from core.training.setup import resolve_model_path, split_questions
-    from core.data.prompts import training_conversations
-    from core.training.batching import encode_messages
     from core.models.memory import TrainSetup, check_training_fits
+    from core.training.batching import encode_messages
+    from core.training.setup import resolve_model_path, split_questions
 
     r = cfg.recipe
     model_dir = Path(model_dir) if model_dir else resolve_model_path(cfg.model)

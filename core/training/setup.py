@@ -14,17 +14,18 @@ from pathlib import Path
 
 import torch
 
-from core.training.batching import Example, encode_all
-from core.models.devices import pick_device
+from core.data.records import Question
 from core.errors import StudioError
 from core.files import atomic_dir, read_json, write_json_atomic
 from core.jobs import runs
+from core.models.devices import pick_device
 from core.models.families import GENERIC, family_for_config, require_assistant_markers
 from core.models.loading import LoadedModel, load_model
 from core.models.manifest import Manifest, read_manifest, write_manifest
+from core.training.batching import Example, encode_all
 from core.training.muon import Muon
 from core.training.recipes import Recipe, TrainConfig
-from core.data.records import Question
+
 
 def resolve_model_path(name: str) -> Path:
     """A model name -> a local transformers folder (core.models.catalogue when present; else a folder or run:<id>)."""

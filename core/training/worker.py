@@ -30,18 +30,28 @@ from pathlib import Path
 
 import torch
 
-from core.jobs import runner, runs
-from core.training.batching import Example, TargetLoss, collate, encode_all, make_batches, shuffled_options
 from core import access
 from core.errors import StudioError
+from core.jobs import runner, runs
 from core.progress import echo
+from core.training.batching import Example, TargetLoss, collate, encode_all, make_batches, shuffled_options
 from core.training.letters import guessing_loss, history_warning, prior_loss
 from core.training.machine import pick_threads, record_step_time
 from core.training.progress import EVAL_COST, eval_interval, eval_period, eval_plan, learning_note
 from core.training.recipes import TrainConfig
-from core.training.setup import (Data, build_optimizers, checkpoints, clean_partial_writes, compile_blocks,
-                                 load_checkpoint, load_data, load_for_training, lr_factor, save_checkpoint,
-                                 save_final_model)
+from core.training.setup import (
+    Data,
+    build_optimizers,
+    checkpoints,
+    clean_partial_writes,
+    compile_blocks,
+    load_checkpoint,
+    load_data,
+    load_for_training,
+    lr_factor,
+    save_checkpoint,
+    save_final_model,
+)
 from core.training.tracking import Tracker
 from core.training.validation import evaluate_slice
 

@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from core.jobs import runs
 from core.home import area
+from core.jobs import runs
 from tests.e2e.conftest import wait_streamlit_idle
 
 pytestmark = pytest.mark.e2e

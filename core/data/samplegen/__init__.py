@@ -22,11 +22,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from core.files import write_text_atomic
-from core.home import ASSETS
 from core.data.records import Question
 from core.data.samplegen import grammar, life, physics, social, units, words
 from core.data.samplegen.common import Draft, Template
+from core.files import write_text_atomic
+from core.home import ASSETS
 
 DEFAULT_SEED = 0
 SAMPLE_PATH = ASSETS / "sample" / "scienceqa_sample.jsonl"

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.models.families import Family
-from core.models.families.nanochat.template import (ASSISTANT_END, BOS, CHAT_TEMPLATE, SPECIAL_TOKENS,
-                                                    USER_START)
+from core.models.families.nanochat.template import ASSISTANT_END, BOS, CHAT_TEMPLATE, SPECIAL_TOKENS, USER_START
 
 
 @dataclass(frozen=True)
