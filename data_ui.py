@@ -1,4 +1,4 @@
-"""Streamlit drawing for the Data page (pages/1_Data.py): the cached loads, the filter widgets, the headline
+"""Streamlit drawing for the Data page (views/1_Data.py): the cached loads, the filter widgets, the headline
 counts, the overview charts, a question, and the conversation (and tokens) it becomes.
 
 UI only: what a source, a filter, a chart's counts or a conversation is, is core.data's (subsets,

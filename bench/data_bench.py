@@ -10,7 +10,7 @@ then the Data page's script run (server side, Streamlit's AppTest) on the same 2
     python -m bench.data_bench            # prints two markdown tables
     python -m bench.data_bench --rows ROWS.jsonl --baseline-page OLD_1_Data.py
         # only the page: subject filter changes on ROWS, this page beside another version of it, in
-        # alternating rounds (e.g. OLD = `git show <commit>:pages/1_Data.py`)
+        # alternating rounds (e.g. OLD = `git show <commit>:views/1_Data.py`)
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def timed(fn, repeat: int = 1) -> tuple[float, object]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows", type=Path, default=None, help="a 21,208-row JSON Lines file: time only the page")
-    p.add_argument("--baseline-page", type=Path, default=None, help="another version of pages/1_Data.py to time beside")
+    p.add_argument("--baseline-page", type=Path, default=None, help="another version of views/1_Data.py to time beside")
     a = p.parse_args(argv)
     if a.rows:
         if a.baseline_page:
@@ -117,7 +117,7 @@ def page_timings(rows: Path) -> None:
     from core.data import sources
 
     sources.SAMPLE_PATH = rows
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "1_Data.py"), default_timeout=300)
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "views" / "1_Data.py"), default_timeout=300)
     steps = [("first run (load + frame + render)", lambda: at.run()), ("rerun, nothing changed", lambda: at.run()),
              ("filter change: subject", lambda: at.multiselect(key="f_subject").set_value(["natural science"]).run()),
              ("filter change: text search", lambda: at.text_input(key="f_search").input("which").run()),
@@ -141,7 +141,7 @@ def page_side_by_side(rows: Path, baseline: Path, rounds: int = 3) -> None:
     from core.data import sources
 
     sources.SAMPLE_PATH = rows
-    pages = {"baseline": baseline, "this page": Path(__file__).resolve().parent.parent / "pages" / "1_Data.py"}
+    pages = {"baseline": baseline, "this page": Path(__file__).resolve().parent.parent / "views" / "1_Data.py"}
     apps = {k: AppTest.from_file(str(v), default_timeout=300) for k, v in pages.items()}
     for at in apps.values():
         at.run()

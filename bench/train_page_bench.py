@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-PAGE = Path(__file__).resolve().parent.parent / "pages" / "3_Train.py"
+PAGE = Path(__file__).resolve().parent.parent / "views" / "3_Train.py"
 
 
 def write_runs(n: int, steps: int = 300) -> None:

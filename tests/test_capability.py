@@ -24,7 +24,7 @@ from core.models.manifest import read_manifest, write_manifest
 from core.models.obtain import resolve_model
 from core.training.recipes import suggested_format, suggested_recipe
 
-PAGES = Path(__file__).resolve().parent.parent / "pages"
+PAGES = Path(__file__).resolve().parent.parent / "views"
 
 
 def set_manifest(folder: Path, **fields) -> None:

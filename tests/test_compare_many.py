@@ -17,7 +17,7 @@ from core.home import area
 from core.jobs import runs
 from core.models.tiny import create_tiny
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "4_Compare.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "4_Compare.py")
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from core.home import area
 from core.jobs import runs
 from core.models.tiny import create_tiny
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "4_Compare.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "4_Compare.py")
 VISITOR = access.Actor(address="203.0.113.9")
 
 

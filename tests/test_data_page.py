@@ -12,7 +12,7 @@ from core.data import sources
 from core.data.subsets import write_subset
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "1_Data.py")
+PAGE = str(ROOT / "views" / "1_Data.py")
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def metric(at: AppTest, label: str) -> str:
 
 
 def test_home_page_loads():
-    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=30).run()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
     assert not at.exception
 
 

@@ -64,7 +64,7 @@ def test_train_page_proposes_the_preset_and_its_pretrained_recipe():
 
     from streamlit.testing.v1 import AppTest
 
-    page = str(Path(__file__).resolve().parent.parent / "pages" / "3_Train.py")
+    page = str(Path(__file__).resolve().parent.parent / "views" / "3_Train.py")
     at = AppTest.from_file(page, default_timeout=60).run()
     assert not at.exception
     assert at.selectbox(key="tr_model").value == "smollm2-135m"

@@ -292,7 +292,7 @@ FORBIDDEN = re.compile(r"<\|(bos|user_start|user_end|assistant_start|assistant_e
 
 def test_no_module_outside_the_families_package_names_a_familys_specifics():
     root = Path(__file__).resolve().parent.parent
-    files = [*root.glob("core/**/*.py"), *root.glob("pages/*.py"), *root.glob("*.py")]
+    files = [*root.glob("core/**/*.py"), *root.glob("views/*.py"), *root.glob("*.py")]
     offenders = [f"{p.relative_to(root)}: {m.group(0)}" for p in files
                  if "families" not in p.relative_to(root).parts
                  for m in [FORBIDDEN.search(p.read_text())] if m]

@@ -21,7 +21,7 @@ from core.home import PROJECT_ROOT, area
 from core.jobs import lifecycle, runs
 from core.training.recipes import build_config
 
-TRAIN_PAGE = str(PROJECT_ROOT / "pages" / "3_Train.py")
+TRAIN_PAGE = str(PROJECT_ROOT / "views" / "3_Train.py")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -241,7 +241,7 @@ def test_a_damaged_local_folders_registry_is_reported_and_skipped():
         registry_path().write_text(content)
         names = [m.name for m in list_models(check_hub=False)]
         assert "tiny" in names and registered_folders()[1]
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "2_Models.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(PROJECT_ROOT / "views" / "2_Models.py"), default_timeout=60).run()
     assert not at.exception and any("damaged" in w.value for w in at.warning)
 
 

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from core.home import area
 from core.jobs.runs import create_run
 
-APP = Path(__file__).resolve().parent.parent / "Home.py"
+APP = Path(__file__).resolve().parent.parent / "app.py"  # Home, opened through the navigation (its links name views/)
 ENTRY = APP.parent / "app.py"
 
 
@@ -101,5 +101,5 @@ def test_the_entry_point_opens_on_home_and_lists_every_page():
     assert steps_of(at), "app.py did not open on the home page's guided path"
     src = ENTRY.read_text()
     assert src.index('title="Home"') < src.index("1_Data.py")
-    pages = sorted(p.name for p in (APP.parent / "pages").glob("*.py"))
-    assert all(name in src for name in pages), "a page in pages/ is missing from app.py's navigation"
+    pages = sorted(p.name for p in (APP.parent / "views").glob("*.py"))
+    assert all(name in src for name in pages), "a page in views/ is missing from app.py's navigation"

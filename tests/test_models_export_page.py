@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import finish_job
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_Models.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "2_Models.py")
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""pages/2_Models.py in Streamlit's AppTest: catalogue, tiny creation, conversion errors, memory calculator."""
+"""views/2_Models.py in Streamlit's AppTest: catalogue, tiny creation, conversion errors, memory calculator."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from test_convert import make_raw_checkpoint
 
 from conftest import finish_job, make_questions
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_Models.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "2_Models.py")
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core import access
 from core.practice import report, sessions
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "6_Practice.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "6_Practice.py")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from core.home import PROJECT_ROOT, area
 from core.jobs import runs
 from core.training.recipes import build_config
 
-PAGES = PROJECT_ROOT / "pages"
+PAGES = PROJECT_ROOT / "views"
 VISITOR = access.Actor(address="203.0.113.9")
 REFUSED = "needs the admin password"
 
@@ -152,7 +152,7 @@ def errors(at: AppTest) -> str:
 
 
 def test_home_page_hides_the_server_path_from_a_visitor(public, studio_home):
-    at = AppTest.from_file(str(PROJECT_ROOT / "Home.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
     assert str(studio_home) not in " ".join(c.value for c in at.caption)
     sign_in(at)

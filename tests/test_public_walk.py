@@ -20,7 +20,7 @@ from core.jobs import runs
 from core.models.tiny import create_tiny
 from core.training.recipes import build_config
 
-PAGE_FILES = [PROJECT_ROOT / "Home.py", *sorted((PROJECT_ROOT / "pages").glob("*.py"))]
+PAGE_FILES = [PROJECT_ROOT / "app.py", *sorted((PROJECT_ROOT / "views").glob("*.py"))]
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\.py\", line \d+")
 
 
@@ -108,7 +108,7 @@ def test_a_visitor_sees_the_data_pages_save_and_delete_disabled_with_the_reason(
 
     save_subset("kept", load_source("sample")[:6], {"source": "sample"}, actor=access.LOCAL)
     monkeypatch.setenv("SQA_ADMIN_PASSWORD", "s3cret")
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "1_Data.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(PROJECT_ROOT / "views" / "1_Data.py"), default_timeout=120).run()
     assert not at.exception
     for widget, action in ((at.button(key="subset_save"), "Saving a subset"),
                            (at.checkbox(key="delete_sure:kept"), "Deleting a subset"),

@@ -37,8 +37,8 @@ def measured(model: str, accuracy: float, chance: float = 0.5, data_hash: str = 
 
 
 def home_and_tutor_choice() -> tuple[list[str], str, list[str]]:
-    home = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60).run()
-    tutor = AppTest.from_file(str(ROOT / "pages" / "5_Tutor.py"), default_timeout=120).run()
+    home = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    tutor = AppTest.from_file(str(ROOT / "views" / "5_Tutor.py"), default_timeout=120).run()
     assert not home.exception and not tutor.exception
     return [c.value for c in home.caption], tutor.selectbox(key="model").value, [i.value for i in tutor.info]
 

@@ -35,20 +35,20 @@ def page(path: str) -> AppTest:
 
 
 def test_compare_names_the_run_in_both_views(named_run):
-    at = page("pages/4_Compare.py")
+    at = page("views/4_Compare.py")
     assert NAME in at.selectbox(key="model_b").options and at.selectbox(key="model_b").value == named_run
     at.segmented_control(key="cmp_view").set_value("Many models").run()
     assert NAME in at.multiselect(key="many_models").options
 
 
 def test_the_tutor_picker_names_the_run(named_run):
-    assert NAME in page("pages/5_Tutor.py").selectbox(key="model").options
+    assert NAME in page("views/5_Tutor.py").selectbox(key="model").options
 
 
 def test_the_models_list_names_the_run(named_run):
-    at = page("pages/2_Models.py")
+    at = page("views/2_Models.py")
     assert NAME in list(at.table[0].value.index)
 
 
 def test_home_names_the_run(named_run):
-    assert any(NAME in c.value for c in page("Home.py").caption)
+    assert any(NAME in c.value for c in page("app.py").caption)

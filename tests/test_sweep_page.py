@@ -13,7 +13,7 @@ from core.files import write_json_atomic
 from core.jobs import runs
 from core.training import sweeps
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "3_Train.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "3_Train.py")
 
 
 def write_sweep(state: str = "done") -> Path:

@@ -11,7 +11,7 @@ from core.home import area
 from core.jobs import runs
 from core.training.recipes import build_config
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "3_Train.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "3_Train.py")
 
 
 def write_run(name: str, state: str, steps: int = 6) -> os.PathLike:

@@ -13,7 +13,7 @@ from core.home import area
 from core.jobs import runs
 from core.models.tiny import create_tiny
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "5_Tutor.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "5_Tutor.py")
 
 
 @pytest.fixture
