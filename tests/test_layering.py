@@ -127,4 +127,4 @@ def test_the_layering_check_sees_a_lazy_upward_import(tmp_path):
     found = imported(src, {"core.evaluation.jobs": src})
     assert (2, "core.evaluation.jobs") in found and (3, "streamlit") in found
     assert layer("core.evaluation.jobs") not in ALLOWED["models"]
-    assert layer("core.hub") == "foundation" and layer("core.models.hub") == "models"
+    assert layer("core.hub") == "foundation" and layer("core.models.catalogue") == "models"

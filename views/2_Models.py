@@ -16,10 +16,10 @@ import jobs_ui
 import models_ui
 from core import access
 from core.errors import StudioError
+from core.hub import OFFLINE_HELP, hub_reachable
 from core.models import jobs as model_jobs
 from core.models.catalogue import display_name, list_models, registered_folders
 from core.models.families import named as family_named
-from core.models.hub import OFFLINE_HELP, hub_reachable
 from core.models.jobs import ModelRequest, exportable_first
 from core.models.presets import PRESETS
 from models_ui import BADGES, COLORS, KIND_LABELS, fmt_params, fmt_size

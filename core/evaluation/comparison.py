@@ -261,7 +261,7 @@ def data_sources(actor: access.Actor | None = None) -> list[str]:
 def stored_report_card(tuned: str, base: str) -> dict[str, Any] | None:
     """The report card of `tuned` against `base` from evaluations already stored (the newest categorical
     evaluation of `tuned` whose questions and format `base` was also evaluated on; the options-shuffled
-    ones where they exist), or None: what the published model card carries (core.models.publish)."""
+    ones where they exist), or None: what the published model card carries (core.evaluation.publish)."""
     from core.evaluation.report_card import report_card
     from core.home import area
     from core.jobs import runs
