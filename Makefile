@@ -1,5 +1,5 @@
 # Two commands on a fresh machine:
-#   make run   installs and starts the app on its offline default (embedded sample + tiny model)
+#   make run   installs and starts the app on its offline default (embedded sample + SmolLM2-135M)
 #   make test  installs everything the tests need (Chromium included), checks the code with ruff
 #              (pyproject.toml) and runs the whole suite (it leaves the checkout as it found it: the README's
 #              screenshot is written only by `make screenshots`)
