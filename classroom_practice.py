@@ -285,8 +285,8 @@ def build_tab(loaded, settings, rate: int = 10, limits: Limits | None = None) ->
         gr.api(practice_answer, api_name="practice_answer", **quick)
         gr.api(practice_hint, api_name="practice_hint", **quick)
         gr.api(practice_result, api_name="practice_result", **quick)
-        gr.api(practice_explain, api_name="practice_explain", concurrency_limit=8)
-        gr.api(practice_ask, api_name="practice_ask", concurrency_limit=8)
+        gr.api(practice_explain, api_name="practice_explain", concurrency_limit="default")  # the batch size
+        gr.api(practice_ask, api_name="practice_ask", concurrency_limit="default")
     return tab
 
 

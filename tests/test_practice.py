@@ -221,3 +221,30 @@ def test_a_student_waiting_for_the_device_is_told_their_place(tiny_model_dir):
         line.leave(ticket)
     reader.join(60)
     assert events[1] == ("wait", 0) and any(kind == "text" for kind, _ in events)
+
+
+def test_a_student_who_leaves_cancels_their_explanation_and_the_batch_lets_it_go(tiny_model_dir):
+    import time
+
+    from core.serving.batching import batcher_for
+    from core.serving.chat import ChatSettings, device_queue, get_model
+
+    loaded = get_model(tiny_model_dir)
+    q = make_questions(3)[0]
+    line = device_queue(loaded.device)
+    ticket = line.enter()  # the device is busy: both students wait in the batch's line
+    settings = ChatSettings(max_new_tokens=512, temperature=0)
+    first = explain.stream_events(loaded, explain.explanation_messages(q, 1 - q.answer), settings)
+    second = explain.stream_events(loaded, explain.explanation_messages(q, 1 - q.answer), settings)
+    try:
+        assert next(first) == ("wait", 1) and next(second) == ("wait", 2)  # each told their own place
+        second.close()  # the second student closes the tab while waiting
+        first.close()
+        waiting = list(batcher_for(loaded)._waiting)
+        assert len(waiting) == 2 and all(r.cancelled for r in waiting)  # both cancelled, before decoding
+    finally:
+        line.leave(ticket)
+    deadline = time.monotonic() + 30
+    while batcher_for(loaded).in_flight() != (0, 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert batcher_for(loaded).in_flight() == (0, 0)  # neither is decoded for nobody

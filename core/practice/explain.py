@@ -2,16 +2,15 @@
 and the explanation of a wrong one, grounded in the row's OWN lecture and solution (given to the model
 as context, so a small model explains from the source, not from memory).
 
-Generation goes through `generate` only (today core.serving.chat.stream_reply; a batched generator
-later is a one-line change there). `stream_events` runs it in a thread so a waiting student sees
-their place in the device queue instead of a frozen page.
+Generation goes through `generate` only: each explanation joins the model's continuous batch
+(core.serving.chat.submit), so a class's explanations are decoded together rather than one after another.
+`stream_events` reads the reply in the caller's own thread: the student's place in line while they wait,
+then the text; a student who leaves cancels their row.
 """
 
 from __future__ import annotations
 
-import queue
 import re
-import threading
 from collections.abc import Iterator
 
 from core.data.prompts import DEFAULT_SYSTEM_PROMPT, build_context, sentences
@@ -103,38 +102,32 @@ def followup_messages(q: Question, chosen: int | None, history: list[dict[str, s
         [{"role": "user", "content": message}]
 
 
-def generate(loaded, messages: list[dict[str, str]], settings=None, on_wait=None) -> Iterator[str]:
-    """The one place practice generates text (text deltas)."""
-    from core.serving.chat import stream_reply
+def generate(loaded, messages: list[dict[str, str]], settings=None):
+    """The one place practice generates text: the request joins the model's shared batch
+    (core.serving.chat.submit, continuous batching), so a class's explanations are decoded together.
+    Returns the `Reply` at once (`.place`, iterate for text, `.cancel()`)."""
+    from core.serving import chat
 
-    return stream_reply(loaded, messages, settings, on_wait=on_wait)
+    return chat.submit(loaded, messages, settings)
 
 
-def stream_events(loaded, messages: list[dict[str, str]], settings=None) -> Iterator[tuple[str, object]]:
-    """('wait', n_ahead) while queued for the device, then ('text', delta)...; an error is re-raised."""
-    events: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    DONE = object()
-
-    def run() -> None:
-        try:
-            gen = generate(loaded, messages, settings, on_wait=lambda n: events.put(("wait", n)))
-            for delta in gen:
-                if stop.is_set():
-                    gen.close()
-                    break
-                events.put(("text", delta))
-        except BaseException as e:  # noqa: BLE001 - handed to the reader, who re-raises it
-            events.put(("error", e))
-        finally:
-            events.put(DONE)
-
-    thread = threading.Thread(target=run, daemon=True, name="practice-explain")
-    thread.start()
+def stream_events(loaded, messages: list[dict[str, str]], settings=None,
+                  poll: float = 0.1) -> Iterator[tuple[str, object]]:
+    """('wait', n_ahead) each time the student's place in line changes (then ('wait', 0) once it is their
+    turn), then ('text', delta)...; an error is re-raised. Closing the generator (the student left)
+    cancels the request: its row leaves the batch at the next step."""
+    reply = generate(loaded, messages, settings)
     try:
-        while (item := events.get()) is not DONE:
-            if item[0] == "error":
-                raise item[1]
-            yield item
+        last = 0
+        while reply.started is None and not reply.done:
+            ahead = reply.place
+            if ahead and ahead != last:
+                yield "wait", ahead
+                last = ahead
+            reply.wait(poll)
+        if last:
+            yield "wait", 0
+        for delta in reply:
+            yield "text", delta
     finally:
-        stop.set()
+        reply.cancel()  # a no-op once it has ended
