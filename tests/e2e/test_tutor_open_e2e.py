@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from core.evaluation.capability import capability_note
 from core.home import area
 from core.jobs import runs
+from core.models.catalogue import display_name
 from core.training.recipes import build_config
 from core.training.worker import run_worker
 from tests.e2e.conftest import wait_streamlit_idle
@@ -33,7 +34,7 @@ def test_the_tutor_answers_an_open_question_and_says_what_it_can_do(app_server, 
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(f"{base}/Tutor")
     wait_streamlit_idle(page, timeout=90_000)
-    expect(page.get_by_role("combobox", name="Model")).to_have_value(tutor_run)
+    expect(page.get_by_role("combobox", name="Model")).to_have_value(display_name(tutor_run))  # shown by its label
     expect(page.get_by_text(note)).to_be_visible(timeout=60_000)
     page.screenshot(path=str(tmp_path / "tutor-note-1366.png"))
     page.set_viewport_size({"width": 390, "height": 844})
