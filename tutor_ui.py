@@ -93,8 +93,8 @@ def class_link(actor, model_name: str, setup: tutor.Setup, max_new: int, grade: 
                 "is this Space's Tutor page.")
         st.code(space_link, language=None)
         return
-    st.caption("A separate app that serves **only** this chat (no training, data or files), with one answer "
-               "generated at a time and each student told their place in line.")
+    st.caption("A separate app that serves **only** this chat (no training, data or files): the class's answers are "
+               "generated together, and a student who must wait is told their place in line.")
     cols = st.columns([2, 2, 1])
     password = cols[0].text_input("Class password (optional)", type="password", key="class_password")
     share = cols[1].toggle("Public link (gradio.live)", value=True, key="share")
