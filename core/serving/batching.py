@@ -22,9 +22,10 @@ Why not transformers' own ContinuousBatchingManager (`generate_batch`): it runs 
 here, but greedy vs sampling and the repetition penalty are fixed for the whole manager (only temperature,
 top-k and top-p are per request), which a shared tutor with per-student settings cannot use.
 
-The device is taken through one function, `_device_turn`: the app's device lease (core.jobs.device, shared
+The device is taken through one function, `device_turn`: the app's device lease (core.jobs.device, shared
 with training and evaluation jobs in other processes) plus this process's DeviceQueue; the loop holds it
-while any row is decoding and lets it go when the batch empties.
+while any row is decoding and lets it go when the batch empties. Other in-process device work (Compare's
+side-by-side scoring, core.evaluation.side_by_side) takes the same turn under its own holder name.
 """
 
 from __future__ import annotations
@@ -109,17 +110,18 @@ def device_queue(device) -> DeviceQueue:
 
 
 @contextlib.contextmanager
-def _device_turn(device) -> Iterator[None]:
-    """Hold the device while the batch decodes: the app's one device lease (core.jobs.device, across
-    processes: a training or evaluation job and the chat take turns), and this process's DeviceQueue."""
+def device_turn(device, holder: str = "chat: the tutor") -> Iterator[None]:
+    """Hold the device while the batch decodes (or `holder` scores): the app's one device lease
+    (core.jobs.device, across processes: a training or evaluation job and the chat take turns), and this
+    process's DeviceQueue."""
     from core.jobs.device import device_lease
 
     q = device_queue(device)
     ticket = q.enter(timeout=3600.0)
     try:
-        with device_lease(holder="chat: the tutor") as held:
+        with device_lease(holder=holder) as held:
             if not held:  # only when told to stop waiting, which this loop never asks
-                raise StudioError("The device could not be taken for the tutor.")
+                raise StudioError(f"The device could not be taken for {holder}.")
             yield
     finally:
         q.leave(ticket)
@@ -184,7 +186,7 @@ class Batcher:
     def _loop(self) -> None:
         while True:
             try:
-                with _device_turn(self.loaded.device), torch.inference_mode():
+                with device_turn(self.loaded.device), torch.inference_mode():
                     while True:
                         self._admit()
                         if self._rows:
