@@ -41,6 +41,11 @@ def probabilities(folders: tuple[str, ...], key: tuple, formats: tuple[str, ...]
     return sbs.probabilities([load(f) for f in folders], _q, list(formats))
 
 
+def choices_md(q: Question) -> str:
+    """The choices one a line, by letter (the chart's bars are named by letter), the right one ticked."""
+    return "  \n".join(f"{':green[**✓**]' if i == q.answer else '◦'} ({LETTERS[i]}) {c}" for i, c in enumerate(q.choices))
+
+
 def pick_question(questions: list[Question]) -> Question:
     """The question: one of the compared ones, or typed in (with its choices and the right one)."""
     mode = st.radio("Question", ["from the data", "typed in"], horizontal=True, key="q_mode")
@@ -60,6 +65,11 @@ def pick_question(questions: list[Question]) -> Question:
 
 def side_by_side(questions: list[Question], models: tuple[str, str], actor: access.Actor) -> None:
     """The whole section, under the page's results."""
+    with st.container(key="ask_section"):
+        section(questions, models, actor)
+
+
+def section(questions: list[Question], models: tuple[str, str], actor: access.Actor) -> None:
     st.subheader(":material/forum: One question, both models")
     try:
         q = pick_question(questions)
@@ -70,8 +80,7 @@ def side_by_side(questions: list[Question], models: tuple[str, str], actor: acce
         admin_ui.error(e, actor)
         return
     names = [display_name(m) for m in models]
-    st.markdown(f"**{q.question}**  \n" + " · ".join(f"{':green[**✓**]' if i == q.answer else '◦'} ({LETTERS[i]}) {c}"
-                                                      for i, c in enumerate(q.choices)))
+    st.markdown(f"**{q.question}**  \n" + choices_md(q))
     st.plotly_chart(figures.choice_chart(q, list(zip(names, probs))), key="ask_chart", config={"displayModeBar": False})
     st.caption("Each model is asked in the prompt format it was trained in: " +
                " · ".join(f"{n}: {f}" for n, f in zip(names, formats)))
@@ -87,8 +96,8 @@ def side_by_side(questions: list[Question], models: tuple[str, str], actor: acce
     try:
         limiter().check(st.session_state.setdefault("sid", uuid.uuid4().hex))
         streams = sbs.replies([load(f) for f in folders], q, formats, temperature, int(seed))
-        for col, stream in zip(cols, streams):  # one after the other: the device decodes one model at a time
-            with col:
+        for i, (col, stream) in enumerate(zip(cols, streams)):  # one model decodes at a time
+            with col, st.container(key=f"ask_reply_{i}"):
                 st.write_stream(stream)
     except StudioError as e:
         admin_ui.error(e, actor)
@@ -100,7 +109,8 @@ def flip_view(plan, results: tuple, names: tuple[str, str], pid: str) -> None:
     from core.evaluation import comparison as cmpn
 
     q, said = cmpn.question_view(plan, results, pid)
-    st.markdown(f"**{q.question}**  \n" + " · ".join(f"{n} answered {s}" for n, (_, s) in zip(names, said)))
+    answered = " · ".join(f"{n} answered {s}" for n, (_, s) in zip(names, said))
+    st.markdown(f"**{q.question}**  \n{choices_md(q)}  \n{answered}")
     st.plotly_chart(figures.choice_chart(q, [(n, p) for n, (p, _) in zip(names, said)]), key="choice_chart")
     if st.session_state.get("flip_seen") != pid:  # the section's widgets are drawn further down the page
         st.session_state.update(flip_seen=pid, q_pid=pid, q_mode="from the data")
