@@ -118,3 +118,22 @@ def test_a_typed_question_with_one_choice_is_refused_in_one_line_and_the_page_st
     assert not at.exception
     assert "between 2 and 5 choices" in at.error[0].value and "\n" not in at.error[0].value
     assert any(m.label == "Difference" for m in at.metric)  # the results above are still shown
+
+
+def test_a_visitor_in_public_mode_may_ask_both_at_the_chats_rate_and_nothing_is_written(two_models, studio_home,
+                                                                                         monkeypatch):
+    import streamlit as st
+
+    cached_pair(two_models)
+    monkeypatch.setenv("SQA_ADMIN_PASSWORD", "secret")
+    st.cache_resource.clear()  # a fresh rate limiter (it is shared by every session of the process)
+    before = sorted(p.name for p in (studio_home / "evals").iterdir())
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at.number_input(key="limit").set_value(12).run()
+    assert "local…" not in at.selectbox(key="data").options  # a visitor's page
+    for _ in range(10):  # the Tutor's limit: 10 questions a minute per session
+        at.button(key="ask_both").click().run()
+        assert not at.exception and not at.error
+    assert sorted(p.name for p in (studio_home / "evals").iterdir()) == before
+    at.button(key="ask_both").click().run()
+    assert not at.exception and "Slow down" in at.error[0].value
