@@ -52,3 +52,28 @@ def test_both_replies_stream_and_the_same_seed_gives_the_same_reply(tiny_model_d
     assert all(first) and first == again
     with pytest.raises(StudioError, match="temperature"):
         replies(models, q, ["paper", "paper"], temperature=5.0)
+
+
+def test_scoring_waits_for_a_busy_device_then_says_who_holds_it(tiny_model_dir):
+    import threading
+
+    from core.jobs.device import device_lease
+
+    taken, release = threading.Event(), threading.Event()
+
+    def training():
+        with device_lease(holder="training r9"):
+            taken.set()
+            release.wait(30)
+
+    t = threading.Thread(target=training)
+    t.start()
+    try:
+        taken.wait(10)
+        q = typed_question("Which of these is a mammal?", ["whale", "shark"], 0)
+        with pytest.raises(StudioError, match=r"busy \(training r9\)"):
+            probabilities([get_model(tiny_model_dir)], q, ["paper"], wait=0.5)
+    finally:
+        release.set()
+        t.join()
+    assert len(probabilities([get_model(tiny_model_dir)], q, ["paper"], wait=5)[0]) == 2  # free again: scored

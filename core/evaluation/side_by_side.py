@@ -39,9 +39,11 @@ def typed_question(text: str, choices: str | Sequence[str], answer: int = 0) -> 
     return Question(pid="typed", question=question, choices=picked, answer=answer)
 
 
-def probabilities(models: Sequence, question: Question, formats: Sequence[str]) -> list[list[float]]:
+def probabilities(models: Sequence, question: Question, formats: Sequence[str],
+                  wait: float = 20.0) -> list[list[float]]:
     """Each loaded model's probability of each choice of `question` (each sums to 1), model i prompted in
-    `formats[i]`; scored under the device turn, so a training job or a reply never runs at the same time."""
+    `formats[i]`; scored under the device turn, so a training job or a reply never runs at the same time.
+    A device busy for more than `wait` seconds (a training run) is one StudioError naming the holder."""
     from core.evaluation.scoring import choice_probabilities
     from core.serving.batching import device_turn
 
@@ -49,7 +51,7 @@ def probabilities(models: Sequence, question: Question, formats: Sequence[str]) 
         raise ValueError("give one prompt format per model")
     out = []
     for loaded, fmt in zip(models, formats):
-        with device_turn(loaded.device, HOLDER):
+        with device_turn(loaded.device, HOLDER, wait):
             out.append([float(p) for p in choice_probabilities(loaded, question, fmt)])
     return out
 

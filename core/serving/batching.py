@@ -110,18 +110,23 @@ def device_queue(device) -> DeviceQueue:
 
 
 @contextlib.contextmanager
-def device_turn(device, holder: str = "chat: the tutor") -> Iterator[None]:
+def device_turn(device, holder: str = "chat: the tutor", wait: float | None = None) -> Iterator[None]:
     """Hold the device while the batch decodes (or `holder` scores): the app's one device lease
     (core.jobs.device, across processes: a training or evaluation job and the chat take turns), and this
-    process's DeviceQueue."""
-    from core.jobs.device import device_lease
+    process's DeviceQueue. Waiting longer than `wait` seconds raises StudioError naming who holds it (None:
+    the lease is waited for as long as it takes, the batcher's way)."""
+    from core.jobs.device import device_holder, device_lease
 
+    limit = 3600.0 if wait is None else wait
+    deadline = time.monotonic() + limit
     q = device_queue(device)
-    ticket = q.enter(timeout=3600.0)
+    ticket = q.enter(timeout=limit)
     try:
-        with device_lease(holder=holder) as held:
-            if not held:  # only when told to stop waiting, which this loop never asks
-                raise StudioError(f"The device could not be taken for {holder}.")
+        with device_lease(holder=holder, should_stop=None if wait is None else lambda: time.monotonic() > deadline) as held:
+            if not held:  # only with a `wait`
+                busy = device_holder()
+                raise StudioError(f"The device is busy{f' ({busy.holder})' if busy else ''}: "
+                                  f"{holder} waited {limit:.0f} s; try again when it is free.")
             yield
     finally:
         q.leave(ticket)
