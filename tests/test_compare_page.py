@@ -91,3 +91,49 @@ def test_cached_results_are_called_so_only_when_cached_before_this_visit(two_mod
     fresh = AppTest.from_file(PAGE, default_timeout=120).run()  # a later visit
     fresh.number_input(key="limit").set_value(12).run()
     assert any("Cached results for 12 questions" in c.value for c in fresh.caption)
+
+
+def test_ask_both_shows_each_models_choice_probabilities_and_streams_two_replies(two_models):
+    cached_pair(two_models)
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at.number_input(key="limit").set_value(12).run()
+    assert not at.exception
+    chart = at.get("plotly_chart")
+    assert any('"barmode":"group"' in c.proto.spec.replace(" ", "") and "ask_chart" in c.proto.id for c in chart)
+    at.button(key="ask_both").click().run()
+    assert not at.exception and not at.error
+    sides = {c.markdown[0].value: [m.value for m in c.markdown[1:]] for c in at.columns
+             if c.markdown and c.markdown[0].value in ("**tiny**", "**run:r1 · from tiny**")}
+    assert len(sides) == 2  # one column per model, each with its streamed reply under the model's name
+    assert all(len(reply) == 1 and reply[0].strip() for reply in sides.values())
+
+
+def test_a_typed_question_with_one_choice_is_refused_in_one_line_and_the_page_stays(two_models):
+    cached_pair(two_models)
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at.number_input(key="limit").set_value(12).run()
+    at.radio(key="q_mode").set_value("typed in").run()
+    assert not at.exception and not at.error  # the default typed question scores
+    at.text_area(key="q_choices").input("whale").run()
+    assert not at.exception
+    assert "between 2 and 5 choices" in at.error[0].value and "\n" not in at.error[0].value
+    assert any(m.label == "Difference" for m in at.metric)  # the results above are still shown
+
+
+def test_a_visitor_in_public_mode_may_ask_both_at_the_chats_rate_and_nothing_is_written(two_models, studio_home,
+                                                                                         monkeypatch):
+    import streamlit as st
+
+    cached_pair(two_models)
+    monkeypatch.setenv("SQA_ADMIN_PASSWORD", "secret")
+    st.cache_resource.clear()  # a fresh rate limiter (it is shared by every session of the process)
+    before = sorted(p.name for p in (studio_home / "evals").iterdir())
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at.number_input(key="limit").set_value(12).run()
+    assert "local…" not in at.selectbox(key="data").options  # a visitor's page
+    for _ in range(10):  # the Tutor's limit: 10 questions a minute per session
+        at.button(key="ask_both").click().run()
+        assert not at.exception and not at.error
+    assert sorted(p.name for p in (studio_home / "evals").iterdir()) == before
+    at.button(key="ask_both").click().run()
+    assert not at.exception and "Slow down" in at.error[0].value

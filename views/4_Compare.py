@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 import admin_ui
+import compare_ui
 from core import access
 from core.data.prompts import FORMATS
 from core.data.sources import source_splits
@@ -183,12 +184,11 @@ with tabs[0]:
 with tabs[1]:
     flips = pd.DataFrame(cmpn.flip_rows(plan, cmp, res_a, res_b),
                          columns=["pid", "change", "skill", "gold", "base", "fine-tuned", "question"])
-    st.caption("fixed: base wrong → fine-tuned right; broke: base right → fine-tuned wrong. Pick a row to open it.")
+    st.caption("fixed: base wrong → fine-tuned right; broke: base right → fine-tuned wrong. Pick a row to open it "
+               "(and ask both models it below).")
     event = st.dataframe(flips, hide_index=True, key="flips", height=240, on_select="rerun", selection_mode="single-row")
     if event.selection.rows:
-        q, said = cmpn.question_view(plan, (res_a, res_b), flips.iloc[event.selection.rows[0]]["pid"])
-        st.markdown(f"**{q.question}**  \n" + " · ".join(f"{n} answered {s}" for n, (_, s) in zip((name_a, name_b), said)))
-        st.plotly_chart(figures.choice_chart(q, [(n, p) for n, (p, _) in zip((name_a, name_b), said)]), key="choice_chart")
+        compare_ui.flip_view(plan, (res_a, res_b), (name_a, name_b), flips.iloc[event.selection.rows[0]]["pid"])
 with tabs[2]:
     a, b = st.columns(2)
     a.download_button("Report card (CSV)", rc.to_csv(card), "report-card.csv", key="card_csv")
@@ -197,3 +197,4 @@ with tabs[2]:
         col.download_button(f"Every answer of {name} (CSV)", to_csv(res), f"answers-{i + 1}.csv", key=f"csv{i}")
 
 st.plotly_chart(figures.columns_chart([(name_a, sa), (name_b, sb)]), key="columns_chart", config={"displayModeBar": False})
+compare_ui.side_by_side(plan.questions, (model_a, model_b), actor)

@@ -9,7 +9,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from core.data.records import LEADERBOARD_COLUMNS
+from core.data.records import LEADERBOARD_COLUMNS, LETTERS
 
 COLORS = ("#4C78A8", "#F58518", "#9E9E9E")  # base, fine-tuned, right answers: the same in every chart
 MARGIN = dict(l=10, r=10, t=30, b=10)
@@ -49,24 +49,12 @@ def letters_chart(letters: dict[str, dict[str, float]]) -> go.Figure:
                              title="Letters answered, beside the right ones")
 
 
-def choice_label(i: int, text: str, width: int = 16, lines: int = 3) -> str:
-    """'(B) first words<br>of the choice…': wrapped, never cut to the same text as another choice."""
-    import textwrap
-
-    from core.data.records import LETTERS
-
-    parts = textwrap.wrap(text, width) or [""]
-    if len(parts) > lines:
-        parts = parts[:lines]
-        parts[-1] += "…"
-    return f"({LETTERS[i]}) " + "<br>".join(parts)
-
-
 def choice_chart(question, probs: list[tuple[str, list[float] | None]]) -> go.Figure:
-    """Each model's stored probability of each choice of one question (from its evaluation: no model loaded)."""
-    labels = [choice_label(i, c) for i, c in enumerate(question.choices)]
+    """Each model's probability of each choice of one question (stored, or scored just now). The bars are
+    named by letter (the page lists the choices; the full text is in the hover), so a phone's width fits."""
+    labels = [f"({LETTERS[i]})" for i in range(len(question.choices))]
     fig = go.Figure([go.Bar(name=name, x=labels, y=p or [0.0] * len(labels), hovertext=question.choices,
                             marker_color=color) for (name, p), color in zip(probs, COLORS)])
     return fig.update_layout(barmode="group", height=300, margin=MARGIN, yaxis_title="probability", yaxis_range=[0, 1],
-                             title=f"Each model's probability of each choice (right answer: {question.answer_letter})",
-                             legend=dict(orientation="h", yanchor="top", y=-0.5, x=0, xanchor="left"))
+                             title=f"Probability of each choice (right: {question.answer_letter})",
+                             legend=dict(orientation="h", yanchor="top", y=-0.15, x=0, xanchor="left"))

@@ -22,9 +22,10 @@ Why not transformers' own ContinuousBatchingManager (`generate_batch`): it runs 
 here, but greedy vs sampling and the repetition penalty are fixed for the whole manager (only temperature,
 top-k and top-p are per request), which a shared tutor with per-student settings cannot use.
 
-The device is taken through one function, `_device_turn`: the app's device lease (core.jobs.device, shared
+The device is taken through one function, `device_turn`: the app's device lease (core.jobs.device, shared
 with training and evaluation jobs in other processes) plus this process's DeviceQueue; the loop holds it
-while any row is decoding and lets it go when the batch empties.
+while any row is decoding and lets it go when the batch empties. Other in-process device work (Compare's
+side-by-side scoring, core.evaluation.side_by_side) takes the same turn under its own holder name.
 """
 
 from __future__ import annotations
@@ -109,17 +110,23 @@ def device_queue(device) -> DeviceQueue:
 
 
 @contextlib.contextmanager
-def _device_turn(device) -> Iterator[None]:
-    """Hold the device while the batch decodes: the app's one device lease (core.jobs.device, across
-    processes: a training or evaluation job and the chat take turns), and this process's DeviceQueue."""
-    from core.jobs.device import device_lease
+def device_turn(device, holder: str = "chat: the tutor", wait: float | None = None) -> Iterator[None]:
+    """Hold the device while the batch decodes (or `holder` scores): the app's one device lease
+    (core.jobs.device, across processes: a training or evaluation job and the chat take turns), and this
+    process's DeviceQueue. Waiting longer than `wait` seconds raises StudioError naming who holds it (None:
+    the lease is waited for as long as it takes, the batcher's way)."""
+    from core.jobs.device import device_holder, device_lease
 
+    limit = 3600.0 if wait is None else wait
+    deadline = time.monotonic() + limit
     q = device_queue(device)
-    ticket = q.enter(timeout=3600.0)
+    ticket = q.enter(timeout=limit)
     try:
-        with device_lease(holder="chat: the tutor") as held:
-            if not held:  # only when told to stop waiting, which this loop never asks
-                raise StudioError("The device could not be taken for the tutor.")
+        with device_lease(holder=holder, should_stop=None if wait is None else lambda: time.monotonic() > deadline) as held:
+            if not held:  # only with a `wait`
+                busy = device_holder()
+                raise StudioError(f"The device is busy{f' ({busy.holder})' if busy else ''}: "
+                                  f"{holder} waited {limit:.0f} s; try again when it is free.")
             yield
     finally:
         q.leave(ticket)
@@ -184,7 +191,7 @@ class Batcher:
     def _loop(self) -> None:
         while True:
             try:
-                with _device_turn(self.loaded.device), torch.inference_mode():
+                with device_turn(self.loaded.device), torch.inference_mode():
                     while True:
                         self._admit()
                         if self._rows:

@@ -66,3 +66,20 @@ def test_compare_two_tiny_models_in_the_browser(app_server, page, studio_home, t
     page.set_viewport_size({"width": 390, "height": 844})
     wait_streamlit_idle(page)
     card.screenshot(path=str(shots / "report-card-390.png"))
+    # one question, both models: each model's probability of each choice, then both replies side by side
+    page.set_viewport_size({"width": 1366, "height": 900})
+    wait_streamlit_idle(page)
+    section = page.locator(".st-key-ask_section")
+    section.scroll_into_view_if_needed()
+    page.get_by_role("button", name="Ask both").click()
+    for i in range(2):
+        expect(page.locator(f".st-key-ask_reply_{i}").get_by_test_id("stMarkdown")).not_to_be_empty(timeout=60_000)
+    wait_streamlit_idle(page, timeout=60_000)
+    expect(section.get_by_text("Probability of each choice (right:")).to_be_visible()
+    section.screenshot(path=str(shots / "compare-ask-both-1366.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    wait_streamlit_idle(page)
+    page.wait_for_timeout(1000)  # the charts redraw at the new width
+    section.screenshot(path=str(shots / "compare-ask-both-390.png"))  # only what fits the phone's screen is drawn
+    page.locator(".st-key-ask_reply_0").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "compare-ask-both-replies-390.png"))
