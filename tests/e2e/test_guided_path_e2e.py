@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from core.home import area
 from core.jobs import runs
+from core.models.catalogue import display_name
 from tests.e2e.conftest import wait_streamlit_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -66,7 +67,7 @@ def test_from_an_empty_home_to_a_fine_tuned_tutor(app_server, page, tmp_path):
 
     # Tutor: the fine-tuned model is the one chosen, and it answers
     wait_streamlit_idle(page, timeout=90_000)
-    expect(page.get_by_role("combobox", name="Model")).to_have_value(f"run:{run.name}")
+    expect(page.get_by_role("combobox", name="Model")).to_have_value(display_name(f"run:{run.name}"))  # by its one name
     box = page.get_by_test_id("stChatInputTextArea")
     box.fill("Which is heavier, 3 kg or 5 kg?")
     box.press("Enter")
