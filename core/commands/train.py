@@ -86,10 +86,12 @@ def run_train(a: argparse.Namespace) -> int:
     from core.jobs import runs
     from core.training.jobs import start_training, validate_launch
 
-    prepare_model(a.model)
     cfg = config_from_args(a)
     if a.out:
         check_output(a.out, folder=True)
+    if int(os.environ.get("RANK", 0)) == 0:
+        validate_launch(cfg)  # bad input (device, tracker, data) is refused before a preset is prepared
+    prepare_model(a.model)
     root, name = (a.out.parent, a.out.name) if a.out else (area("runs"), None)
     if a.background:
         run_dir = start_training(cfg, name=name, root=root)
@@ -103,7 +105,6 @@ def run_train(a: argparse.Namespace) -> int:
     if int(os.environ.get("RANK", 0)) == 0:
         if a.out and runs.has_config(a.out):
             raise StudioError(f"{a.out} already holds a run; resume it with: python -m core runs resume {a.out}")
-        validate_launch(cfg)
         run_dir = runs.create_run(root, cfg.to_dict(), name)
     else:  # DDP ranks > 0: wait for rank 0 to write the run folder
         run_dir = a.out
