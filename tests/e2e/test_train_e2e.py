@@ -89,7 +89,7 @@ def test_launch_watch_stop_resume(app_server, page, tmp_path):
     click_button(page, "Resume")
     wait_streamlit_idle(page)
     assert progress_step(page) >= stopped_at  # progress continues from the resumed step, never from 0
-    wait_step_above(page, stopped_at, timeout=120)
+    wait_step_above(page, stopped_at, timeout=240)  # a resumed worker loads the model again first
     assert "resumed from checkpoint step" in (run_dir / "log.txt").read_text()
     page.screenshot(path=str(shots / "train-resumed.png"), full_page=True)
     page.get_by_role("button", name="Cancel").first.click()
