@@ -220,3 +220,13 @@ def test_the_jobs_command_lists_every_kind_and_who_holds_the_device(capsys):
     out = capsys.readouterr().out
     assert "training run" in out and "a-training-run" in out and "an-evaluation" in out and "a-model-job" in out
     assert "device: in use by chat: Tutor page" in out
+
+
+def test_the_class_link_is_in_the_one_list_of_jobs():
+    folder = area("classroom")  # one class link at a time: its area is its job folder
+    assert not kinds.list_jobs(("classlink",))
+    runs.write_config(folder, {"kind": "classlink", "model": "tiny", "created": time.time()})
+    runner.end(folder, "stopped", message="stopped")
+    [row] = kinds.list_jobs(("classlink",))
+    assert (row.kind, row.label, row.status.state) == ("classlink", "class link", "stopped")
+    assert "classlink" in [r.kind for r in kinds.list_jobs()]

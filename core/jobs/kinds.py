@@ -98,11 +98,14 @@ def list_jobs(kinds: tuple[str, ...] | None = None) -> list[JobRow]:
     """Every job folder of the given kinds (default: all), newest first, damaged ones included."""
     rows = []
     for k in KINDS.values():
-        if kinds is not None and k.name not in kinds or k.name == "classlink":  # the class link: one folder
+        if kinds is not None and k.name not in kinds:
             continue
-        for info in runs.list_runs(area(k.area)):
-            if kind_of_config(info.config) == k.name or info.status.damaged:
-                rows.append(JobRow(k.name, k.label, info))
+        if k.name == "classlink":  # one class link at a time: its area is its job folder
+            found = [info] if (info := runs.read_run(area(k.area))) else []
+        else:
+            found = runs.list_runs(area(k.area))
+        rows += [JobRow(k.name, k.label, info) for info in found
+                 if kind_of_config(info.config) == k.name or info.status.damaged]
     return sorted(rows, key=lambda r: r.run.created, reverse=True)
 
 

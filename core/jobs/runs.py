@@ -344,30 +344,32 @@ def device_holder() -> str:
 
 # ------------------------------------------------------------------------------------------ listing
 
-def list_runs(root: Path) -> list[RunInfo]:
-    """Every job folder under `root` (newest first). A symlinked folder is skipped; a damaged config or
-    status shows that one job as damaged (state `crashed`, `status.damaged` says why), never raises."""
-    root = Path(root)
-    out = []
+def read_run(d: Path) -> RunInfo | None:
+    """The job folder `d` (None when it is not one: no config, a symlink, not a folder). A damaged config
+    or status shows the job as damaged (state `crashed`, `status.damaged` says why), never raises."""
     try:
-        entries = list(root.iterdir())
+        if d.is_symlink() or not d.is_dir() or d.name.startswith(".") or not (d / CONFIG).is_file():
+            return None
+        mtime = d.stat().st_mtime
     except OSError:
-        return out
-    for d in entries:
-        try:
-            if d.is_symlink() or not d.is_dir() or d.name.startswith(".") or not (d / CONFIG).is_file():
-                continue
-            mtime = d.stat().st_mtime
-        except OSError:
-            continue
-        try:
-            cfg = read_config(d)
-            st = read_status(d)
-        except StudioError as e:
-            cfg, st = {}, Status(state="crashed", damaged=str(e), error="The job's config is damaged.")
-        created = cfg.get("created")
-        created = float(created) if isinstance(created, int | float) and not isinstance(created, bool) else mtime
-        out.append(RunInfo(run_dir=d, name=d.name, config=cfg, status=st, created=created))
+        return None
+    try:
+        cfg = read_config(d)
+        st = read_status(d)
+    except StudioError as e:
+        cfg, st = {}, Status(state="crashed", damaged=str(e), error="The job's config is damaged.")
+    created = cfg.get("created")
+    created = float(created) if isinstance(created, int | float) and not isinstance(created, bool) else mtime
+    return RunInfo(run_dir=d, name=d.name, config=cfg, status=st, created=created)
+
+
+def list_runs(root: Path) -> list[RunInfo]:
+    """Every job folder under `root` (newest first), as `read_run` reads each."""
+    try:
+        entries = list(Path(root).iterdir())
+    except OSError:
+        return []
+    out = [info for d in entries if (info := read_run(d)) is not None]
     return sorted(out, key=lambda r: r.created, reverse=True)
 
 
