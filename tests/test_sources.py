@@ -240,3 +240,28 @@ def test_saved_subset_is_a_source_with_its_images(original):
     assert back == qs and load_source(str(folder)) == qs
     assert sum(q.image is not None and Path(q.image).exists() for q in back) == 24
     assert isinstance(back[0], Question)
+
+
+def test_threads_loading_sources_at_once_never_break_the_cache():
+    """The Tutor page, the lesson index and the calibration thread load sources at the same time (a race
+    once stopped the Tutor page with 'dictionary changed size during iteration')."""
+    import threading
+
+    from core.data import sources
+
+    errors = []
+
+    def work():
+        try:
+            for _ in range(40):
+                sources.clear_cache()
+                assert sources.load_source("sample", "test")
+        except Exception as e:  # noqa: BLE001 - any failure in a thread is the test's failure
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ SAMPLE_PATH = ASSETS / "sample" / "scienceqa_sample.jsonl"
 SPLIT_ALIASES = {"validation": "val", "valid": "val", "dev": "val", "minival": "val"}
 SPLIT_ORDER = ["train", "val", "test"]
 _cache: dict[tuple, list[Question]] = {}
+_cache_lock = threading.RLock()  # pages, the chat's lesson index and calibration threads load at once
 
 
 def default_source() -> str:
@@ -66,12 +68,13 @@ def load_source(spec: str, split: str | None = None, meta: str | Path | None = N
     if meta:
         access.require(actor, "Reading a file on the server")
     key = (spec, str(meta or ""), source_stamp(spec, meta))
-    if key not in _cache:
-        questions = _load(spec, meta)
-        for old in [k for k in _cache if k[:2] == key[:2]]:  # an older version of the same files
-            del _cache[old]
-        _cache[key] = questions
-    questions = _cache[key]
+    with _cache_lock:
+        if key not in _cache:
+            questions = _load(spec, meta)
+            for old in [k for k in _cache if k[:2] == key[:2]]:  # an older version of the same files
+                del _cache[old]
+            _cache[key] = questions
+        questions = _cache[key]
     if split is None:
         return list(questions)
     want = normalize_split(split)
@@ -94,7 +97,8 @@ def normalize_split(name: str) -> str:
 
 
 def clear_cache() -> None:
-    _cache.clear()
+    with _cache_lock:
+        _cache.clear()
 
 
 def resolve_path(spec: str) -> Path | None:
