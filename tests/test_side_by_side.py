@@ -66,6 +66,14 @@ def test_scoring_waits_for_a_busy_device_then_says_who_holds_it(tiny_model_dir):
             taken.set()
             release.wait(30)
 
+    import time
+
+    from core.serving.batching import device_queue
+
+    line = device_queue(get_model(tiny_model_dir).device)
+    deadline = time.time() + 120
+    while len(line) and time.time() < deadline:  # an earlier test's reply may still be decoding in this process
+        time.sleep(0.1)
     t = threading.Thread(target=training)
     t.start()
     try:
