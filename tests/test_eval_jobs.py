@@ -79,3 +79,24 @@ def test_eval_command_writes_results_and_prints_a_summary(tiny_model_dir, tmp_pa
     assert (tmp_path / "r.csv").read_text().count("\n") == 6 and "## ScienceQA" in (tmp_path / "card.md").read_text()
     assert main(argv) == 0 and "cached result" in capsys.readouterr().out
     assert main(["eval", "--model", str(tiny_model_dir), "--data", str(tmp_path / "missing.jsonl")]) == 2
+
+
+def test_eval_against_a_base_prints_the_paired_verdict_counted_from_both_results(tiny_model_dir, tmp_path, capsys):
+    from core.__main__ import main
+    from core.models.tiny import create_tiny
+
+    other = create_tiny(make_questions(120), tmp_path / "other", size="xs", seed=1)
+    data = str(write_jsonl(tmp_path / "q.jsonl", 12))
+    common = ["--data", data, "--format", "nanochat"]
+    assert main(["eval", "--model", str(other), *common, "--out", str(tmp_path / "base.json")]) == 0
+    assert main(["eval", "--model", str(tiny_model_dir), *common, "--out", str(tmp_path / "tuned.json"),
+                 "--against", str(other)]) == 0
+    printed = capsys.readouterr().out
+    right = {name: {p["pid"]: p["correct"] for p in json.loads((tmp_path / f"{name}.json").read_text())
+                    ["result"]["predictions"]} for name in ("base", "tuned")}
+    fixed = sum(right["tuned"][q] and not right["base"][q] for q in right["base"])
+    broke = sum(right["base"][q] and not right["tuned"][q] for q in right["base"])
+    points = 100 * (sum(right["tuned"].values()) - sum(right["base"].values())) / 12
+    assert f"paired, 12 questions: {points:+.1f} points" in printed
+    assert f"fixed {fixed}, broke {broke}; McNemar p = " in printed
+    assert "out of 100 correctly than" in printed or "about as many questions correctly" in printed

@@ -84,6 +84,44 @@ def test_answer_loss_is_the_letter_tokens_own_cross_entropy(tiny_model_dir):
         assert (float(letter) < 0.01) if q.answer_letter == "A" else (float(letter) > 5)
 
 
+def test_a_trained_letter_loss_carries_the_gradient_of_the_letters_alone(tiny_model_dir):
+    from core.models.loading import load_model
+
+    model = load_model(tiny_model_dir, device="cpu").model
+    tok = load_model(tiny_model_dir, device="cpu").tokenizer
+    examples = [encode(tok, q, "paper", None) for q in make_questions(6)]
+    batch = collate(examples, tok.pad_token_id or 0)
+    args = batch["input_ids"], batch["labels"], batch["answer_mask"]
+    assert not TargetLoss(model)(*args)[1].requires_grad  # by default a figure only
+    _, letters, n = TargetLoss(model, train_letters=True)(*args)
+    letters.backward()
+    head = model.get_output_embeddings().weight
+    trained = head.grad.clone()
+    model.zero_grad()
+    logits = model(input_ids=batch["input_ids"]).logits
+    by_hand = sum(-torch.log_softmax(logits[i, e.answer_at - 1].float(), -1)[e.input_ids[e.answer_at]]
+                  for i, e in enumerate(examples))
+    by_hand.backward()
+    assert n == 6 and letters.item() == pytest.approx(by_hand.item(), rel=1e-4)
+    assert torch.allclose(trained, head.grad, rtol=1e-3, atol=1e-6)
+
+
+def test_the_answer_weight_teaches_the_letter_faster_on_the_same_steps(tiny_model_dir, toy_source):
+    from core.training.recipes import build_config
+    from core.training.worker import run_worker
+
+    letter = {}
+    for weight in (0.0, 1.0):
+        cfg = build_config(str(tiny_model_dir), str(toy_source), recipe="cpu-pretrained", fmt="paper_ale",
+                           batch_size=8, epochs=2, eval_every=1000, eval_examples=0, save_every=1000, lr=1e-3,
+                           answer_weight=weight)
+        run_dir = runs.create_run(toy_source.parent / "runs", cfg.to_dict())
+        assert run_worker(run_dir) == 0
+        steps = [r for r in runs.read_metrics(run_dir) if "loss" in r]
+        letter[weight] = sum(r["answer_loss"] for r in steps[-3:]) / 3
+    assert letter[1.0] < letter[0.0]  # the lecture's tokens no longer drown the letter
+
+
 def test_guessing_and_prior_lines_by_hand():
     qs = make_questions(6)  # choices 2,3,4,2,3,4; answers follow the toy's a > b
     assert guessing_loss(qs) == pytest.approx((2 * math.log(2) + 2 * math.log(3) + 2 * math.log(4)) / 6)

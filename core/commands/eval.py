@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="write the results JSON here (summary + every prediction)")
     p.add_argument("--csv", default=None, help="also write one CSV row per question here")
     p.add_argument("--markdown", default=None, help="also write a model-card section here")
+    p.add_argument("--against", default=None, metavar="BASE",
+                   help="also evaluate BASE on the same questions and print Compare's paired verdict (McNemar)")
     p.set_defaults(func=run)
 
 
@@ -42,11 +44,12 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from core.evaluation.capability import default_format
+    from core.evaluation.comparison import pair_format
     from core.evaluation.jobs import EvalRequest, load_results, run_eval
     from core.evaluation.reports import to_csv, to_json, to_markdown
     from core.files import check_output, write_text_atomic
 
-    fmt = args.fmt or default_format(args.model)
+    fmt = args.fmt or (pair_format(args.against, args.model) if args.against else default_format(args.model))
     req = EvalRequest(model=args.model, data=args.data, split=args.split, method=args.method, fmt=fmt,
                       limit=args.limit, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
                       seed=args.seed, device=args.device)
@@ -62,7 +65,32 @@ def run(args: argparse.Namespace) -> int:
     if args.markdown:
         write_text_atomic(Path(args.markdown), to_markdown(summary))
     print(format_summary(summary, cached, run_dir))
+    if args.against:
+        print(against(req, result, args.against, use_cache=not args.no_cache))
     return 0
+
+
+def against(req, tuned, base: str, use_cache: bool = True) -> str:
+    """Compare's verdict from the command line: BASE on the same questions, method and format, then the
+    paired difference, McNemar's test and the page's headline sentence."""
+    from dataclasses import replace
+
+    from core.evaluation.jobs import load_results, run_eval
+    from core.evaluation.reports import compare, headline
+    from core.models.catalogue import display_name
+
+    run_dir, cached = run_eval(replace(req, model=base), use_cache=use_cache)
+    base_result, base_summary = load_results(run_dir)
+    cmp = compare(base_result, tuned)
+    lo, hi = cmp["difference_ci"]
+    t = cmp["table"]
+    return "\n".join([
+        f"base {display_name(base)}:",
+        format_summary(base_summary, cached, run_dir),
+        f"paired, {cmp['n']} questions: {100 * cmp['difference']:+.1f} points (95% CI {100 * lo:+.1f} to {100 * hi:+.1f}); "
+        f"fixed {t['tuned_only']}, broke {t['base_only']}; McNemar p = {cmp['mcnemar_p']:.2g} ({cmp['mcnemar_test']})",
+        headline(cmp, base=display_name(base), tuned=display_name(req.model)),
+    ])
 
 
 def format_summary(summary: dict, cached: bool, run_dir) -> str:

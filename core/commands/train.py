@@ -23,7 +23,7 @@ OVERRIDES = {  # flag -> (recipe field, type)
     "--keep-checkpoints": ("keep_checkpoints", int), "--seed": ("seed", int), "--warmup": ("warmup", float),
     "--weight-decay": ("weight_decay", float), "--optimizer": ("optimizer", str), "--schedule": ("schedule", str),
     "--precision": ("precision", str), "--lora-r": ("lora_r", int),
-    "--freeze-fraction": ("freeze_fraction", float),
+    "--freeze-fraction": ("freeze_fraction", float), "--answer-weight": ("answer_weight", float),
 }
 
 
@@ -49,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lora", action=argparse.BooleanOptionalAction, default=None, help="train LoRA adapters")
     p.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--group-by-length", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--shuffle-options", action=argparse.BooleanOptionalAction, default=None,
+                   help="a new order of the options for every example in every epoch (evaluation keeps the official one)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                    help="torch.compile the model's blocks (the default recipe does)")
     p.add_argument("--report-to", default="", metavar="TRACKERS",
@@ -63,7 +65,7 @@ def config_from_args(a: argparse.Namespace):
     recipe = a.recipe or suggested_recipe(a.model)
     overrides = {field: getattr(a, flag[2:].replace("-", "_")) for flag, (field, _) in OVERRIDES.items()}
     overrides.update(epochs=a.epochs, lora=a.lora, grad_checkpointing=a.grad_checkpointing,
-                     group_by_length=a.group_by_length, compile=a.compile)
+                     group_by_length=a.group_by_length, compile=a.compile, shuffle_options=a.shuffle_options)
     return TrainConfig(model=a.model, data=a.data, recipe=get_recipe(recipe, **overrides),
                        format=a.format or suggested_format(recipe, a.model),
                        minutes=a.minutes, val_fraction=a.val_fraction, device=a.device, label=a.label.strip(),

@@ -165,14 +165,15 @@ class TargetLoss(torch.nn.Module):
     and their gradients stay in cache instead of streaming a (targets x vocab) tensor through memory
     several times over: 1.22x faster for the head on 2 CPU cores (bench/step_bench.py)."""
 
-    def __init__(self, model: torch.nn.Module):
+    def __init__(self, model: torch.nn.Module, train_letters: bool = False):
         super().__init__()
         self.model = model
         self.direct = getattr(model.config, "model_type", None) in DIRECT_HEAD_MODELS
+        self.train_letters = train_letters  # the letters' loss keeps its graph (a recipe's `answer_weight`)
 
     def forward(self, input_ids: torch.Tensor, labels: torch.Tensor, answer_mask: torch.Tensor | None = None):
         """The summed loss; with `answer_mask` (collate's), also the summed loss of the answer letters
-        alone (detached: a figure, not trained on separately) and how many there are."""
+        alone and how many there are: detached (a figure) unless `train_letters` (trained on as well)."""
         tgt = labels[:, 1:]  # (B, T-1): the token each position predicts
         keep = torch.nn.functional.pad(tgt != IGNORE, (0, 1))  # (B, T): positions that carry loss
         targets = tgt[tgt != IGNORE]  # (N,)
@@ -182,13 +183,16 @@ class TargetLoss(torch.nn.Module):
             per_token = torch.nn.functional.cross_entropy(logits.float(), targets, reduction="none")
             if sel is None:
                 return per_token.sum()
-            return per_token.sum(), per_token.detach()[sel].sum(), int(sel.sum())
+            letters = (per_token if self.train_letters else per_token.detach())[sel].sum()
+            return per_token.sum(), letters, int(sel.sum())
         hidden = self.model.get_decoder()(input_ids=input_ids).last_hidden_state[keep]  # (N, D)
         head = self.model.get_output_embeddings()
         softcap = getattr(self.model.config, "final_logit_softcapping", None)
         loss = head_loss(hidden, targets, head, softcap, rows=max(256, HEAD_CHUNK_LOGITS // head.out_features))
         if sel is None:
             return loss
+        if self.train_letters:
+            return loss, head_loss(hidden[sel], targets[sel], head, softcap, rows=256), int(sel.sum())
         with torch.no_grad():
             letters = head_loss(hidden.detach()[sel], targets[sel], head, softcap, rows=256)
         return loss, letters, int(sel.sum())

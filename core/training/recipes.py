@@ -71,6 +71,10 @@ class Recipe:
     keep_checkpoints: int = 2
     freeze_fraction: float = 0.0  # freeze the input embedding and this bottom share of the blocks (0: train all)
     shuffle_options: bool = False  # a new seeded order of the options for every example in every epoch
+    # The answer letter's own loss, added with this weight to the per-token loss: in the tutor format the
+    # letter is one target token of ~40 (and open turns have none), so without it the letter gets ~2% of
+    # the gradient and the model learns the explanations' wording before which answer is right.
+    answer_weight: float = 0.0
     lora: bool = False
     lora_r: int = 16
     lora_alpha: int = 32
@@ -88,6 +92,8 @@ class Recipe:
             v = getattr(self, name)
             if not 0 < v <= 1:
                 raise ValueError(f"{name} must be in (0, 1], got {v} (typical: 1e-5 to 1e-2)")
+        if not 0 <= self.answer_weight <= 100:
+            raise ValueError(f"answer_weight must be in [0, 100], got {self.answer_weight}")
         if not 0 <= self.weight_decay < 1:
             raise ValueError(f"weight_decay must be in [0, 1), got {self.weight_decay}")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):

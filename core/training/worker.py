@@ -161,7 +161,8 @@ class Trainer:
                 from core.models.devices import pick_dtype
                 self.amp_dtype = pick_dtype(self.device)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
-        self.train_model = TargetLoss(self.model)  # what the loop calls; shares the model's parameters
+        # what the loop calls; shares the model's parameters
+        self.train_model = TargetLoss(self.model, train_letters=self.r.answer_weight > 0)
         self.compiled = False
         if self.r.compile:
             loss = self.train_model
@@ -241,23 +242,29 @@ class Trainer:
             self.cursor = 0
 
     def train_step(self, group) -> tuple[float, float, int, int, int, float | None]:
+        """One optimizer step over `group` (gradient accumulation). What is minimised is the loss averaged
+        over every target token, plus `answer_weight` x the answer letters' own loss averaged over the
+        step's letters; what is returned and logged as `loss` is the first part alone."""
         pad = self.data.pad_id
         n_target = sum(e.n_target for b in group for e in b)
+        n_letters = sum(1 for b in group for e in b if e.answer_at)
         if self.world > 1:
-            t = torch.tensor([n_target], device=self.device)
+            t = torch.tensor([n_target, n_letters], device=self.device, dtype=torch.float32)
             torch.distributed.all_reduce(t)
-            n_target = int(t.item()) / self.world  # DDP averages gradients over ranks
+            n_target, n_letters = (float(x) / self.world for x in t.tolist())  # DDP averages gradients over ranks
+        weight = self.r.answer_weight if n_letters else 0.0
         loss_sum, tokens, padded, answer_sum, answers = 0.0, 0, 0, 0.0, 0
         for i, examples in enumerate(group):
             batch = {k: v.to(self.device) for k, v in collate(examples, pad).items()}
             sync = i == len(group) - 1 or self.world == 1
             ctx = self.train_model.no_sync() if not sync else contextlib.nullcontext()
             with ctx, torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-                loss, letters, n_letters = self.train_model(batch["input_ids"], batch["labels"], batch["answer_mask"])
+                loss, letters, count = self.train_model(batch["input_ids"], batch["labels"], batch["answer_mask"])
                 loss = loss / n_target
-            (self.scaler.scale(loss) if self.scaler else loss).backward()
-            answer_sum += float(letters)
-            answers += n_letters
+                objective = loss + weight * letters / n_letters if weight else loss
+            (self.scaler.scale(objective) if self.scaler else objective).backward()
+            answer_sum += float(letters.detach())
+            answers += count
             loss_sum += loss.item()
             tokens += sum(len(e) for e in examples)
             padded += batch["input_ids"].numel()
