@@ -113,6 +113,13 @@ def _advanced(model: str, r, recipe_key: str) -> dict:
                                        "show several evaluation points.")),
         save_every=int(o4.number_input("Checkpoint every (steps)", min_value=1, value=r.save_every, step=10,
                                        key="tr_save" + k)),
+        answer_weight=o1.number_input("Answer weight", min_value=0.0, max_value=100.0, value=r.answer_weight, step=0.5,
+                                      key="tr_aw" + k, help="The answer letter's own loss is added with this weight to "
+                                      "the loss of every answer token: without it, a long explanation's wording "
+                                      "drowns the one token that says which answer is right."),
+        shuffle_options=o4.checkbox("Shuffle the options", value=r.shuffle_options, key="tr_shuffle" + k,
+                                    help="A new order of the options for every example in every epoch, so that no "
+                                         "letter can be learned as a favourite (evaluation keeps the official order)."),
         lora=o1.checkbox("LoRA adapters", value=r.lora, key="tr_lora" + k),
         grad_checkpointing=o2.checkbox("Gradient checkpointing", value=r.grad_checkpointing, key="tr_ckpt" + k),
         compile=o3.checkbox("Compile (torch.compile)", value=r.compile, key="tr_compile" + k,
