@@ -29,44 +29,11 @@ import re
 import time
 from pathlib import Path
 
+# The reply checks are core's (tests/test_answer_text.py); still importable from here.
+from core.evaluation.answer_text import answers_named, chosen_option, contradicts  # noqa: F401
+
 OUT = Path(__file__).resolve().parent / "out"
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "scienceqa" / "original"
-AS_ANSWER = re.compile(r"\b(?:answer is|so,? it'?s|so,? it is|correct answer is|correct option is)\s*:?\s*"
-                       r"(?:\(((?-i:[A-J]))\)|((?-i:[A-J]))\b(?![\w'])|(.{1,80}?))(?:[.!,;\n]|$)", re.IGNORECASE)
-
-
-def answers_named(reply: str, choices: list[str]) -> list[int]:
-    """The options a reply gives as its answer, in order: "(B)", "the answer is B", "So, it's a rock"."""
-    named = []
-    for m in re.finditer(r"\(([A-J])\)", reply):
-        named.append((m.start(), "ABCDEFGHIJ".index(m.group(1))))
-    for m in AS_ANSWER.finditer(reply):
-        letter = m.group(1) or m.group(2)
-        if letter:
-            named.append((m.start(), "ABCDEFGHIJ".index(letter.upper())))
-        elif m.group(3):
-            said = m.group(3).strip().lower()
-            hits = [i for i, c in enumerate(choices) if c.strip().lower() and c.strip().lower() in said]
-            if len(hits) == 1:
-                named.append((m.start(), hits[0]))
-    return [i for _, i in sorted(named) if i < len(choices)]
-
-
-def chosen_option(reply: str, choices: list[str]) -> int | None:
-    """The reply's answer: the first option it names as the answer, else the only option whose text it
-    mentions; None when it gives none (or mentions several without choosing)."""
-    named = answers_named(reply, choices)
-    if named:
-        return named[0]
-    low = reply.lower()
-    hits = [i for i, c in enumerate(choices) if len(c.strip()) > 1 and re.search(rf"\b{re.escape(c.strip().lower())}\b", low)]
-    return hits[0] if len(hits) == 1 else None
-
-
-def contradicts(reply: str, choices: list[str]) -> bool:
-    """Names two different options as the answer."""
-    return len(set(answers_named(reply, choices))) > 1
-
 
 def pick_rows(questions, n: int, seed: int = 0):
     """Text-only rows (an image question only where its caption is given), a seeded sample of n."""

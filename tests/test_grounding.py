@@ -198,27 +198,27 @@ def test_the_benchmark_reads_the_answer_a_reply_gives_and_catches_two_answers():
 
 
 def test_calibration_is_measured_once_saved_and_measured_again_when_damaged(loaded, studio_home, monkeypatch):
-    import core.evaluation.grounding as grounding
+    import core.evaluation.tutor_calibration as calibrating  # its own module (grounding re-exports its names)
     from conftest import make_questions
 
     measured = []
-    real = grounding.calibrate
+    real = calibrating.calibrate
 
     def counting(*args, **kwargs):
         measured.append(args[1:3])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(grounding, "held_out", lambda n=0, seed=0: make_questions(8))
-    monkeypatch.setattr(grounding, "calibrate", counting)
-    monkeypatch.setattr(grounding, "_calibrations", {})
-    first = grounding.calibration(loaded, "paper_ale", False)
+    monkeypatch.setattr(calibrating, "held_out", lambda n=0, seed=0: make_questions(8))
+    monkeypatch.setattr(calibrating, "calibrate", counting)
+    monkeypatch.setattr(calibrating, "_calibrations", {})
+    first = calibrating.calibration(loaded, "paper_ale", False)
     assert measured == [("paper_ale", False)] and first.n == 8
-    assert 0 <= first.accuracy_plain <= 1 and (first.threshold > 1 or first.precision >= grounding.TARGET_PRECISION)
+    assert 0 <= first.accuracy_plain <= 1 and (first.threshold > 1 or first.precision >= calibrating.TARGET_PRECISION)
     saved = list((studio_home / "cache" / "calibration").glob("*.json"))
     assert len(saved) == 1
-    monkeypatch.setattr(grounding, "_calibrations", {})  # a new process: read from the app home
-    assert grounding.calibration(loaded, "paper_ale", False) == first and len(measured) == 1
+    monkeypatch.setattr(calibrating, "_calibrations", {})  # a new process: read from the app home
+    assert calibrating.calibration(loaded, "paper_ale", False) == first and len(measured) == 1
     saved[0].write_text('{"threshold": "high"')
-    monkeypatch.setattr(grounding, "_calibrations", {})
-    assert grounding.calibration(loaded, "paper_ale", False) == first and len(measured) == 2
-    assert grounding.warm(loaded, "paper_ale", False) is None  # measured already: nothing started
+    monkeypatch.setattr(calibrating, "_calibrations", {})
+    assert calibrating.calibration(loaded, "paper_ale", False) == first and len(measured) == 2
+    assert calibrating.warm(loaded, "paper_ale", False) is None  # measured already: nothing started
