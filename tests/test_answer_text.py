@@ -4,6 +4,7 @@ filter on a multiple-choice reply, and the practice explanation's correction."""
 
 from __future__ import annotations
 
+from core.data.records import Question
 from core.evaluation.answer_text import (
     check_explanation,
     claims_right,
@@ -83,3 +84,15 @@ def test_the_tutor_filter_drops_praise_of_another_option_too():
     deltas = iter(["The answer is (B) a rock. Yes, milk is cor", "rect. A rock keeps its shape."])
     assert "".join(only_chosen(deltas, 1, CHOICES)) == "The answer is (B) a rock. A rock keeps its shape."
 
+
+def test_a_practice_explanation_praising_the_wrong_option_gets_the_correction():
+    from core.practice import explain
+
+    q = Question(pid="p1", question="Which is a solid?", choices=CHOICES, answer=1,
+                 solution="A rock keeps its shape. So, a rock is a solid.")
+    assert explain.wrong_claim(q, "Yes, milk is correct! It is white.")
+    assert not explain.wrong_claim(q, "A rock keeps its shape, and milk is not a solid.")
+    shown = explain.shown(q, "Yes, milk is correct! It is white.")
+    assert shown.startswith("Yes, milk is correct! It is white.") and 'The right answer is "a rock"' in shown
+    assert explain.shown(q, "A rock keeps its shape.") == "A rock keeps its shape."
+    assert explain.shown(q, "  ") == "So, a rock is a solid."
