@@ -17,8 +17,10 @@ output equals one-at-a-time output (core.serving.batching).
 
 The check is core.evaluation.answer_text.check_explanation, on the model's own text: it names the right
 option (its text, or its letter in a clear form) and does not claim the student's option is right (as the
-answer, or by praise such as "Yes, milk is correct."). Also reported: the same on what the student reads
-(core.practice.explain.shown: a correction is added after a reply that names a wrong answer).
+answer, or by praise such as "Yes, milk is correct."). Also reported: explanations that state another
+answer (a third option, or one that is none of the options: "The correct answer is "white."" where blue is
+right), the stricter share that are good and state no other answer, and the check on what the student
+reads (core.practice.explain.shown: a correction is added after a reply that names a wrong answer).
 
     SQA_STUDIO_HOME=/tmp/x nice -n 5 python -m bench.explain_quality --model smollm2-135m --n 40
     nice -n 5 python -m bench.explain_quality --model run:RUN_ID --n 40
@@ -94,7 +96,7 @@ def record(q, chosen: int, text: str, stats) -> dict:
     return {"pid": q.pid, "split": q.split, "skill": q.skill, "question": q.question, "hint": q.hint,
             "choices": q.choices, "right": q.answer, "chosen": chosen, "explanation": text,
             "names_right": model.names_right, "claims_wrong": model.claims_wrong,
-            "claims_other": model.claims_other, "good": model.good,
+            "claims_other": model.claims_other, "good": model.good, "strict": model.strict,
             "shown": final, "corrected": final != text and bool(text.strip()), "shown_good": read.good,
             "new_tokens": stats.new_tokens, "seconds": round(stats.seconds, 2), "stopped": stats.stopped}
 
@@ -112,7 +114,8 @@ def summarize(records: list[dict], product_timeout: float) -> dict:
     stopped: dict[str, int] = {}
     for r in records:
         stopped[r["stopped"]] = stopped.get(r["stopped"], 0) + 1
-    return {"n": n, "good": share("good"), "names_right": share("names_right"), "claims_wrong": share("claims_wrong"),
+    return {"n": n, "good": share("good"), "strict": share("strict"), "names_right": share("names_right"),
+            "claims_wrong": share("claims_wrong"),
             "claims_other": share("claims_other"), "empty": sum(not r["explanation"].strip() for r in records),
             "corrected_by_product": sum(r["corrected"] for r in records), "shown_good": share("shown_good"),
             "stopped": stopped, "over_product_time_limit": sum(r["seconds"] > product_timeout for r in records),
@@ -132,7 +135,8 @@ def report_lines(model: str, s: dict, records: list[dict], examples: int = 3) ->
              f"  good (names the right option, does not claim the wrong one is right): {pct(s['good'])}",
              f"  names the right option:                     {pct(s['names_right'])}",
              f"  claims the student's wrong option is right: {pct(s['claims_wrong'])}",
-             f"  claims another wrong option is right:       {pct(s['claims_other'])}",
+             f"  states another answer (a third option, or none of them): {pct(s['claims_other'])}",
+             f"  good and no other answer stated either (stricter):       {pct(s['strict'])}",
              f"  empty replies: {s['empty']}; the product added its correction to {s['corrected_by_product']}; "
              f"good as the student reads it (after that correction): {pct(s['shown_good'])}",
              f"  ended by: {s['stopped']}; mean {s['mean_new_tokens']:.0f} new tokens; "
@@ -143,7 +147,7 @@ def report_lines(model: str, s: dict, records: list[dict], examples: int = 3) ->
         for r in found:
             options = " ".join(f"({'ABCDE'[i]}) {c}" for i, c in enumerate(r["choices"]))
             said = " ".join(r["explanation"].split())
-            lines += [f"   Q: {r['question']} {options}",
+            lines += [f"   Q: {' '.join(r['question'].split())} {options}",
                       f"   student chose ({'ABCDE'[r['chosen']]}), right is ({'ABCDE'[r['right']]})",
                       f"   tutor: {said[:400]}{'...' if len(said) > 400 else ''}"]
     return lines

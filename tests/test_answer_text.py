@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from core.data.records import Question
 from core.evaluation.answer_text import (
+    answer_options,
     check_explanation,
     claims_right,
     names_option,
     names_other,
     only_chosen,
+    stated_answers,
 )
 
 CHOICES = ["milk", "a rock", "steam"]  # (B) a rock is right in these tests; the student chose (A) milk
@@ -70,6 +72,25 @@ def test_an_explanation_is_good_when_it_names_the_right_option_and_does_not_clai
     assert other.claims_other and not other.claims_wrong and not other.good
 
 
+def test_an_answer_stated_that_is_none_of_the_options_is_caught():
+    # SmolLM2-135M's reply to a real row (colours: blue right, hard chosen): it names blue, but in passing.
+    text = ('The correct answer is "white." This is because the first object (the pair of blue and white) '
+            "cannot be considered as having any specific physical characteristics.")
+    colours = ["blue", "hard", "sticky"]
+    assert stated_answers(text) == ["white"] and answer_options("white", colours) == set()
+    check = check_explanation(text, colours, 0, 1)
+    assert check.good and check.claims_other and not check.strict
+    assert stated_answers("The answer is B. Your answer is wrong. The answer is not milk. The answer is correct!") == ["B"]
+    assert answer_options("(A)", CHOICES) == {0} and answer_options("a rock because", CHOICES) == {1}
+    long = ["According to many scholars, the romantic period began in 1798.",
+            "Although elections take place in early November, a president's term does not begin until January."]
+    said = stated_answers('So, the correct answer is indeed "Although elections take place in early November, '
+                          "a president's term does not begin until January.\"")
+    assert [answer_options(x, long) for x in said] == [{1}]
+    assert check_explanation("The answer is Although elections take place in early November, a president's term",
+                             long, 1, 0).strict  # cut at the comma: its opening words name it
+
+
 def test_the_student_option_must_be_a_wrong_one():
     import pytest
 
@@ -96,3 +117,9 @@ def test_a_practice_explanation_praising_the_wrong_option_gets_the_correction():
     assert shown.startswith("Yes, milk is correct! It is white.") and 'The right answer is "a rock"' in shown
     assert explain.shown(q, "A rock keeps its shape.") == "A rock keeps its shape."
     assert explain.shown(q, "  ") == "So, a rock is a solid."
+    # A long right option quoted whole, with its closing period, is the right one (it was corrected before).
+    long = Question(pid="p2", question="Which is a complex sentence?", answer=1, choices=[
+        "The romantic period began in 1798.", "Although elections are in November, the term begins in January."])
+    good = 'So, the correct answer is indeed "Although elections are in November, the term begins in January."'
+    assert not explain.wrong_claim(long, good) and explain.shown(long, good) == good
+    assert explain.wrong_claim(long, 'The correct answer is "The romantic period began in 1798."')

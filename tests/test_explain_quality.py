@@ -43,7 +43,8 @@ def test_a_run_on_real_rows_explains_each_wrong_answer_through_the_practice_path
     for r in records:
         assert r["chosen"] != r["right"]
         check = check_explanation(r["explanation"], r["choices"], r["right"], r["chosen"])
-        assert (r["names_right"], r["claims_wrong"], r["good"]) == (check.names_right, check.claims_wrong, check.good)
+        assert (r["names_right"], r["claims_wrong"], r["good"], r["strict"]) == (
+            check.names_right, check.claims_wrong, check.good, check.strict)
     s = found["summary"]
     assert s["good"]["k"] == sum(r["good"] for r in records) and 0 <= s["good"]["ci95"][0] <= s["good"]["ci95"][1] <= 1
     printed = capsys.readouterr().out

@@ -11,8 +11,11 @@
   hedged ("you might think X is right") or asked ("Why is X right?") statement does not count.
 - `names_other` / `only_chosen`: the tutor's filter on a multiple-choice reply (core.evaluation.grounding):
   a sentence that gives or praises another option than the chosen one is dropped.
+- `stated_answers` / `answer_options`: what a text states as THE answer, and which options that names
+  (none: an answer that is no option, "The correct answer is "white."").
 - `check_explanation`: the explanation-quality check (bench/explain_quality.py): does an explanation of a
-  wrong answer name the right option, and does it claim the student's wrong option is right.
+  wrong answer name the right option, does it claim the student's wrong option is right, and does it state
+  another answer (a third option, or none of them).
 """
 
 from __future__ import annotations
@@ -183,6 +186,42 @@ def claims_right(text: str, i: int, choices: list[str]) -> bool:
     return False
 
 
+STATED = re.compile(r"(?:(?<!\byour\s)(?<!\bmy\s)(?<!\bstudent's\s)\banswer)\s+(?:is|was|would be)\s*:?\s*" + _ADV,
+                    re.IGNORECASE)
+NOT_AN_ANSWER = {"not", "wrong", "incorrect", "correct", "right", "that", "because", "simple", "clear", "obvious",
+                 "easy", "in", "to", "this", "here", "below", "above", "given", "shown", "found"}
+
+
+def stated_answers(text: str) -> list[str]:
+    """What a text states as THE answer ("The correct answer is "white."", "The answer is B."): the words
+    after "answer is/was" (a quoted answer to its closing quote, else to the next punctuation), in its
+    statements; not a negated or hedged one, nor "your answer was" or "the answer is correct"."""
+    out = []
+    for sentence in claim_sentences(text):
+        for m in STATED.finditer(sentence):
+            rest = sentence[m.end():]
+            if rest[:1] in QUOTES:
+                said = re.split(r"[\"“”‘’]", rest[1:], maxsplit=1)[0]
+            else:
+                said = re.split(r"[.,;:!?\n]|\s(?:because|since|as|not)\s", rest, maxsplit=1)[0]
+            said = said.strip().rstrip(".,;:!").strip()
+            first = said.split(" ", 1)[0].lower() if said else ""
+            if said and first not in NOT_AN_ANSWER and not _hedged(sentence[:m.start()]):
+                out.append(said)
+    return out
+
+
+def answer_options(said: str, choices: list[str]) -> set[int]:
+    """The options a stated answer names: a letter ("B", "(B)"), an option's text in it, or its opening
+    words (at least 8 characters) where a long option was cut."""
+    letter = re.fullmatch(r"\(?([A-J])\)?", said.strip())
+    if letter:
+        return {LETTERS.index(letter.group(1))} & set(range(len(choices)))
+    low = _norm(said.strip(" \"“”‘’'()"))
+    return {j for j, c in enumerate(choices) if _norm(c) and (
+        re.search(rf"(?<!\w){re.escape(_norm(c))}(?!\w)", low) or (len(low) >= 8 and _norm(c).startswith(low)))}
+
+
 # ---- the tutor's filter on a multiple-choice reply -------------------------------------------------
 
 def names_other(sentence: str, chosen: int, choices: list[str]) -> bool:
@@ -227,12 +266,17 @@ class ExplanationCheck:
     """What an explanation of a wrong answer says about the options."""
     names_right: bool  # names the right option (its text, or its letter in a clear form)
     claims_wrong: bool  # says the student's wrong option is right
-    claims_other: bool  # says another wrong option (not the student's) is right
+    claims_other: bool  # says something else is right: a third option, or an answer that is none of them
 
     @property
     def good(self) -> bool:
-        """Names the right option and does not claim the student's wrong one is right."""
+        """Names the right option and does not claim the student's wrong one is right (issue 25's check)."""
         return self.names_right and not self.claims_wrong
+
+    @property
+    def strict(self) -> bool:
+        """`good`, and no other answer stated either ("The correct answer is "white."" with blue right)."""
+        return self.good and not self.claims_other
 
 
 def check_explanation(text: str, choices: list[str], right: int, wrong: int) -> ExplanationCheck:
@@ -241,5 +285,8 @@ def check_explanation(text: str, choices: list[str], right: int, wrong: int) -> 
     if right == wrong:
         raise ValueError("The student's option must be a wrong one.")
     others = [i for i in range(len(choices)) if i not in (right, wrong)]
-    return ExplanationCheck(names_option(text, right, choices), claims_right(text, wrong, choices),
-                            any(claims_right(text, i, choices) for i in others))
+    stated = [answer_options(said, choices) for said in stated_answers(text)]
+    names = names_option(text, right, choices) or any(right in s for s in stated)  # a long option cut short
+    return ExplanationCheck(names, claims_right(text, wrong, choices),
+                            any(claims_right(text, i, choices) for i in others) or any(not s for s in stated)
+                            or any(s - {right, wrong} for s in stated))

@@ -10,7 +10,6 @@ then the text; a student who leaves cancels their row.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from core.data.prompts import DEFAULT_SYSTEM_PROMPT, build_context, sentences
@@ -77,19 +76,15 @@ def explanation_messages(q: Question, chosen: int) -> list[dict[str, str]]:
     return [{"role": "system", "content": system_prompt(q)}, {"role": "user", "content": user}]
 
 
-CLAIM = re.compile(r"(?:correct|right) answer (?:is|was)\s+(?:indeed\s+|that\s+)?[\"“(]?([^\".”)\n]+)", re.IGNORECASE)
-
-
 def wrong_claim(q: Question, text: str) -> bool:
-    """The reply states as the answer something other than the right option (its text or letter), or says
-    another option is right without the word answer ("Yes, milk is correct.": core.evaluation.answer_text)."""
-    from core.evaluation.answer_text import claims_right
+    """The reply states as THE answer something other than the right option (another option, or none of
+    them: "The correct answer is "drunk.""), or says another option is right without the word answer
+    ("Yes, milk is correct."). Both read by core.evaluation.answer_text; a long right option quoted whole
+    with its closing period is the right one (the old check called it wrong and corrected a good reply)."""
+    from core.evaluation.answer_text import answer_options, claims_right, stated_answers
 
-    right = q.choices[q.answer].strip().lower()
-    for claim in CLAIM.findall(text):
-        claim = claim.strip().lower()
-        if right not in claim and claim.strip("() ") != q.answer_letter.lower():
-            return True
+    if any(q.answer not in answer_options(said, q.choices) for said in stated_answers(text)):
+        return True
     return any(claims_right(text, i, q.choices) for i in range(len(q.choices)) if i != q.answer)
 
 
