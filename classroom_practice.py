@@ -110,10 +110,9 @@ def explanation(loaded, settings, code: str, token: str, index: Any, message: st
         elif kind == "text":
             text += str(value)
             yield text
-    if not text.strip():
-        yield explain.why_sentence(q)
-    elif explain.wrong_claim(q, text):  # a small model can still name a wrong answer: say so, from the source
-        yield text + explain.correction(q)
+    final = explain.shown(q, text)  # a small model can still name a wrong answer: say so, from the source
+    if final != text:
+        yield final
 
 
 # ---- the tab -------------------------------------------------------------------------------------------

@@ -11,10 +11,13 @@ On (a) the embedded sample's test split (lessons retrieved from its train and va
 rows of ../shared/scienceqa/original/ (lessons retrieved from the other rows only). Reported per condition:
 right (with a 95% Wilson CI), wrong answers asserted, abstentions, replies that name two different
 options as the answer, the share of low-confidence questions (the letter scoring's confidence below the
-calibrated threshold) whose reply abstains, and the letter pick's own accuracy (before abstaining).
+calibrated threshold) whose reply abstains, and the letter pick's own accuracy (before abstaining). The
+issue's lines are printed per set (`target_lines`): right without and with the lessons, the difference
+(McNemar's p on the same questions), self-contradictions, abstentions, and on the sample the target.
+A fine-tuned run is asked in the format it was trained in (its manifest: a tutor-format run in `tutor`).
 
     nice -n 5 python -m bench.grounded_tutor_bench --model smollm2-135m --n 40 --threads 1
-    python -m bench.grounded_tutor_bench --model run:RUN_ID --sets sample --n 100
+    SQA_STUDIO_HOME=<the run's home> python -m bench.grounded_tutor_bench --model run:RUN_ID --n 40
 
 Writes bench/out/grounded-<model>.json. Greedy decoding (temperature 0) so runs repeat.
 """
@@ -29,43 +32,11 @@ import re
 import time
 from pathlib import Path
 
+# The reply checks are core's (tests/test_answer_text.py); still importable from here.
+from core.evaluation.answer_text import answers_named, chosen_option, contradicts  # noqa: F401
+
 OUT = Path(__file__).resolve().parent / "out"
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "scienceqa" / "original"
-AS_ANSWER = re.compile(r"\b(?:answer is|so,? it'?s|so,? it is|correct answer is|correct option is)\s*:?\s*"
-                       r"(?:\(((?-i:[A-J]))\)|((?-i:[A-J]))\b(?![\w'])|(.{1,80}?))(?:[.!,;\n]|$)", re.IGNORECASE)
-
-
-def answers_named(reply: str, choices: list[str]) -> list[int]:
-    """The options a reply gives as its answer, in order: "(B)", "the answer is B", "So, it's a rock"."""
-    named = []
-    for m in re.finditer(r"\(([A-J])\)", reply):
-        named.append((m.start(), "ABCDEFGHIJ".index(m.group(1))))
-    for m in AS_ANSWER.finditer(reply):
-        letter = m.group(1) or m.group(2)
-        if letter:
-            named.append((m.start(), "ABCDEFGHIJ".index(letter.upper())))
-        elif m.group(3):
-            said = m.group(3).strip().lower()
-            hits = [i for i, c in enumerate(choices) if c.strip().lower() and c.strip().lower() in said]
-            if len(hits) == 1:
-                named.append((m.start(), hits[0]))
-    return [i for _, i in sorted(named) if i < len(choices)]
-
-
-def chosen_option(reply: str, choices: list[str]) -> int | None:
-    """The reply's answer: the first option it names as the answer, else the only option whose text it
-    mentions; None when it gives none (or mentions several without choosing)."""
-    named = answers_named(reply, choices)
-    if named:
-        return named[0]
-    low = reply.lower()
-    hits = [i for i, c in enumerate(choices) if len(c.strip()) > 1 and re.search(rf"\b{re.escape(c.strip().lower())}\b", low)]
-    return hits[0] if len(hits) == 1 else None
-
-
-def contradicts(reply: str, choices: list[str]) -> bool:
-    """Names two different options as the answer."""
-    return len(set(answers_named(reply, choices))) > 1
 
 
 def pick_rows(questions, n: int, seed: int = 0):
@@ -129,7 +100,60 @@ def summarize(records: list[dict]) -> dict:
         if cond != "plain":
             out[cond]["pick_accuracy"] = sum(r["pick"] == r["gold"] for r in rs) / n
     out["chance"] = sum(1 / r["n_choices"] for r in records) / n
+    out["with_minus_without"] = paired(records, "on", "off")
+    out["with_minus_plain"] = paired(records, "on", "plain")
     return out
+
+
+def paired(records: list[dict], a: str, b: str) -> dict:
+    """Condition `a`'s accuracy minus `b`'s on the same questions, in points, with McNemar's p."""
+    from core.evaluation.reports import mcnemar
+
+    right = {c: [r[c]["choice"] == r["gold"] for r in records] for c in (a, b)}
+    only_a = sum(x and not y for x, y in zip(right[a], right[b]))
+    only_b = sum(y and not x for x, y in zip(right[a], right[b]))
+    p, test = mcnemar(only_a, only_b)
+    return {"points": 100 * (sum(right[a]) - sum(right[b])) / max(1, len(records)),
+            "only_with": only_a, "only_without": only_b, "p": p, "test": test}
+
+
+TARGET = {"right_with": 0.70, "gain_points": 15.0}  # the issue's target on the sample, for the tutor-format run
+
+
+def target_lines(name: str, s: dict) -> list[str]:
+    """The issue's figure for one set, as lines a person reads: right (95% CI) without and with the
+    lessons, the difference, self-contradicting replies and abstentions (and the target on the sample)."""
+    def right(c: str) -> str:
+        d = s[c]
+        pick = f"; letter pick before abstaining {100 * d['pick_accuracy']:.1f}%" if "pick_accuracy" in d else ""
+        return (f"{d['right']}/{d['n']} = {100 * d['accuracy']:.1f}% (95% CI {100 * d['ci95'][0]:.1f}-"
+                f"{100 * d['ci95'][1]:.1f}){pick}")
+
+    def diff(d: dict) -> str:
+        return (f"{d['points']:+.1f} points (right only with: {d['only_with']}, only without: "
+                f"{d['only_without']}; McNemar p {d['p']:.3g})")
+
+    n = s["on"]["n"]
+    lines = [f"== {name}: {n} questions (chance {100 * s['chance']:.1f}%)",
+             f"  right WITHOUT lessons (tutor, --lessons off): {right('off')}",
+             f"  right WITH lessons    (tutor, grounded):      {right('on')}",
+             f"  difference, with minus without:              {diff(s['with_minus_without'])}",
+             f"  plain chat before grounding (reference):      {right('plain')}; with lessons minus it: "
+             f"{diff(s['with_minus_plain'])}",
+             "  self-contradicting replies (two different options as the answer): "
+             + ", ".join(f"{c} {s[c]['self_contradicting']}/{n}" for c in ("off", "on", "plain")),
+             "  abstained ('not sure', the lesson shown): "
+             + ", ".join(f"{c} {s[c]['abstained']}/{n}" for c in ("off", "on")),
+             "  low-confidence replies that abstain: "
+             + ", ".join(f"{c} {s[c]['low_confidence_abstaining']}/{s[c]['low_confidence']}" for c in ("off", "on", "plain")),
+             "  wrong answers stated: " + ", ".join(f"{c} {s[c]['wrong_asserted']}" for c in ("off", "on", "plain"))]
+    if name == "sample":
+        met = lambda ok: "met" if ok else "NOT met"  # noqa: E731
+        gain = s["with_minus_without"]["points"]
+        lines.append(f"  target (tutor-format run): >= 70% right with lessons: {met(s['on']['accuracy'] >= TARGET['right_with'])}; "
+                     f">= +15 points over without: {met(gain >= TARGET['gain_points'])}; no self-contradicting "
+                     f"reply: {met(s['on']['self_contradicting'] == 0)}")
+    return lines
 
 
 def main() -> int:
@@ -179,11 +203,15 @@ def main() -> int:
         say(f"{name}: {len(rows)} questions, lessons from {len(index)} rows")
         records = ask(loaded, rows, index, exclude_self, fmt, settings, calib_off, calib_on, say)
         result["sets"][name] = {"summary": summarize(records), "seconds": round(time.time() - t), "records": records}
-        say(json.dumps(result["sets"][name]["summary"], indent=1))
+        say("\n".join(target_lines(name, result["sets"][name]["summary"])))
     result["load_after"] = os.getloadavg()
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"grounded-{re.sub(r'[^A-Za-z0-9._-]+', '_', a.model)}.json"
     path.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    say(f"model {a.model} (format {fmt}); calibration: lessons off {calib_off.threshold:.2f} threshold, "
+        f"debias {calib_off.debias}; lessons on {calib_on.threshold:.2f}, debias {calib_on.debias}")
+    for name, found in result["sets"].items():
+        say("\n".join(target_lines(name, found["summary"])))
     say(f"wrote {path}")
     return 0
 

@@ -197,28 +197,50 @@ def test_the_benchmark_reads_the_answer_a_reply_gives_and_catches_two_answers():
     assert not names_other("So, the answer is a rock.", 1, choices)
 
 
+def test_the_benchmark_prints_right_without_and_with_lessons_the_difference_and_the_target():
+    from bench.grounded_tutor_bench import summarize, target_lines
+
+    def rec(gold, plain, off, on, abstained_off=False, contradicts_on=False):
+        cond = lambda c, ab=False, ct=False: {"choice": c, "abstained": ab, "contradicts": ct, "pick": c or 0,  # noqa: E731
+                                              "confidence": 0.2 if ab else 0.9, "threshold": 0.5}
+        return {"gold": gold, "n_choices": 2, "plain": cond(plain), "off": cond(off, abstained_off),
+                "on": cond(on, False, contradicts_on)}
+
+    records = [rec(0, 1, None, 0, abstained_off=True)] * 8 + [rec(1, 1, 1, 1)] * 2  # 2 right off, 10 on
+    s = summarize(records)
+    assert s["with_minus_without"]["points"] == 80.0 and s["with_minus_without"]["only_with"] == 8
+    text = "\n".join(target_lines("sample", s))
+    assert "right WITHOUT lessons (tutor, --lessons off): 2/10 = 20.0%" in text
+    assert "right WITH lessons    (tutor, grounded):      10/10 = 100.0%" in text and "+80.0 points" in text
+    assert "abstained ('not sure', the lesson shown): off 8/10, on 0/10" in text
+    assert ">= 70% right with lessons: met; >= +15 points over without: met; no self-contradicting reply: met" in text
+    s = summarize([rec(0, 0, 0, 0, contradicts_on=True)] * 2 + [rec(0, 1, 1, 1)] * 8)
+    assert "no self-contradicting reply: NOT met" in "\n".join(target_lines("sample", s))
+    assert "target" not in "\n".join(target_lines("real", s))
+
+
 def test_calibration_is_measured_once_saved_and_measured_again_when_damaged(loaded, studio_home, monkeypatch):
-    import core.evaluation.grounding as grounding
+    import core.evaluation.tutor_calibration as calibrating  # its own module (grounding re-exports its names)
     from conftest import make_questions
 
     measured = []
-    real = grounding.calibrate
+    real = calibrating.calibrate
 
     def counting(*args, **kwargs):
         measured.append(args[1:3])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(grounding, "held_out", lambda n=0, seed=0: make_questions(8))
-    monkeypatch.setattr(grounding, "calibrate", counting)
-    monkeypatch.setattr(grounding, "_calibrations", {})
-    first = grounding.calibration(loaded, "paper_ale", False)
+    monkeypatch.setattr(calibrating, "held_out", lambda n=0, seed=0: make_questions(8))
+    monkeypatch.setattr(calibrating, "calibrate", counting)
+    monkeypatch.setattr(calibrating, "_calibrations", {})
+    first = calibrating.calibration(loaded, "paper_ale", False)
     assert measured == [("paper_ale", False)] and first.n == 8
-    assert 0 <= first.accuracy_plain <= 1 and (first.threshold > 1 or first.precision >= grounding.TARGET_PRECISION)
+    assert 0 <= first.accuracy_plain <= 1 and (first.threshold > 1 or first.precision >= calibrating.TARGET_PRECISION)
     saved = list((studio_home / "cache" / "calibration").glob("*.json"))
     assert len(saved) == 1
-    monkeypatch.setattr(grounding, "_calibrations", {})  # a new process: read from the app home
-    assert grounding.calibration(loaded, "paper_ale", False) == first and len(measured) == 1
+    monkeypatch.setattr(calibrating, "_calibrations", {})  # a new process: read from the app home
+    assert calibrating.calibration(loaded, "paper_ale", False) == first and len(measured) == 1
     saved[0].write_text('{"threshold": "high"')
-    monkeypatch.setattr(grounding, "_calibrations", {})
-    assert grounding.calibration(loaded, "paper_ale", False) == first and len(measured) == 2
-    assert grounding.warm(loaded, "paper_ale", False) is None  # measured already: nothing started
+    monkeypatch.setattr(calibrating, "_calibrations", {})
+    assert calibrating.calibration(loaded, "paper_ale", False) == first and len(measured) == 2
+    assert calibrating.warm(loaded, "paper_ale", False) is None  # measured already: nothing started

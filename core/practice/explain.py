@@ -10,7 +10,6 @@ then the text; a student who leaves cancels their row.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from core.data.prompts import DEFAULT_SYSTEM_PROMPT, build_context, sentences
@@ -57,10 +56,13 @@ def _lesson(q: Question) -> str:
     return text[:MAX_CONTEXT_CHARS]
 
 
+INSTRUCTIONS = (f"{DEFAULT_SYSTEM_PROMPT} A student answered a question wrongly. Explain kindly, in two or three "
+                "short sentences, using only this lesson.")
+
+
 def system_prompt(q: Question) -> str:
     """The tutor's instructions with the row's own lesson and solution as the source to explain from."""
-    return (f"{DEFAULT_SYSTEM_PROMPT} A student answered a question wrongly. Explain kindly, in two or three "
-            f"short sentences, using only this lesson.\n{_lesson(q)}")
+    return f"{INSTRUCTIONS}\n{_lesson(q)}"
 
 
 def explanation_messages(q: Question, chosen: int) -> list[dict[str, str]]:
@@ -74,22 +76,29 @@ def explanation_messages(q: Question, chosen: int) -> list[dict[str, str]]:
     return [{"role": "system", "content": system_prompt(q)}, {"role": "user", "content": user}]
 
 
-CLAIM = re.compile(r"(?:correct|right) answer (?:is|was)\s+(?:indeed\s+|that\s+)?[\"“(]?([^\".”)\n]+)", re.IGNORECASE)
-
-
 def wrong_claim(q: Question, text: str) -> bool:
-    """The reply states as the answer something other than the right option (its text or letter)."""
-    right = q.choices[q.answer].strip().lower()
-    for claim in CLAIM.findall(text):
-        claim = claim.strip().lower()
-        if right not in claim and claim.strip("() ") != q.answer_letter.lower():
-            return True
-    return False
+    """The reply states as THE answer something other than the right option (another option, or none of
+    them: "The correct answer is "drunk.""), or says another option is right without the word answer
+    ("Yes, milk is correct."). Both read by core.evaluation.answer_text; a long right option quoted whole
+    with its closing period is the right one (the old check called it wrong and corrected a good reply)."""
+    from core.evaluation.answer_text import answer_options, claims_right, stated_answers
+
+    if any(q.answer not in answer_options(said, q.choices) for said in stated_answers(text)):
+        return True
+    return any(claims_right(text, i, q.choices) for i in range(len(q.choices)) if i != q.answer)
 
 
 def correction(q: Question) -> str:
     """Said after a reply that named a wrong answer: the right one, from the row's own solution."""
     return f"\n\n(Careful: that is not right. The right answer is \"{q.choices[q.answer].strip()}\". {why_sentence(q)})"
+
+
+def shown(q: Question, text: str) -> str:
+    """What the student reads once the model's explanation `text` has ended: the solution's why sentence
+    for an empty reply; the reply and a correction where it names a wrong answer; else the reply."""
+    if not text.strip():
+        return why_sentence(q)
+    return text + correction(q) if wrong_claim(q, text) else text
 
 
 def followup_messages(q: Question, chosen: int | None, history: list[dict[str, str]],
@@ -102,13 +111,38 @@ def followup_messages(q: Question, chosen: int | None, history: list[dict[str, s
         [{"role": "user", "content": message}]
 
 
+def fitted(loaded, messages: list[dict[str, str]], settings=None) -> list[dict[str, str]]:
+    """The messages with the system turn's lesson shortened (from its end, a fifth of its words at a time,
+    never into the tutor's instructions) until the prompt fits the model's window beside the reply's room:
+    a long lesson must not stop a small-window model's explanation (the tiny model's 1,024 tokens read
+    1,604 for a real row's lesson). Older turns are still dropped first by core.serving.chat.submit."""
+    from core.errors import StudioError
+    from core.serving.chat import ChatSettings, fit_messages
+
+    budget = loaded.context_length - (settings or ChatSettings()).max_new_tokens
+    if not messages or messages[0]["role"] != "system":
+        return messages
+    words, keep = messages[0]["content"].split(" "), len(INSTRUCTIONS.split(" "))
+    n = len(words)
+    while True:
+        try:
+            fit_messages(loaded.tokenizer, messages, budget)
+            return messages
+        except StudioError:
+            if n <= keep:
+                raise
+            n = max(keep, int(n * 0.8))
+            messages = [{"role": "system", "content": " ".join(words[:n])}] + messages[1:]
+
+
 def generate(loaded, messages: list[dict[str, str]], settings=None):
     """The one place practice generates text: the request joins the model's shared batch
     (core.serving.chat.submit, continuous batching), so a class's explanations are decoded together.
-    Returns the `Reply` at once (`.place`, iterate for text, `.cancel()`)."""
+    The lesson is shortened where the whole prompt would not fit (`fitted`). Returns the `Reply` at once
+    (`.place`, iterate for text, `.cancel()`)."""
     from core.serving import chat
 
-    return chat.submit(loaded, messages, settings)
+    return chat.submit(loaded, fitted(loaded, messages, settings), settings)
 
 
 def stream_events(loaded, messages: list[dict[str, str]], settings=None,
