@@ -71,7 +71,8 @@ def run_stats(args: argparse.Namespace) -> int:
 
 def run_subset(args: argparse.Namespace) -> int:
     from core.data.filtering import Filters, apply_filters, describe_kept, stratified_sample
-    from core.data.sources import load_source, normalize_split
+    from core.data.records import normalize_split
+    from core.data.sources import load_source
     from core.data.subsets import is_subset_name, save_subset, write_subset
 
     filters = Filters(splits=tuple(normalize_split(s) for s in args.split), subjects=tuple(args.subject),

@@ -16,8 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.data.records import Question
-from core.data.sources import split_rank
+from core.data.records import Question, split_rank
 
 CONTEXTS = ("TXT", "IMG", "NO")
 TEXT_ONLY = ("", "caption", "drop")

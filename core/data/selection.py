@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core.data.filtering import CONTEXTS
-from core.data.sources import split_rank
+from core.data.records import split_rank
 
 SOURCE_LABELS = {"sample": "Embedded sample (offline)", "hub": "Hugging Face Hub: derek-thomas/ScienceQA",
                  "local": "Local file or folder…"}

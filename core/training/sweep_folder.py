@@ -43,7 +43,7 @@ def list_sweeps(root: Path | None = None) -> list[runs.RunInfo]:
 def eval_questions(sweep_dir: Path) -> list:
     """The sweep's own held-out questions, read through the job (anyone who may see the sweep may read them:
     not a "server path" a visitor names, so no access check, unlike core.data.sources.load_source)."""
-    from core.data.sources import load_file
+    from core.data.formats import load_file
 
     return load_file(Path(sweep_dir) / QUESTIONS)
 
