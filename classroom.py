@@ -5,35 +5,31 @@ project and the app home blocked, no flagging, no run history, no monitoring, no
 endpoint (`/chat`), a per-session rate limit, an input length limit, and replies decoded together in one
 bounded batch (core.serving.batching; Gradio's queue shows each student beyond it their place in line).
 Bad input is one sentence in the chat, never an error badge. With SQA_TUTOR_ENDPOINT set (or an endpoint
-given to `start`), replies come from that OpenAI-compatible server, the local model answering when it is
+given to `classroom_launcher.start`), replies come from that OpenAI-compatible server, the local model answering when it is
 down (core.serving.endpoint). An optional password comes from the
 environment (`SQA_CLASS_PASSWORD`), never the command line. `--share` asks Gradio for a public
 https link; without internet it says so and serves the local address only. On a Hugging Face Space
-Gradio has no share links: the Space's own Tutor page is the class link (`space_class_link`).
+Gradio has no share links: the Space's own Tutor page is the class link (`classroom_launcher.space_class_link`).
 
     python classroom.py --model tiny --port 7860 --share
 
-The Tutor page starts it with `start()` and reads `status()`: the server is a job like a training run
-(core.jobs.runner: launched in its own session, its states written by the runner, its pid and start
-time, a heartbeat, `terminate` only after checking it is the process this app started), in the job folder
-`<home>/classroom`. This module imports gradio only inside `build_app`/`main`.
+The Tutor page starts it, reads its state and stops it through classroom_launcher (a job in
+`<home>/classroom`); what keeps it to its one chat (launch arguments, no uploads, the password page) is
+classroom_gate. This module imports gradio only inside `build_app`/`serve`.
 """
 
 import argparse
-import contextlib
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from classroom_gate import install_password_page, launch_kwargs
+from classroom_launcher import PASSWORD_ENV
 from core import access
-from core.errors import StudioError
 from core.files import write_json_atomic
-from core.home import PROJECT_ROOT, area, home
-from core.jobs import lifecycle, runner, runs
+from core.jobs import runner
 
-PASSWORD_ENV = "SQA_CLASS_PASSWORD"
 TITLE = "Science tutor"
 
 
@@ -115,83 +111,6 @@ def build_app(loaded, system_prompt: str, settings, rate=None, examples: list[st
         # No "share" button: students' conversations are not posted anywhere; HTML stays sanitized.
         chatbot=gr.Chatbot(buttons=["copy", "copy_all"], sanitize_html=True, show_label=False),
     )
-
-
-def launch_kwargs(share: bool, port: int | None, host: str, password: str | None) -> dict:
-    """launch() arguments that keep the app to its one chat endpoint."""
-    kwargs = dict(share=share, server_name=host, server_port=port, prevent_thread_lock=True, quiet=False,
-                  footer_links=[], run_history=False, enable_monitoring=False, mcp_server=False, pwa=False,
-                  ssr_mode=False, allowed_paths=[], max_file_size="1kb", show_error=True,
-                  blocked_paths=[str(PROJECT_ROOT), str(home())], app_kwargs={"middleware": [_no_uploads()]})
-    if password:
-        import hmac
-
-        kwargs["auth"] = lambda _user, typed: hmac.compare_digest(typed.encode(), password.encode())
-        kwargs["auth_message"] = "Type the class password."
-    return kwargs
-
-
-# The class link's own sign-in page: only the password (Gradio's asks for a user name too, which students
-# do not have), what was typed stays in the box after a wrong try, and the message says so plainly. It
-# posts to Gradio's own /login, so Gradio's cookie and checks stay the only gate.
-PASSWORD_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>ScienceQA tutor</title>
-<style>
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f7f9;margin:0;display:flex;
-min-height:100vh;align-items:center;justify-content:center}
-form{background:#fff;border:1px solid #dde;border-radius:10px;padding:28px;width:min(340px,86vw)}
-h1{font-size:1.3rem;margin:0 0 6px}p{color:#555;margin:0 0 18px}label{display:block;font-weight:600;margin-bottom:6px}
-input{box-sizing:border-box;width:100%;font-size:1.05rem;padding:10px;border:1px solid #bbc;border-radius:6px}
-button{margin-top:14px;width:100%;font-size:1.05rem;padding:10px;border:0;border-radius:6px;background:#ea580c;
-color:#fff;cursor:pointer}#msg{color:#b91c1c;min-height:1.3em;margin:10px 0 0}
-</style></head><body>
-<form id="f"><h1>ScienceQA tutor</h1><p>Your teacher gave you the class password.</p>
-<label for="pw">Class password</label>
-<input id="pw" name="password" type="password" autocomplete="current-password" autofocus required>
-<button type="submit">Open the tutor</button><div id="msg" role="alert"></div></form>
-<script>
-document.getElementById("f").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const pw = document.getElementById("pw"), msg = document.getElementById("msg");
-  msg.textContent = "";
-  const body = new URLSearchParams({username: "student", password: pw.value});
-  let r;
-  try { r = await fetch("login", {method: "POST", body, credentials: "same-origin"}); }
-  catch (err) { msg.textContent = "The tutor cannot be reached. Try again in a moment."; return; }
-  if (r.ok) { location.reload(); return; }
-  msg.textContent = "Wrong password. Check it and try again.";
-  pw.focus(); pw.select();
-});
-</script></body></html>
-"""
-
-
-def install_password_page(app) -> None:
-    """Serve PASSWORD_PAGE at / to visitors not signed in; signed-in visitors get the chat as before."""
-    from starlette.responses import HTMLResponse
-    from starlette.routing import Route
-
-    chat_page = next(r for r in app.router.routes
-                     if getattr(r, "path", None) == "/" and "GET" in getattr(r, "methods", ()))
-
-    def signed_in(request) -> str | None:
-        token = (request.cookies.get(f"access-token-{app.cookie_id}")
-                 or request.cookies.get(f"access-token-unsecure-{app.cookie_id}"))
-        return app.tokens.get(token)
-
-    def front(request):
-        user = signed_in(request)
-        if user is None:
-            return HTMLResponse(PASSWORD_PAGE, headers={"Cache-Control": "no-store"})
-        q = request.query_params
-        return chat_page.endpoint(request, user=user, page=q.get("page", ""), deep_link=q.get("deep_link", ""))
-
-    app.router.routes.insert(0, Route("/", front, methods=["GET", "HEAD"]))
-def _no_uploads():
-    from starlette.middleware import Middleware
-
-    return Middleware(RefuseUploads)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -291,23 +210,6 @@ def serve(args: argparse.Namespace, job: "runner.Job | None") -> str:
     return "stopped"  # a class link ends only when it is stopped
 
 
-class RefuseUploads:
-    """ASGI middleware: Gradio mounts its file-upload routes whatever the components; the class link takes
-    text only, so an upload is answered 405 before Gradio reads a byte (nothing reaches the disk)."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        path = scope.get("path", "").rstrip("/") if scope.get("type") == "http" else ""
-        if path.endswith(("/upload", "/upload_progress")):
-            await send({"type": "http.response.start", "status": 405,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
-            await send({"type": "http.response.body", "body": b"The class link accepts no uploads."})
-            return
-        await self.app(scope, receive, send)
-
-
 def lan_address() -> str:
     """This machine's address on its local network (no packet is sent); 127.0.0.1 if it has none."""
     import socket
@@ -318,123 +220,6 @@ def lan_address() -> str:
             return s.getsockname()[0]
         except OSError:
             return "127.0.0.1"
-
-
-# ---- the launcher the Tutor page uses (no gradio import) ----------------------------------------------
-
-@dataclass
-class ClassLink:
-    state: str  # 'starting' | 'running' | 'failed'
-    pid: int | None
-    local_url: str | None = None
-    share_url: str | None = None
-    share_error: str | None = None
-    model: str = ""
-    password: bool = False
-    log_tail: str = ""
-
-    @property
-    def url(self) -> str | None:
-        return self.share_url or self.local_url
-
-
-def _folder() -> Path:
-    return area("classroom")
-
-
-def start(model: str, share: bool = True, password: str | None = None, port: int | None = None,
-          host: str = "127.0.0.1", system_prompt: str | None = None, max_new_tokens: int | None = None,
-          rate: int = 10, grade: int | None = None, actor: access.Actor | None = None,
-          lessons: bool = True, endpoint=None) -> ClassLink:
-    """Start the class-link server in the background (stopping one already running). `endpoint` (a
-    core.serving.endpoint.Endpoint) replaces SQA_TUTOR_ENDPOINT for this server; its key travels in the
-    environment, never on the command line."""
-    from core.models.catalogue import local_model_folder
-
-    access.require(actor, "Starting a class link")
-    if local_model_folder(model) is None:
-        raise StudioError(f"{model} is not here yet: open it on the Tutor page (or the Models page) first.")
-    stop(actor)
-    folder = _folder()
-    runs.results_path(folder).unlink(missing_ok=True)  # the server's addresses are the job's result
-    argv = [sys.executable, str(PROJECT_ROOT / "classroom.py"), "--model", model, "--host", host,
-            "--state", str(runs.results_path(folder)), "--rate", str(rate)]
-    argv += ["--max-new-tokens", str(max_new_tokens)] if max_new_tokens else []
-    argv += ["--grade", str(grade)] if grade else []
-    argv += [] if lessons else ["--lessons", "off"]
-    argv += ["--share"] if share else []
-    argv += ["--port", str(port)] if port else []
-    argv += ["--system", system_prompt] if system_prompt else []
-    # The server needs no Hub token: it serves a model already here.
-    env = dict(GRADIO_ANALYTICS_ENABLED="False", GRADIO_TEMP_DIR=str(folder / "tmp"), HF_HUB_DISABLE_TELEMETRY="1")
-    if endpoint is not None:  # the server's key travels in the environment, never on the command line
-        from core.serving.endpoint import ENDPOINT_ENV, KEY_ENV, MODEL_ENV
-
-        env.update({ENDPOINT_ENV: endpoint.url, MODEL_ENV: endpoint.model, KEY_ENV: endpoint.api_key})
-    if password:
-        env[PASSWORD_ENV] = password
-    with contextlib.suppress(FileNotFoundError):
-        (folder / lifecycle.LOG).unlink()  # one server's log at a time
-    runs.write_config(folder, {"kind": "classlink", "model": model, "password": bool(password), "share": share,
-                               "host": host, "created": time.time()})
-    pid = runner.launch(folder, argv, env=env, drop=runner.TOKEN_VARS + (PASSWORD_ENV,))
-    return ClassLink("starting", pid, model=model, password=bool(password))
-
-
-def status() -> ClassLink | None:
-    """The class link's state, or None when none was started."""
-    folder = _folder()
-    if not runs.launched(folder):
-        return None
-    try:
-        config = runs.read_config(folder)
-    except StudioError:
-        config = {}
-    model, password = str(config.get("model", "")), bool(config.get("password"))
-    st = lifecycle.read_status(folder)
-    if st.terminal:
-        return ClassLink("failed", st.pid, model=model, log_tail=st.log_tail or lifecycle.log_tail(folder, 20))
-    try:
-        s = runs.read_results(folder) if runs.has_results(folder) else None
-    except StudioError:
-        s = None
-    if not isinstance(s, dict):
-        return ClassLink("starting", st.pid, model=model, password=password)
-    return ClassLink("running", st.pid, s.get("local_url"), s.get("share_url"), s.get("share_error"),
-                     str(s.get("model", model)), bool(s.get("password")))
-
-
-def wait_until_serving(timeout: float = 90.0) -> ClassLink:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        link = status()
-        if link is None or link.state != "starting":
-            if link is None or link.state == "failed":
-                raise StudioError("The class link did not start:\n" + (link.log_tail if link else ""))
-            return link
-        time.sleep(0.3)
-    raise StudioError(f"The class link did not start within {timeout:.0f} s; see its log on the Tutor page.")
-
-
-def stop(actor: access.Actor | None = None) -> None:
-    """Stop the class-link server (its whole process group, once it is checked to be ours)."""
-    access.require(actor, "Stopping the class link")
-    folder = _folder()
-    if not runs.launched(folder):
-        return
-    lifecycle.terminate(folder)
-    if not lifecycle.read_status(folder).terminal:  # killed before its runner could write it
-        runner.end(folder, "stopped", message="stopped")
-    (folder / lifecycle.LAUNCHER).unlink(missing_ok=True)
-    runs.results_path(folder).unlink(missing_ok=True)
-
-
-def space_class_link() -> str | None:
-    """On a Hugging Face Space: the Space's own Tutor page (share links are disabled there)."""
-    if not os.environ.get("SPACE_ID"):
-        return None
-    host = os.environ.get("SPACE_HOST") or f"{os.environ['SPACE_ID'].replace('/', '-').lower()}.hf.space"
-    return f"https://{host}/Tutor"
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import streamlit as st
 
 import admin_ui
 from core import access
-from core.data import preview, prompts, selection, sources, subsets
+from core.data import filtering, preview, prompts, selection, sources
 from core.data.records import Question
 from core.errors import StudioError
 from core.home import area
@@ -30,7 +30,7 @@ LOSS_COLORS = {True: "#c7f0d2", False: "#eef0f4"}  # tokens that carry the train
 def load(spec: str, meta: str, stamp: float):
     """(questions, their frame) of a source; `stamp` (core.data.sources.source_stamp) renews it on change."""
     questions = sources.load_source(spec, meta=meta or None)
-    return questions, subsets.build_frame(questions)
+    return questions, filtering.build_frame(questions)
 
 
 @st.cache_data(ttl=15, show_spinner=False)
@@ -45,7 +45,7 @@ def tokenizer(path: str):
     return load_tokenizer(path)
 
 
-def filters(frame) -> subsets.Filters:
+def filters(frame) -> filtering.Filters:
     """The sidebar's filter widgets over the values present in `frame`; returns the filters they set."""
     def values(column: str) -> list:
         return selection.filter_values(frame, column)
@@ -59,7 +59,7 @@ def filters(frame) -> subsets.Filters:
     topics = st.multiselect("Topic", values("topic"), key="f_topic")
     categories = st.multiselect("Category", values("category"), key="f_category")
     skills = st.multiselect("Skill", values("skill"), key="f_skill")
-    contexts = st.multiselect("Context", list(subsets.CONTEXTS), key="f_context",
+    contexts = st.multiselect("Context", list(filtering.CONTEXTS), key="f_context",
                               help="TXT: has a hint; IMG: has an image; NO: neither (TXT and IMG overlap)")
     n_choices = st.multiselect("Number of choices", values("n_choices"), key="f_choices")
     lecture = st.selectbox("Lecture", ["any", "with", "without"], key="f_lecture")
@@ -67,7 +67,7 @@ def filters(frame) -> subsets.Filters:
     search = st.text_input("Search question, hint and choices", key="f_search")
     text_only = st.radio("Image questions", ["caption", "drop"], key="f_images", horizontal=True,
                          format_func=lambda v: {"caption": "keep (caption as context)", "drop": "drop"}[v])
-    return subsets.Filters.from_page(grades, grade_range, lecture, solution, splits=splits, subjects=subjects,
+    return filtering.Filters.from_page(grades, grade_range, lecture, solution, splits=splits, subjects=subjects,
                                      topics=topics, categories=categories, skills=skills, contexts=contexts,
                                      n_choices=n_choices, search=search, text_only=text_only)
 

@@ -1,7 +1,8 @@
 """Streamlit view of sweeps for the Train page: the launch form and a sweep's live table, tests and curves.
 
-UI only: the grid grammar, the learning-rate field, the best setting and the tables are
-core.training.sweeps'; a sweep starts through core.jobs.kinds.submit(SweepRequest).
+UI only: the grid grammar and the learning-rate field are core.training.sweep_grid's, the best setting
+and the tables core.training.sweep_results'; a sweep starts through core.jobs.kinds.submit(SweepRequest)
+and is stopped or resumed by core.training.sweeps.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from core.data.prompts import FORMATS
 from core.errors import StudioError
 from core.home import area
 from core.jobs import kinds, runs
-from core.training import sweeps
+from core.training import sweep_folder, sweep_grid, sweep_results, sweeps
 from core.training.progress import chart_series, run_colors
 from core.training.recipes import RECIPES, suggested_format, suggested_recipe
 
@@ -30,7 +31,7 @@ def sweep_form(models: dict[str, str], actor: access.Actor) -> None:
     model = c1.selectbox("Model", list(models), format_func=lambda n: models.get(n, n), key="sw_model")
     data = c2.selectbox("Questions", train_ui.data_options(), key="sw_data")
     recipe = suggested_recipe(model)
-    lr_field = sweeps.lr_setting(recipe)
+    lr_field = sweep_grid.lr_setting(recipe)
     minutes = c3.number_input("Minutes per run", min_value=0.5, max_value=600.0, value=3.0, step=0.5, key="sw_min")
     formats = c1.multiselect("Prompt formats to try", list(FORMATS), default=[suggested_format(recipe, model)],
                              format_func=lambda f: FORMATS[f].label, key="sw_formats")
@@ -43,12 +44,12 @@ def sweep_form(models: dict[str, str], actor: access.Actor) -> None:
     extra, n_eval = "", 500
     if st.toggle("Advanced: any recipe setting, evaluation questions", key="sw_adv"):
         extra = st.text_area("More settings to vary, one per line (SETTING=V1,V2)", key="sw_extra",
-                             placeholder="batch_size=16,32\nlora_r=8,16", help="Fields: " + ", ".join(sweeps.GRID_KEYS))
+                             placeholder="batch_size=16,32\nlora_r=8,16", help="Fields: " + ", ".join(sweep_grid.GRID_KEYS))
         n_eval = st.number_input("Held-out questions to score each run on", min_value=10, max_value=100000,
                                  value=500, step=50, key="sw_neval")
     try:
-        grid = sweeps.grid_from_choices(formats, lr_field, lrs, extra)
-        n_runs = len(sweeps.settings(grid)) * int(seeds)
+        grid = sweep_grid.grid_from_choices(formats, lr_field, lrs, extra)
+        n_runs = len(sweep_grid.settings(grid)) * int(seeds)
         st.caption(f"{n_runs} runs of {minutes:g} min, one after another: about {n_runs * minutes:.0f} min of "
                    "training, plus a short evaluation after each.")
     except ValueError as e:
@@ -76,7 +77,7 @@ def sweep_curves(res: dict, colors: dict[str, str]) -> None:
         fig = go.Figure()
         shown = set()
         for m in res["members"]:
-            x, y = chart_series(runs.read_metrics(sweeps.member_dir(m["member"])), key)
+            x, y = chart_series(runs.read_metrics(sweep_folder.member_dir(m["member"])), key)
             if not x:
                 continue
             fig.add_scatter(x=x, y=y, mode="lines+markers" if len(x) < 30 else "lines", name=m["setting"],
@@ -108,7 +109,7 @@ def _controls(sweep_dir: Path, s: runs.Status, actor: access.Actor) -> None:
 @st.fragment(run_every=3)
 def sweep_view(sweep_dir: Path, actor: access.Actor) -> None:
     s = runs.read_status(sweep_dir)
-    res = sweeps.results(sweep_dir)
+    res = sweep_results.results(sweep_dir)
     st.markdown(f"{train_ui.badge(s.state)} **{sweep_dir.name}**: {s.step} of {s.total} runs scored"
                 + (f" · {s.message}" if s.active and s.message else ""))
     if s.error:
@@ -118,7 +119,7 @@ def sweep_view(sweep_dir: Path, actor: access.Actor) -> None:
                + ("–" if res["chance"] is None else f"{100 * res['chance']:.1f}%") + ". Accuracy pools the seeds "
                "of a setting; its 95% interval is Wilson's." + (f" No best setting: {res['best_note']}."
                                                                  if res.get("best_note") else ""))
-    st.dataframe(pd.DataFrame(sweeps.settings_table(res)), hide_index=True, width="stretch", key="sw_table")
+    st.dataframe(pd.DataFrame(sweep_results.settings_table(res)), hide_index=True, width="stretch", key="sw_table")
     if res["tests"]:
         sig = [t for t in res["tests"] if t["significant"]]
         st.markdown("**Which differences are real?** " + (
@@ -126,12 +127,12 @@ def sweep_view(sweep_dir: Path, actor: access.Actor) -> None:
             else "None of the differences is significant: with these questions they could be luck."))
         n_tests = len(res["tests"])
         with st.expander("The paired test" if n_tests == 1 else f"The {n_tests} paired tests (Holm-corrected)"):
-            st.dataframe(pd.DataFrame(sweeps.tests_table(res)), hide_index=True, width="stretch")
+            st.dataframe(pd.DataFrame(sweep_results.tests_table(res)), hide_index=True, width="stretch")
     sweep_curves(res, run_colors([r["setting"] for r in res["settings"]]))
     d1, d2, _ = st.columns([1, 1, 3])
-    d1.download_button("Table (CSV)", sweeps.to_csv(res), file_name=f"{sweep_dir.name}.csv", mime="text/csv",
+    d1.download_button("Table (CSV)", sweep_results.to_csv(res), file_name=f"{sweep_dir.name}.csv", mime="text/csv",
                        icon=":material/download:", key="sw_csv")
-    d2.download_button("Model-card section", sweeps.to_markdown(res), file_name=f"{sweep_dir.name}.md",
+    d2.download_button("Model-card section", sweep_results.to_markdown(res), file_name=f"{sweep_dir.name}.md",
                        mime="text/markdown", icon=":material/description:", key="sw_md")
     if s.terminal and st.session_state.get("sw_seen_state", {}).get(sweep_dir.name) not in (None, s.state):
         st.session_state["sw_seen_state"][sweep_dir.name] = s.state
@@ -140,7 +141,7 @@ def sweep_view(sweep_dir: Path, actor: access.Actor) -> None:
 
 
 def sweep_section(actor: access.Actor) -> None:
-    all_sweeps = sweeps.list_sweeps()
+    all_sweeps = sweep_folder.list_sweeps()
     with st.expander("Compare settings: start a sweep", icon=":material/science:"):
         st.caption("Which learning rate or prompt format makes the best tutor? A sweep trains one run per setting, "
                    "one after another, scores each on the same held-out questions and says which differences are "

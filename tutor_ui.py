@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import streamlit as st
 
 import admin_ui
-import classroom
+import classroom_launcher
 from core import access
 from core.data.prompts import DEFAULT_SYSTEM_PROMPT
 from core.errors import StudioError
@@ -87,7 +87,7 @@ def class_link(actor, model_name: str, setup: tutor.Setup, max_new: int, grade: 
     """Share the chat with a class: start/stop the separate Gradio app (classroom.py) and show its address."""
     st.divider()
     st.subheader(":material/share: Share with a class")
-    space_link = classroom.space_class_link()
+    space_link = classroom_launcher.space_class_link()
     if space_link:
         st.info("This app runs on a Hugging Face Space, where Gradio's share links are disabled: the class link "
                 "is this Space's Tutor page.")
@@ -102,19 +102,19 @@ def class_link(actor, model_name: str, setup: tutor.Setup, max_new: int, grade: 
                          help="Students on the same network (school Wi-Fi) can open it even without internet.")
     if cols[2].button("Start class link", type="primary", icon=":material/play_arrow:", key="start_class"):
         try:
-            classroom.start(model_name, share=share, password=password or None,
+            classroom_launcher.start(model_name, share=share, password=password or None,
                             host="0.0.0.0" if lan else "127.0.0.1", system_prompt=setup.base_system or None,
                             max_new_tokens=int(max_new), grade=grade or None, actor=actor, lessons=grounded,
                             endpoint=endpoint)
         except StudioError as e:
             admin_ui.error(e, actor)
-    link = classroom.status()
+    link = classroom_launcher.status()
     starting = link is not None and link.state == "starting"
     st.fragment(run_every=1.0 if starting else None)(_class_link_status)(actor, starting)
 
 
 def _class_link_status(actor, was_starting: bool) -> None:
-    current = classroom.status()
+    current = classroom_launcher.status()
     if current is None:
         st.caption("No class link running.")
         return
@@ -138,7 +138,7 @@ def _class_link_status(actor, was_starting: bool) -> None:
     st.caption(f"Model `{current.model}`" + (" · password protected" if current.password else " · no password"))
     if st.button("Stop class link", icon=":material/stop:", key="stop_class"):
         try:
-            classroom.stop(actor)
+            classroom_launcher.stop(actor)
         except StudioError as e:
             admin_ui.error(e, actor)
         st.rerun()

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("SQA_STUDIO_HOME", str(OUT / "home"))
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import classroom
+    import classroom_launcher
     from core import access
     from core.models.obtain import resolve_model
     from core.practice import report, sessions
@@ -90,9 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     access.act_as_local()
     resolve_model(args.model)  # the preset is prepared once in the bench's home
     session = sessions.create("sample", args.questions, seed=args.seed)
-    classroom.start(args.model, share=False, max_new_tokens=args.max_new_tokens, rate=30)
+    classroom_launcher.start(args.model, share=False, max_new_tokens=args.max_new_tokens, rate=30)
     try:
-        link = classroom.wait_until_serving(300)
+        link = classroom_launcher.wait_until_serving(300)
         first_tokens: list[float] = []
         errors: list[str] = []
         given: list[tuple[int, int]] = []
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         people = sessions.students(session.code)
         stored = [(int(s.nickname.split()[-1]), int(k)) for s in people for k in s.answers]
     finally:
-        classroom.stop()
+        classroom_launcher.stop()
     expected = args.students * args.questions
     dupes = len(stored) - len(set(stored))
     print(f"class practice: {args.students} students x {args.questions} questions, {args.model}, "

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             page_timings(a.rows)
         return 0
     from core.data import sources
-    from core.data.subsets import Filters, build_frame, filter_frame
+    from core.data.filtering import Filters, build_frame, filter_frame
 
     filters = Filters(subjects=("natural science",), grade_min=3, grade_max=8, contexts=("TXT",), search="which")
 

@@ -71,7 +71,7 @@ def test_batched_greedy_equals_one_at_a_time_with_a_request_joining_mid_batch(fa
 
 @pytest.mark.parametrize("family", ["nanochat", "llama"])
 def test_requests_that_arrive_together_are_read_in_together_and_answer_alike(family, request):
-    from core.serving.chat import device_queue
+    from core.serving.turns import device_queue
 
     loaded = request.getfixturevalue(family)
     ids = [prompt(loaded, p) for p in PROMPTS]

@@ -14,18 +14,17 @@ from core.errors import StudioError
 from core.models.families.nanochat.template import ASSISTANT_START
 from core.serving.chat import (
     ChatSettings,
-    DeviceQueue,
     RateLimiter,
     ReplyStats,
     build_messages,
     clean_input,
-    device_queue,
     fit_messages,
     get_model,
     prompt_ids,
     reply,
     stream_reply,
 )
+from core.serving.turns import DeviceQueue, device_queue
 
 GREEDY = ChatSettings(temperature=0.0, max_new_tokens=24)
 

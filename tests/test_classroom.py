@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import classroom
+import classroom_launcher
 from conftest import make_questions
 from core.home import PROJECT_ROOT
 from core.jobs import lifecycle
@@ -31,12 +32,12 @@ def server(tmp_path_factory):
         mp.setenv("SQA_STUDIO_HOME", str(home))
         mp.setenv("HF_TOKEN", CANARY)
         mp.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-        classroom.start(str(model), share=True, password=AUTH[1], max_new_tokens=4, rate=4)
+        classroom_launcher.start(str(model), share=True, password=AUTH[1], max_new_tokens=4, rate=4)
         try:
-            link = classroom.wait_until_serving(120)
+            link = classroom_launcher.wait_until_serving(120)
             yield link, home, model
         finally:
-            classroom.stop()
+            classroom_launcher.stop()
 
 
 def client(link):
@@ -189,9 +190,9 @@ def test_the_class_link_says_what_its_model_can_do(server):
 def test_stop_ends_the_server(server, monkeypatch):  # last: it stops the module's server
     link, home, _ = server
     monkeypatch.setenv("SQA_STUDIO_HOME", str(home))
-    assert classroom.status().state == "running"
-    classroom.stop()
-    assert classroom.status() is None and not lifecycle.pid_alive(link.pid)
+    assert classroom_launcher.status().state == "running"
+    classroom_launcher.stop()
+    assert classroom_launcher.status() is None and not lifecycle.pid_alive(link.pid)
 
 
 def test_gradio_history_parts_become_the_conversation_the_model_sees():

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-import classroom
+import classroom_launcher
 from classroom_practice import WAITING
 from conftest import make_questions
 from core.models.tiny import create_tiny
@@ -26,11 +26,11 @@ def link(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SQA_STUDIO_HOME", str(home))
         mp.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-        classroom.start(str(model), share=False, max_new_tokens=6, rate=20)
+        classroom_launcher.start(str(model), share=False, max_new_tokens=6, rate=20)
         try:
-            yield classroom.wait_until_serving(120), str(data), str(model), home
+            yield classroom_launcher.wait_until_serving(120), str(data), str(model), home
         finally:
-            classroom.stop()
+            classroom_launcher.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -123,8 +123,8 @@ def test_a_restart_of_the_class_link_mid_session_loses_no_answer(link):
     token = c.predict(s.code, "Ria", api_name="/practice_join")["token"]
     c.predict(s.code, token, 0, "0", api_name="/practice_answer")
     c.predict(s.code, token, 1, api_name="/practice_hint")
-    classroom.start(model, share=False, max_new_tokens=6, rate=20)  # stops the running link first
-    again = classroom.wait_until_serving(120)
+    classroom_launcher.start(model, share=False, max_new_tokens=6, rate=20)  # stops the running link first
+    again = classroom_launcher.wait_until_serving(120)
     c = client(again.local_url)
     assert c.predict(s.code, token, api_name="/practice_question")["index"] == 1
     c.predict(s.code, token, 1, "1", api_name="/practice_answer")
@@ -134,7 +134,7 @@ def test_a_restart_of_the_class_link_mid_session_loses_no_answer(link):
 
 def test_joins_are_rate_limited_per_address(link):
     """Kept last: it spends this address's joins for a minute (a wrong-code guesser stops here)."""
-    url, data = classroom.status().local_url, link[1]
+    url, data = classroom_launcher.status().local_url, link[1]
     s = sessions.create(data, n=1)
     c = client(url)
     messages = [refused(c, "ZZZZZZ", f"guess {i}", api="/practice_join") for i in range(31)]  # 30 a minute pass

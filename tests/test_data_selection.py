@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core import access
-from core.data import preview, selection, subsets
+from core.data import filtering, preview, selection, subsets
 from core.data.prompts import training_conversations
 from core.data.records import Question
 from core.errors import StudioError
@@ -14,7 +14,7 @@ from tests.conftest import make_questions
 
 
 def frame_of(questions: list[Question]):
-    return subsets.build_frame(questions)
+    return filtering.build_frame(questions)
 
 
 def test_a_visitor_is_offered_no_server_file_and_saved_subsets_come_last():
@@ -89,8 +89,8 @@ def test_the_preview_names_every_conversation_training_builds_from_a_row():
 
 def test_saving_a_selection_samples_it_and_records_how(studio_home):
     qs = make_questions(30)
-    filters = subsets.Filters(splits=("train", "val"))
-    chosen = subsets.apply_filters(qs, filters)
+    filters = filtering.Filters(splits=("train", "val"))
+    chosen = filtering.apply_filters(qs, filters)
     folder, kept = subsets.save_selection("two", chosen, 4, "", 0, source="sample", filters=filters)
     manifest = {s.name: s.manifest for s in subsets.list_subsets()}["two"]
     assert folder.name == "two" and manifest["total"] == 4 and manifest["n"] == 4
@@ -106,11 +106,11 @@ def test_a_visitor_cannot_save_a_selection_and_sees_no_server_path_in_the_saved_
                                                                                        tmp_path):
     qs = make_questions(6)
     source = str(tmp_path / "rows.jsonl")
-    subsets.save_selection("mine", qs, 0, "", 0, source=source, filters=subsets.Filters(search=source))
+    subsets.save_selection("mine", qs, 0, "", 0, source=source, filters=filtering.Filters(search=source))
     monkeypatch.setenv("SQA_ADMIN_PASSWORD", "s3cret")
     visitor = access.Actor(address="203.0.113.9")
     with pytest.raises(StudioError):
-        subsets.save_selection("theirs", qs, 0, "", 0, source="sample", filters=subsets.Filters(), actor=visitor)
+        subsets.save_selection("theirs", qs, 0, "", 0, source="sample", filters=filtering.Filters(), actor=visitor)
     assert [s.name for s in subsets.list_subsets()] == ["mine"]
     row = subsets.subset_rows(subsets.list_subsets(), visitor)[0]
     assert str(tmp_path) not in row["source"] and str(tmp_path) not in row["made from"]

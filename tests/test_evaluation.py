@@ -12,17 +12,9 @@ import torch
 from conftest import make_questions
 from core.data.records import LEADERBOARD_COLUMNS, LETTERS
 from core.errors import StudioError
-from core.evaluation.scoring import (
-    EvalResult,
-    EvalSettings,
-    _letter_row,
-    choice_probabilities,
-    evaluate,
-    extract_answer,
-    letter_rows,
-    parse_prediction,
-    prompt_text,
-)
+from core.evaluation.categorical import _letter_row, letter_rows
+from core.evaluation.generative import extract_answer, parse_prediction
+from core.evaluation.scoring import EvalResult, EvalSettings, choice_probabilities, evaluate, prompt_text
 from core.models.loading import load_model
 
 
@@ -188,7 +180,7 @@ def test_the_plan_metric_passes_a_random_model_and_is_labelled_invalid(loaded):
 
 
 def test_batches_group_similar_lengths_within_the_token_budget():
-    from core.evaluation.scoring import _token_batches
+    from core.evaluation.categorical import _token_batches
 
     batches = _token_batches([50, 10, 400, 12, 11, 300], max_rows=3, max_tokens=700)
     assert batches == [[1, 4, 3], [0, 5], [2]]  # 3 rows at most; 2 x 300 <= 700 but 3 x 400 is not

@@ -200,7 +200,8 @@ def test_an_explanation_that_names_a_wrong_answer_is_caught_and_corrected_from_t
 def test_a_student_waiting_for_the_device_is_told_their_place(tiny_model_dir):
     import threading
 
-    from core.serving.chat import ChatSettings, device_queue, get_model
+    from core.serving.chat import ChatSettings, get_model
+    from core.serving.turns import device_queue
 
     loaded = get_model(tiny_model_dir)
     q = make_questions(3)[0]
@@ -227,7 +228,8 @@ def test_a_student_who_leaves_cancels_their_explanation_and_the_batch_lets_it_go
     import time
 
     from core.serving.batching import batcher_for
-    from core.serving.chat import ChatSettings, device_queue, get_model
+    from core.serving.chat import ChatSettings, get_model
+    from core.serving.turns import device_queue
 
     loaded = get_model(tiny_model_dir)
     q = make_questions(3)[0]

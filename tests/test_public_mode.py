@@ -51,7 +51,7 @@ def running_run(name: str = "live") -> Path:
 # ---- the core entry points ---------------------------------------------------------------------------
 
 def test_every_core_entry_point_refuses_a_visitor(public, tiny_here, tmp_path):
-    import classroom
+    import classroom_launcher
     from core.data.sources import load_source
     from core.data.subsets import delete_subset, save_subset
     from core.evaluation.jobs import EvalRequest, start_eval
@@ -88,8 +88,8 @@ def test_every_core_entry_point_refuses_a_visitor(public, tiny_here, tmp_path):
         "delete subset": lambda: delete_subset("keep", actor=VISITOR),
         "read a server path": lambda: load_source(str(rows), actor=VISITOR),
         "read split files": lambda: load_source("hub", meta=str(tmp_path), actor=VISITOR),
-        "class link": lambda: classroom.start("tiny", share=False, actor=VISITOR),
-        "stop class link": lambda: classroom.stop(VISITOR),
+        "class link": lambda: classroom_launcher.start("tiny", share=False, actor=VISITOR),
+        "stop class link": lambda: classroom_launcher.stop(VISITOR),
         "publish": lambda: push_run(stopped, "me/tutor"),
     }
     for what, call in refused.items():
@@ -233,7 +233,7 @@ def test_compare_page_in_public_mode(public, tiny_here, monkeypatch):
 
 
 def test_tutor_page_in_public_mode(public, tiny_here):
-    import classroom
+    import classroom_launcher
 
     at = AppTest.from_file(str(PAGES / "5_Tutor.py"), default_timeout=120).run()
     assert not at.exception
@@ -249,5 +249,5 @@ def test_tutor_page_in_public_mode(public, tiny_here):
         at.button(key="start_class").click().run()
         assert not at.exception and (area("classroom") / "launcher.json").exists()
     finally:
-        classroom.stop(access.LOCAL)
-    assert classroom.status() is None
+        classroom_launcher.stop(access.LOCAL)
+    assert classroom_launcher.status() is None

@@ -68,7 +68,7 @@ def test_scoring_waits_for_a_busy_device_then_says_who_holds_it(tiny_model_dir):
 
     import time
 
-    from core.serving.batching import device_queue
+    from core.serving.turns import device_queue
 
     line = device_queue(get_model(tiny_model_dir).device)
     deadline = time.time() + 120

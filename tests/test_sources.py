@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.data import sources
+from core.data import formats, sources
 from core.data.records import Question
 from core.data.sources import load_source, source_splits
 from core.errors import StudioError
@@ -124,7 +124,7 @@ def test_hf_rows_accept_pil_images(original):
 
     rows = {name: [{**r, "image": Image.open(io.BytesIO(r["image"]["bytes"])) if r["image"] else None} for r in rs]
             for name, rs in hf_rows(original).items()}
-    qs = sources.hf_rows_to_questions(rows, original)
+    qs = formats.hf_rows_to_questions(rows, original)
     assert by_pid(qs) == by_pid(load_source(str(original))) and sum(q.image is not None for q in qs) == 67
 
 

@@ -1,4 +1,4 @@
-"""core.data.subsets: filters, reproducible stratified sampling, and saved subsets."""
+"""core.data.filtering and core.data.subsets: filters, reproducible stratified sampling, and saved subsets."""
 
 from __future__ import annotations
 
@@ -7,17 +7,9 @@ from collections import Counter
 
 import pytest
 
+from core.data.filtering import Filters, apply_filters, build_frame, stratified_sample, summarize
 from core.data.sources import load_source
-from core.data.subsets import (
-    Filters,
-    apply_filters,
-    build_frame,
-    delete_subset,
-    list_subsets,
-    save_subset,
-    stratified_sample,
-    summarize,
-)
+from core.data.subsets import delete_subset, list_subsets, save_subset
 from core.errors import StudioError
 
 
@@ -121,7 +113,7 @@ def test_summary_counts(problems):
 
 def test_rows_without_grade_or_subject_get_labels_not_errors():
     from core.data.records import Question
-    from core.data.subsets import grade_labels
+    from core.data.selection import grade_labels
 
     qs = [Question(pid=f"p{i}", question="Q?", choices=["a", "b"], answer=0, grade="grade3" if i else "")
           for i in range(3)]
@@ -130,7 +122,8 @@ def test_rows_without_grade_or_subject_get_labels_not_errors():
 
 
 def test_saved_subsets_are_described_by_their_splits_and_filters(problems):
-    from core.data.subsets import describe_kept, subset_rows
+    from core.data.filtering import describe_kept
+    from core.data.subsets import subset_rows
 
     chosen = stratified_sample(apply_filters(problems, Filters(subjects=("natural science",), text_only="drop")),
                                4, per="subject", seed=0)
@@ -145,7 +138,7 @@ def test_saved_subsets_are_described_by_their_splits_and_filters(problems):
 
 
 def test_context_counts_count_each_group_of_a_row_as_exploding_the_rows_does(problems):
-    from core.data.subsets import context_counts
+    from core.data.selection import context_counts
 
     frame = build_frame(problems)
     exploded = frame.assign(group=frame["context"].str.split("+")).explode("group")

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core.evaluation.scoring import EvalResult, Prediction
 from core.files import write_json_atomic
 from core.jobs import runs
-from core.training import sweeps
+from core.training import sweep_folder, sweep_grid, sweeps
 
 PAGE = str(Path(__file__).resolve().parent.parent / "views" / "3_Train.py")
 
@@ -19,11 +19,11 @@ PAGE = str(Path(__file__).resolve().parent.parent / "views" / "3_Train.py")
 def write_sweep(state: str = "done") -> Path:
     d = sweeps.create_sweep("tiny", "sample", {"matrix_lr": [0.02, 0.005]}, seeds=[0], minutes=1,
                             eval_questions=40, name="demo")
-    qs = sweeps.eval_questions(d)
-    spec = sweeps.read_spec(d)
+    qs = sweep_folder.eval_questions(d)
+    spec = sweep_folder.read_spec(d)
     for i, m in enumerate(spec["members"]):
-        cfg = sweeps.member_config(spec, m["setting"], m["seed"], "demo")
-        r = runs.create_run(sweeps.member_dir(m["name"]).parent, cfg.to_dict(), m["name"])
+        cfg = sweep_grid.member_config(spec, m["setting"], m["seed"], "demo")
+        r = runs.create_run(sweep_folder.member_dir(m["name"]).parent, cfg.to_dict(), m["name"])
         for step in range(1, 5):
             runs.append_metrics(r, {"step": step, "loss": 3.0 / step + i, "tokens_per_s": 1000.0 + i, "elapsed": step,
                                     **({"eval_loss": 1.0 + i, "eval_accuracy": 0.6 - 0.2 * i} if step % 2 == 0 else {})})
@@ -31,7 +31,7 @@ def write_sweep(state: str = "done") -> Path:
         right = 36 if i == 0 else 12  # the first setting is clearly better
         preds = [Prediction(pid=q.pid, gold=q.answer, pred=q.answer if k < right else (q.answer + 1) % len(q.choices),
                             correct=k < right, n_choices=len(q.choices), groups=[]) for k, q in enumerate(qs)]
-        write_json_atomic(d / sweeps.EVALS / f"{m['name']}.json",
+        write_json_atomic(d / sweep_folder.EVALS / f"{m['name']}.json",
                           EvalResult(method="categorical", fmt=cfg.format, model=m["name"], predictions=preds).to_dict())
     runs.write_status(d, state=state, pid=os.getpid(), step=2, total=2, started=1.0e9)
     return d
@@ -74,6 +74,6 @@ def test_the_sweep_form_launches_a_sweep_of_formats_and_learning_rates(monkeypat
     at.button(key="sw_launch").click().run()
     assert not at.exception and not at.error
     [d] = started
-    spec = sweeps.read_spec(d)
+    spec = sweep_folder.read_spec(d)
     assert spec["grid"] == {"format": ["paper", "nanochat"], "matrix_lr": [0.02, 0.01]}
     assert len(spec["members"]) == 4 and spec["minutes"] == 3.0

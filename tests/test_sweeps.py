@@ -16,7 +16,7 @@ from conftest import make_questions
 from core.errors import StudioError
 from core.evaluation.reports import holm, paired_sign_test, pairwise_tests
 from core.jobs import runs
-from core.training import sweeps
+from core.training import sweep_folder, sweep_grid, sweep_results, sweeps
 
 
 @pytest.fixture
@@ -42,13 +42,13 @@ def make(model: Path, data: Path, **kw) -> Path:
 
 
 def test_the_grid_takes_format_and_recipe_fields_and_refuses_the_rest():
-    assert sweeps.parse_grid(["lr=1e-4,3e-4", "format=paper,nanochat", "lora=true,false"]) == {
+    assert sweep_grid.parse_grid(["lr=1e-4,3e-4", "format=paper,nanochat", "lora=true,false"]) == {
         "lr": [1e-4, 3e-4], "format": ["paper", "nanochat"], "lora": [True, False]}
-    assert len(sweeps.settings({"lr": [1, 2], "format": ["a", "b", "c"]})) == 6
+    assert len(sweep_grid.settings({"lr": [1, 2], "format": ["a", "b", "c"]})) == 6
     for bad, msg in [(["lr"], "SETTING=V1,V2"), (["colour=red"], "unknown grid setting 'colour'"),
                      (["seed=1,2"], "--seeds"), (["lr=1,1"], "twice"), ([], "empty")]:
         with pytest.raises(ValueError, match=msg):
-            sweeps.parse_grid(bad)
+            sweep_grid.parse_grid(bad)
 
 
 def test_a_bad_value_or_format_is_refused_before_anything_is_written(tiny_model_dir, toy_source, studio_home):
@@ -80,23 +80,23 @@ def test_holm_and_the_paired_sign_test():
 def test_a_sweep_trains_its_members_in_order_and_scores_them_on_the_same_held_out_questions(
         tiny_model_dir, toy_source, tmp_path):
     sweep_dir = make(tiny_model_dir, toy_source, name="lr-sweep")
-    spec = sweeps.read_spec(sweep_dir)
+    spec = sweep_folder.read_spec(sweep_dir)
     assert [m["name"] for m in spec["members"]] == ["lr-sweep-01", "lr-sweep-02"]
-    held = [q.pid for q in sweeps.eval_questions(sweep_dir)]
+    held = [q.pid for q in sweep_folder.eval_questions(sweep_dir)]
     assert spec["eval"]["how"] == "the source's test split" and len(held) == 30
     assert {q.split for q in make_questions(90) if q.pid in held} == {"test"}
 
     assert sweeps.run_driver(sweep_dir, echo=lambda _: None) == "done"
     st = runs.read_status(sweep_dir)
     assert (st.state, st.step, st.total) == ("done", 2, 2)
-    first, second = (runs.read_status(sweeps.member_dir(m["name"])) for m in spec["members"])
+    first, second = (runs.read_status(sweep_folder.member_dir(m["name"])) for m in spec["members"])
     assert first.state == second.state == "done" and first.ended <= second.started  # one after the other
-    cfgs = [runs.read_config(sweeps.member_dir(m["name"])) for m in spec["members"]]
+    cfgs = [runs.read_config(sweep_folder.member_dir(m["name"])) for m in spec["members"]]
     assert [c["recipe"]["matrix_lr"] for c in cfgs] == [0.02, 0.005] and {c["sweep"] for c in cfgs} == {"lr-sweep"}
-    evals = [sweeps.member_eval(sweep_dir, m["name"]) for m in spec["members"]]
+    evals = [sweep_folder.member_eval(sweep_dir, m["name"]) for m in spec["members"]]
     assert [[p.pid for p in e.predictions] for e in evals] == [held, held]
 
-    res = sweeps.results(sweep_dir)
+    res = sweep_results.results(sweep_dir)
     assert [r["setting"] for r in res["settings"]] == ["matrix_lr=0.02", "matrix_lr=0.005"]
     for r, e in zip(res["members"], evals):
         assert r["accuracy"] == e.accuracy and r["ci_low"] <= r["accuracy"] <= r["ci_high"]
@@ -113,9 +113,9 @@ def test_a_sweep_trains_its_members_in_order_and_scores_them_on_the_same_held_ou
     assert (test["a"], test["b"], test["n"]) == ("matrix_lr=0.02", "matrix_lr=0.005", 30)
     assert test["p_holm"] == test["p"]  # one comparison: nothing to correct
     assert json.loads((sweep_dir / "results.json").read_text())["best"] == res["best"]
-    csv_text = sweeps.to_csv(res)
+    csv_text = sweep_results.to_csv(res)
     assert csv_text.splitlines()[0].startswith("member,setting,seed,state,accuracy") and "lr-sweep-02" in csv_text
-    md = sweeps.to_markdown(res)
+    md = sweep_results.to_markdown(res)
     assert "answer-letter loss" in md and "top letter's share" in md
     assert ("**(best)**" in md) == (res["best"] is not None) and ("No best setting" in md) == (res["best"] is None)
     assert "Holm-corrected over 1 comparison at 0.05" in md and "30 held-out questions" in md
@@ -124,7 +124,7 @@ def test_a_sweep_trains_its_members_in_order_and_scores_them_on_the_same_held_ou
 @pytest.mark.slow
 def test_kill_9_of_the_member_training_now_then_resume_of_the_sweep(tiny_model_dir, toy_source):
     sweep_dir = make(tiny_model_dir, toy_source, name="killed", epochs=3, fixed={"save_every": 1, "batch_size": 4})
-    first = sweeps.member_dir("killed-01")
+    first = sweep_folder.member_dir("killed-01")
     cfg = runs.read_config(sweep_dir)  # checkpoints every 2 steps so that the kill leaves one behind
     sweeps.start_sweep(sweep_dir)
     wait_for(lambda: (first / "config.json").exists(), what="the first member")
@@ -136,13 +136,13 @@ def test_kill_9_of_the_member_training_now_then_resume_of_the_sweep(tiny_model_d
     st = wait_for(lambda: (s := runs.read_status(sweep_dir)).terminal and s, what="the sweep to notice")
     assert st.state == "failed" and "killed-01" in st.error and "crashed" in st.error and "Resume" in st.error
     assert runs.read_status(first).state == "crashed"
-    assert not sweeps.member_dir("killed-02").exists()  # nothing starts after a crash
+    assert not sweep_folder.member_dir("killed-02").exists()  # nothing starts after a crash
 
     sweeps.resume_sweep(sweep_dir)
     st = wait_for(lambda: (s := runs.read_status(sweep_dir)).terminal and s, timeout=900, what="the sweep to end")
     assert st.state == "done", (st.error, runs.log_tail(sweep_dir))
     assert any("resumed_from" in r for r in runs.read_metrics(first))  # continued from its checkpoint
-    res = sweeps.results(sweep_dir)
+    res = sweep_results.results(sweep_dir)
     assert all(r["accuracy"] is not None for r in res["members"]) and len(res["tests"]) == 1
 
 
@@ -150,12 +150,12 @@ def test_kill_9_of_the_member_training_now_then_resume_of_the_sweep(tiny_model_d
 def test_stop_stops_the_member_training_now_and_the_whole_sweep(tiny_model_dir, toy_source):
     sweep_dir = make(tiny_model_dir, toy_source, name="stopped", epochs=30, fixed={"batch_size": 4})
     sweeps.start_sweep(sweep_dir)
-    first = sweeps.member_dir("stopped-01")
+    first = sweep_folder.member_dir("stopped-01")
     wait_for(lambda: (first / "metrics.jsonl").exists(), what="the first member to train")
     sweeps.stop_sweep(sweep_dir)
     st = wait_for(lambda: (s := runs.read_status(sweep_dir)).terminal and s, what="the sweep to stop")
     assert st.state == "stopped" and runs.read_status(first).state == "stopped"
-    assert not sweeps.member_dir("stopped-02").exists()
+    assert not sweep_folder.member_dir("stopped-02").exists()
     with pytest.raises(StudioError, match="stopped is still"):
         runs.write_status(sweep_dir, state="running", pid=os.getpid())
         sweeps.resume_sweep(sweep_dir)
@@ -176,15 +176,15 @@ def test_a_members_training_is_shown_as_progress_off_a_terminal(tmp_path, capsys
 
 def test_best_is_the_one_top_setting_above_chance_never_a_tie_or_a_guess():
     rows = [{"setting": "a", "accuracy": 0.40}, {"setting": "b", "accuracy": 0.40}, {"setting": "c", "accuracy": 0.2}]
-    assert sweeps.pick_best(rows, chance=0.43) == (None, "no setting scored above chance (43.0%)")
-    assert sweeps.pick_best(rows, chance=0.25) == (None, "2 settings tie at 40.0%")
-    assert sweeps.pick_best(rows[1:], chance=0.25) == ("b", "")
-    assert sweeps.pick_best([], chance=0.25) == (None, "")
+    assert sweep_results.pick_best(rows, chance=0.43) == (None, "no setting scored above chance (43.0%)")
+    assert sweep_results.pick_best(rows, chance=0.25) == (None, "2 settings tie at 40.0%")
+    assert sweep_results.pick_best(rows[1:], chance=0.25) == ("b", "")
+    assert sweep_results.pick_best([], chance=0.25) == (None, "")
 
 
 def test_the_sweep_form_grammar_lives_in_core():
-    assert sweeps.lr_setting("default") in ("lr", "matrix_lr")
-    assert sweeps.grid_from_choices(["paper", "tutor"], "lr", "1e-4, 3e-4", "batch_size=16,32\n") == {
+    assert sweep_grid.lr_setting("default") in ("lr", "matrix_lr")
+    assert sweep_grid.grid_from_choices(["paper", "tutor"], "lr", "1e-4, 3e-4", "batch_size=16,32\n") == {
         "format": ["paper", "tutor"], "lr": [1e-4, 3e-4], "batch_size": [16, 32]}
     with pytest.raises(ValueError, match="the grid is empty"):
-        sweeps.grid_from_choices([], "lr", " ")
+        sweep_grid.grid_from_choices([], "lr", " ")

@@ -136,20 +136,20 @@ def test_tutor_page_on_a_space_shows_the_spaces_own_address(tiny_here, monkeypat
 
 
 def test_tutor_page_starts_a_class_link_and_says_plainly_when_there_is_no_internet(tiny_here):
-    import classroom
+    import classroom_launcher
 
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     at.text_input(key="class_password").input("pw").run()
     try:
         at.button(key="start_class").click().run()
         assert not at.exception
-        link = classroom.wait_until_serving(120)
+        link = classroom_launcher.wait_until_serving(120)
         at.run()
         assert not at.exception
         assert any("cannot be reached" in w.value for w in at.warning)
         assert any(c.value == link.local_url for c in at.code)
         assert any("password protected" in c.value for c in at.caption)
         at.button(key="stop_class").click().run()
-        assert classroom.status() is None
+        assert classroom_launcher.status() is None
     finally:
-        classroom.stop()
+        classroom_launcher.stop()

@@ -10,7 +10,7 @@ import streamlit as st
 import admin_ui
 import data_ui
 from core import access, hub
-from core.data import selection, sources, subsets
+from core.data import filtering, selection, sources, subsets
 from core.errors import StudioError
 
 st.set_page_config(page_title="Data · ScienceQA Tutor Studio", page_icon=":material/dataset:", layout="wide")
@@ -49,7 +49,7 @@ except StudioError as e:
 # --- filters and what they keep -------------------------------------------------------------------
 with st.sidebar:
     filters = data_ui.filters(frame)
-sel = subsets.filter_frame(frame, filters)
+sel = filtering.filter_frame(frame, filters)
 data_ui.headline(selection.headline(sel, frame))
 overview, browse, build = st.tabs([":material/bar_chart: Overview", ":material/search: Browse a question",
                                   ":material/save: Subsets"])

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import admin_ui
-import classroom
+import classroom_launcher
 from core.errors import StudioError
 from core.models.catalogue import offered_models
 from core.models.defaults import tutor_model
@@ -30,7 +30,7 @@ if not actor.trusted:
     st.info("Practice sessions are run by the teacher: sign in as admin in the sidebar.", icon=":material/lock:")
     st.stop()
 
-link = classroom.status()
+link = classroom_launcher.status()
 if link is None or link.state != "running":
     st.warning("Students answer on the class link: start it on the Tutor page (Share with a class).",
                icon=":material/link_off:")

@@ -61,8 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_stats(args: argparse.Namespace) -> int:
+    from core.data.filtering import summarize
     from core.data.sources import load_source
-    from core.data.subsets import summarize
 
     questions = load_source(args.source, args.split, meta=args.meta)
     print(json.dumps({"source": args.source, **summarize(questions)}, indent=2))
@@ -70,16 +70,10 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 def run_subset(args: argparse.Namespace) -> int:
-    from core.data.sources import load_source, normalize_split
-    from core.data.subsets import (
-        Filters,
-        apply_filters,
-        describe_kept,
-        is_subset_name,
-        save_subset,
-        stratified_sample,
-        write_subset,
-    )
+    from core.data.filtering import Filters, apply_filters, describe_kept, stratified_sample
+    from core.data.records import normalize_split
+    from core.data.sources import load_source
+    from core.data.subsets import is_subset_name, save_subset, write_subset
 
     filters = Filters(splits=tuple(normalize_split(s) for s in args.split), subjects=tuple(args.subject),
                       grade_min=args.grade_min, grade_max=args.grade_max, topics=tuple(args.topic),

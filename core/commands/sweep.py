@@ -65,11 +65,11 @@ def _seeds(text: str) -> list[int]:
 
 
 def _fixed(items: list[str]) -> dict:
-    from core.training import sweeps
+    from core.training import sweep_grid
 
     out = {}
     for item in items:
-        grid = sweeps.parse_grid([item])
+        grid = sweep_grid.parse_grid([item])
         (key, values), = grid.items()
         if len(values) != 1 or key == "format":
             raise ValueError(f"--set takes one recipe setting and one value (FIELD=VALUE), not {item!r}")
@@ -78,15 +78,15 @@ def _fixed(items: list[str]) -> dict:
 
 
 def run_sweep(a: argparse.Namespace) -> int:
-    from core.training import sweeps
+    from core.training import sweep_folder, sweep_grid, sweep_results, sweeps
     from core.training.tracking import parse_report_to
 
-    sweep_dir = sweeps.create_sweep(a.model, a.data, sweeps.parse_grid(a.grid), seeds=_seeds(a.seeds),
+    sweep_dir = sweeps.create_sweep(a.model, a.data, sweep_grid.parse_grid(a.grid), seeds=_seeds(a.seeds),
                                     minutes=a.minutes, epochs=a.epochs, recipe=a.recipe, fmt=a.format,
                                     eval_questions=a.eval_questions or None, name=a.name,
                                     report_to=parse_report_to(a.report_to), device=a.device,
                                     fixed=_fixed(a.set))
-    spec = sweeps.read_spec(sweep_dir)
+    spec = sweep_folder.read_spec(sweep_dir)
     print(f"sweep {sweep_dir.name}: {len(spec['members'])} runs, each scored on {spec['eval']['n']} questions "
           f"({spec['eval']['how']})", flush=True)
     if a.background:
@@ -94,7 +94,7 @@ def run_sweep(a: argparse.Namespace) -> int:
         print(f"launched (follow: python -m core sweeps show {sweep_dir.name})")
         return 0
     state = sweeps.run_driver(sweep_dir, echo=lambda s: print(s, flush=True))  # this process is the driver
-    print(sweeps.to_markdown(sweeps.results(sweep_dir)))
+    print(sweep_results.to_markdown(sweep_results.results(sweep_dir)))
     return 0 if state == "done" else 1
 
 
@@ -112,9 +112,9 @@ def _sweep_dir(name: str) -> Path:
 
 
 def run_list(a: argparse.Namespace) -> int:
-    from core.training import sweeps
+    from core.training import sweep_folder
 
-    rows = sweeps.list_sweeps()
+    rows = sweep_folder.list_sweeps()
     if not rows:
         print("no sweeps")
     for r in rows:
@@ -127,20 +127,20 @@ def run_list(a: argparse.Namespace) -> int:
 def run_show(a: argparse.Namespace) -> int:
     from core.files import write_text_atomic
     from core.jobs import runs
-    from core.training import sweeps
+    from core.training import sweep_results
 
     d = _sweep_dir(a.sweep)
-    res = sweeps.results(d)
+    res = sweep_results.results(d)
     if a.csv:
-        write_text_atomic(a.csv, sweeps.to_csv(res))
+        write_text_atomic(a.csv, sweep_results.to_csv(res))
     if a.markdown:
-        write_text_atomic(a.markdown, sweeps.to_markdown(res))
+        write_text_atomic(a.markdown, sweep_results.to_markdown(res))
     if a.json:
         print(json.dumps(res, indent=2, default=str))
         return 0
     st = runs.read_status(d)
     print(f"{d.name}: {st.state} ({st.step}/{st.total} runs){': ' + st.error if st.error else ''}")
-    print(sweeps.to_markdown(res))
+    print(sweep_results.to_markdown(res))
     return 0
 
 

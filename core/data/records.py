@@ -2,7 +2,8 @@
 
 Fields follow ScienceQA's own names (`problems.json` of the original release); `answer` is a 0-based
 index into `choices`. Derived fields are the leaderboard's: context groups (TXT: the hint is
-non-empty; IMG: the question has an image; NO: neither; TXT and IMG overlap) and the grade band.
+non-empty; IMG: the question has an image; NO: neither; TXT and IMG overlap) and the grade band. The split
+names are ScienceQA's (train, val, test): `normalize_split` maps the other names sources use to them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,19 @@ LETTERS = "ABCDEFGHIJ"
 SUBJECT_CODES = {"natural science": "NAT", "social science": "SOC", "language science": "LAN"}
 # The columns of the ScienceQA leaderboard, in its order.
 LEADERBOARD_COLUMNS = ["NAT", "SOC", "LAN", "TXT", "IMG", "NO", "G1-6", "G7-12"]
+SPLIT_ORDER = ["train", "val", "test"]  # ScienceQA's splits, in order
+SPLIT_ALIASES = {"validation": "val", "valid": "val", "dev": "val", "minival": "val"}  # other names sources use
+
+
+def normalize_split(name: str) -> str:
+    """A split's name as ScienceQA spells it ('Validation' -> 'val'); unknown names kept, lower-cased."""
+    name = str(name).strip().lower()
+    return SPLIT_ALIASES.get(name, name)
+
+
+def split_rank(split: str) -> tuple[int, str]:
+    """Sort key: train, val, test, then any other split by name."""
+    return (SPLIT_ORDER.index(split) if split in SPLIT_ORDER else len(SPLIT_ORDER), split)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """What the Data page offers and shows of a loaded source: the sources to pick from, the values each filter
 offers, a selection's headline counts and the counts behind its overview charts.
 
-Pandas only, on the frame of core.data.subsets.build_frame (one row per question); the page draws what
+Pandas only, on the frame of core.data.filtering.build_frame (one row per question); the page draws what
 these return and decides nothing itself. Every chart plots counts (categories x splits), never the rows.
 """
 
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core.data.sources import split_rank
-from core.data.subsets import CONTEXTS, context_counts, grade_labels
+from core.data.filtering import CONTEXTS
+from core.data.records import split_rank
 
 SOURCE_LABELS = {"sample": "Embedded sample (offline)", "hub": "Hugging Face Hub: derek-thomas/ScienceQA",
                  "local": "Local file or folder…"}
@@ -58,6 +58,18 @@ def headline(selection: pd.DataFrame, frame: pd.DataFrame) -> Headline:
                     with_hint=int(selection["context"].str.contains("TXT", regex=False).sum()),
                     subjects=int(selection.loc[selection["subject"] != "", "subject"].nunique()),
                     per_split={s: int(per_split.get(s, 0)) for s in ("train", "val", "test")})
+
+
+def grade_labels(frame: pd.DataFrame) -> pd.Series:
+    """'1'..'12' per row, '?' where the row has no grade (never a crash on rows without one)."""
+    return frame["grade_num"].astype("Float64").round().astype("Int64").astype("string").fillna("?").astype(str)
+
+
+def context_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Questions per (context group, split); a row counts in each of its groups (TXT and IMG overlap).
+    Counted column-wise: exploding the rows copies every column, ~0.6 s on 13,715 rows of a busy machine."""
+    counts = {g: frame.loc[frame["context"].str.contains(g, regex=False), "split"].value_counts() for g in CONTEXTS}
+    return pd.DataFrame(counts).T.fillna(0).astype(int).reindex(list(CONTEXTS), fill_value=0)
 
 
 @dataclass

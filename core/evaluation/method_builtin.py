@@ -7,17 +7,17 @@ categorical method is the first choice).
 
 from __future__ import annotations
 
-from core.evaluation import scoring
+from core.evaluation import categorical, generative, scoring
 from core.evaluation.methods import Method, register
 
 register(Method("categorical", "Which choice the model finds most likely",
                 "Reads the model's probability of each answer letter: fast and the same every time.",
-                scoring.run_categorical, 0.6))
+                categorical.run_categorical, 0.6))
 register(Method("generative", "What the model writes",
                 "The model writes its answer and the paper's rules read the letter from it: slower.",
-                scoring.run_generative, 3.0,
+                generative.run_generative, 3.0,
                 cache_key_part=lambda req: {"max_new_tokens": req.max_new_tokens, "seed": req.seed}))
 register(Method("plan", "A flawed check, to see why it misleads",
                 "Looks for the letter in the first 100 characters of the text, prompt included: the prompt "
                 "alone scores well, so this one is wrong on purpose.",
-                scoring.run_plan, 3.0, valid=False, warning=scoring.PLAN_WARNING))
+                generative.run_plan, 3.0, valid=False, warning=scoring.PLAN_WARNING))

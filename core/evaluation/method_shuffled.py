@@ -31,7 +31,7 @@ def shuffle_question(q: Question, seed: int = 0) -> Question:
 
 
 def run_shuffled(loaded, questions, fmt, settings, progress):
-    from core.evaluation.scoring import run_categorical
+    from core.evaluation.categorical import run_categorical
 
     return run_categorical(loaded, [shuffle_question(q, settings.seed) for q in questions], fmt, settings, progress)
 

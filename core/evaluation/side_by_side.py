@@ -45,7 +45,7 @@ def probabilities(models: Sequence, question: Question, formats: Sequence[str],
     `formats[i]`; scored under the device turn, so a training job or a reply never runs at the same time.
     A device busy for more than `wait` seconds (a training run) is one StudioError naming the holder."""
     from core.evaluation.scoring import choice_probabilities
-    from core.serving.batching import device_turn
+    from core.serving.turns import device_turn
 
     if len(formats) != len(models):
         raise ValueError("give one prompt format per model")

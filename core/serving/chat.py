@@ -5,7 +5,7 @@
 - History is trimmed to the context window: the oldest turns go first, the system prompt stays.
 - One model per process (`get_model`, a small registry keyed by folder); replies are decoded together in
   one batch per model (`submit` -> core.serving.batching), bounded in rows and tokens, with the place in
-  line reported to whoever waits, and one batch per device at a time (`DeviceQueue`).
+  line reported to whoever waits, and one batch per device at a time (core.serving.turns).
 - Per-session rate limit (`RateLimiter`), input length limit and control-character cleaning
   (`clean_input`), and a generation time limit (`ChatSettings.timeout`).
 
@@ -25,8 +25,8 @@ from pathlib import Path
 from core.data.prompts import TUTOR_TEMPERATURE, TUTOR_TOP_P
 from core.errors import StudioError
 from core.models.families import stop_tokens, user_input_tokens
-from core.serving.batching import DeviceQueue, device_queue  # noqa: F401 - re-exported: the chat's device queue
 from core.serving.reply import ReplyStats
+from core.serving.turns import device_queue  # noqa: F401 - re-exported: core.evaluation.grounding imports it from here
 
 MAX_INPUT_CHARS = 4000
 MAX_SYSTEM_CHARS = 2000

@@ -1,29 +1,23 @@
 """Sweeps: a grid of training settings, each trained (per seed) and evaluated on the same held-out questions.
 
-A sweep is a job folder under `<home>/sweeps/<name>/` (core.jobs.runs: config.json, status.json,
-log.txt, stop/cancel requests) plus:
+This module creates a sweep, launches and stops it, and is its driver. The grid is core.training.sweep_grid,
+the folder's layout and reading it back core.training.sweep_folder, what it found (the table, the best
+setting, the paired tests) core.training.sweep_results.
 
-    questions.jsonl   the held-out questions every member is scored on, fixed when the sweep is made:
-                      the source's test split if it has one, else the worker's own held-out slice (never
-                      a training row); at most `eval_questions` of them, a seeded choice
-    evals/<member>.json   each member's evaluation on those questions (core.evaluation.scoring result)
-
-Its members are ordinary training runs under `<home>/runs/<sweep>-NN` (config `sweep` names the sweep),
+A sweep's members are ordinary training runs under `<home>/runs/<sweep>-NN` (config `sweep` names the sweep),
 so the Train, Compare and Tutor pages see them like any run. The driver (`python -m core.training.sweeps
 SWEEP_DIR`, or `run_driver` in the foreground) trains them one after another (each waits for the device
 slot like any job), evaluates each at its end, and ends `done`. A member that crashes or fails ends the
 sweep `failed`; `resume_sweep` relaunches the driver, which resumes that member from its last checkpoint
 and goes on; a member already done is never trained again. `stop_sweep` stops (or cancels) the current
-member and the driver. `results(sweep_dir)` builds the table, the best setting and the paired tests.
+member and the driver.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import random
-import statistics
 import sys
 import time
 from dataclasses import dataclass, fields
@@ -32,92 +26,16 @@ from typing import Any
 
 from core import access
 from core.errors import StudioError
-from core.files import read_json, write_json_atomic, write_text_atomic
+from core.files import write_json_atomic, write_text_atomic
 from core.home import area
 from core.jobs import kinds, runner, runs
-from core.training.recipes import RECIPES, Recipe, TrainConfig, get_recipe, suggested_format, suggested_recipe
+from core.training.recipes import TrainConfig, suggested_format, suggested_recipe
+from core.training.sweep_folder import EVALS, QUESTIONS, member_dir, member_eval, read_spec
+from core.training.sweep_grid import label, member_config, settings
+from core.training.sweep_results import results
 
-QUESTIONS, EVALS = "questions.jsonl", "evals"
-GRID_KEYS = ("format",) + tuple(f.name for f in fields(Recipe) if f.name not in ("name", "seed", "betas"))
 MAX_MEMBERS = 64
 POLL = 0.5
-
-
-# ---------------------------------------------------------------------------------------------- grid
-
-def _value(text: str) -> Any:
-    """'3e-4' -> 0.0003, '16' -> 16, 'true' -> True, 'paper' -> 'paper'."""
-    low = text.strip().lower()
-    if low in ("true", "false"):
-        return low == "true"
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text.strip()
-
-
-def parse_grid(items: list[str] | str) -> dict[str, list[Any]]:
-    """['lr=1e-4,3e-4', 'format=paper,tutor'] -> {'lr': [1e-4, 3e-4], 'format': ['paper', 'tutor']}."""
-    if isinstance(items, str):
-        items = items.split()
-    grid: dict[str, list[Any]] = {}
-    for item in items:
-        key, sep, values = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or not key or not values.strip():
-            raise ValueError(f"a grid entry is SETTING=V1,V2,...; got {item!r}")
-        if key == "seed":
-            raise ValueError("seeds are not a grid setting: give --seeds 0,1")
-        if key not in GRID_KEYS:
-            raise ValueError(f"unknown grid setting {key!r}; one of: {', '.join(GRID_KEYS)}")
-        if key in grid:
-            raise ValueError(f"the grid names {key!r} twice")
-        vals = [_value(v) for v in values.split(",") if v.strip()]
-        if len(set(map(repr, vals))) != len(vals):
-            raise ValueError(f"{key} lists a value twice")
-        grid[key] = vals
-    if not grid:
-        raise ValueError("the grid is empty: give at least one SETTING=V1,V2")
-    return grid
-
-
-def lr_setting(recipe: str) -> str:
-    """The recipe field that is its learning rate: Muon's matrix rate, else AdamW's."""
-    return "matrix_lr" if RECIPES[recipe].optimizer == "muon" else "lr"
-
-
-def grid_from_choices(formats: list[str], lr_field: str, rates: str, extra: str = "") -> dict[str, list[Any]]:
-    """The grid of the Train page's sweep form: formats, a comma-separated list of learning rates, and
-    more SETTING=V1,V2 lines. ValueError (naming what is wrong) when it is empty or bad."""
-    lines = [f"format={','.join(formats)}"] if formats else []
-    lines += [f"{lr_field}={rates.replace(' ', '')}"] if rates.strip() else []
-    lines += [line.strip() for line in extra.splitlines() if line.strip()]
-    return parse_grid(lines)
-
-
-def settings(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """Every combination of the grid, in order (the first setting varies slowest)."""
-    keys = list(grid)
-    return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
-
-
-def label(setting: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in setting.items())
-
-
-def member_config(spec: dict[str, Any], setting: dict[str, Any], seed: int, sweep_name: str) -> TrainConfig:
-    """The training config of one member: the sweep's base, the setting and the seed (validated)."""
-    over = {**(spec.get("set") or {}), **{k: v for k, v in setting.items() if k != "format"}}
-    over["seed"] = seed
-    if spec.get("epochs") is not None:
-        over["epochs"] = spec["epochs"]
-    recipe = get_recipe(spec["recipe"], **over)
-    return TrainConfig(model=spec["model"], data=spec["data"], recipe=recipe,
-                       format=setting.get("format", spec["format"]), minutes=spec.get("minutes"),
-                       device=spec.get("device", "auto"), label=f"{sweep_name}: {label(setting)}, seed {seed}",
-                       sweep=sweep_name, report_to=tuple(spec.get("report_to") or ()))
 
 
 # ------------------------------------------------------------------------------------------ creating
@@ -237,39 +155,6 @@ def stop_sweep(sweep_dir: Path, cancel: bool = False, actor: access.Actor | None
             runs.request_stop(d, cancel=cancel, actor=actor)
 
 
-# --------------------------------------------------------------------------------------------- reading
-
-def read_spec(sweep_dir: Path) -> dict[str, Any]:
-    spec = runs.read_config(sweep_dir)
-    if spec.get("kind") != "sweep" or not isinstance(spec.get("members"), list):
-        raise StudioError(f"{sweep_dir} is not a sweep folder.")
-    return spec
-
-
-def member_dir(name: str) -> Path:
-    return area("runs") / name
-
-
-def list_sweeps(root: Path | None = None) -> list[runs.RunInfo]:
-    return [r for r in runs.list_runs(root or area("sweeps")) if r.config.get("kind") == "sweep"]
-
-
-def eval_questions(sweep_dir: Path) -> list:
-    """The sweep's own held-out questions, read through the job (anyone who may see the sweep may read them:
-    not a "server path" a visitor names, so no access check, unlike core.data.sources.load_source)."""
-    from core.data.sources import load_file
-
-    return load_file(Path(sweep_dir) / QUESTIONS)
-
-
-def member_eval(sweep_dir: Path, name: str):
-    """A member's EvalResult on the sweep's questions, or None before it is evaluated."""
-    from core.evaluation.scoring import EvalResult
-
-    path = Path(sweep_dir) / EVALS / f"{name}.json"
-    return EvalResult.from_dict(read_json(path)) if path.exists() else None
-
-
 # ---------------------------------------------------------------------------------------------- driver
 
 class _Halt(Exception):
@@ -382,172 +267,6 @@ def _evaluate(sweep_dir: Path, spec: dict, name: str, run_dir: Path) -> None:
     job_dir, _ = run_eval(req)
     result, _ = load_results(job_dir)
     write_json_atomic(sweep_dir / EVALS / f"{name}.json", result.to_dict())
-
-
-# --------------------------------------------------------------------------------------------- results
-
-def _member_row(sweep_dir: Path, m: dict) -> dict[str, Any]:
-    from core.evaluation.reports import wilson_interval
-    from core.training.letters import top_letter
-    from core.training.progress import elapsed
-
-    run_dir = member_dir(m["name"])
-    row: dict[str, Any] = {"member": m["name"], "setting": label(m["setting"]), "seed": m["seed"],
-                           "state": "not started", "accuracy": None, "ci_low": None, "ci_high": None,
-                           "eval_loss": None, "minutes": None, "tokens_per_s": None, "answer_loss": None,
-                           "top_letter_share": None}
-    if not run_dir.exists():
-        return row
-    st = runs.read_status(run_dir)
-    row["state"] = st.state
-    hist = runs.read_metrics(run_dir)
-    losses = [r["eval_loss"] for r in hist if r.get("eval_loss") is not None]
-    tps = [r["tokens_per_s"] for r in hist if r.get("tokens_per_s") is not None]
-    row["eval_loss"] = losses[-1] if losses else None
-    letters = [r["answer_loss"] for r in hist if r.get("answer_loss") is not None]
-    tail = letters[-max(1, len(letters) // 5):]  # the last fifth of training: one batch's figure is noisy
-    row["answer_loss"] = statistics.mean(tail) if tail else None
-    row["tokens_per_s"] = statistics.median(tps) if tps else None
-    seconds = elapsed(st)
-    row["minutes"] = None if seconds is None else seconds / 60
-    ev = member_eval(sweep_dir, m["name"])
-    if ev is not None:
-        lo, hi = wilson_interval(ev.correct, ev.n)
-        row.update(accuracy=ev.accuracy, ci_low=lo, ci_high=hi, correct=ev.correct, n=ev.n)
-        top = top_letter((p.pred for p in ev.predictions), (p.gold for p in ev.predictions))
-        if top:
-            row["top_letter"], row["top_letter_share"], row["top_letter_gold_share"] = top
-    return row
-
-
-def results(sweep_dir: Path, alpha: float = 0.05) -> dict[str, Any]:
-    """The sweep's table (one row per member, one per setting), the best setting and the paired tests."""
-    from core.evaluation.reports import pairwise_tests, per_question, wilson_interval
-
-    sweep_dir = Path(sweep_dir)
-    spec = read_spec(sweep_dir)
-    rows = [_member_row(sweep_dir, m) for m in spec["members"]]
-    by_setting: dict[str, list] = {}
-    for m in spec["members"]:
-        by_setting.setdefault(label(m["setting"]), []).append(m)
-    setting_rows, scores = [], {}
-    for name, ms in by_setting.items():
-        mine = [r for r in rows if r["setting"] == name]
-        evals = [e for e in (member_eval(sweep_dir, m["name"]) for m in ms) if e is not None]
-        done = [r for r in mine if r["accuracy"] is not None]
-        row = {"setting": name, "seeds": len(ms), "evaluated": len(done), "accuracy": None, "ci_low": None,
-               "ci_high": None, "seed_accuracies": [r["accuracy"] for r in done]}
-        if evals:
-            k, n = sum(e.correct for e in evals), sum(e.n for e in evals)
-            row["accuracy"] = k / n
-            row["ci_low"], row["ci_high"] = wilson_interval(k, n)  # pooled over seeds' answers
-            if len(evals) == len(ms):
-                scores[name] = per_question(evals)
-        for key in ("eval_loss", "minutes", "tokens_per_s", "answer_loss", "top_letter_share"):
-            vals = [r[key] for r in mine if r[key] is not None]
-            row[key] = statistics.mean(vals) if vals else None
-        setting_rows.append(row)
-    complete = [r for r in setting_rows if r["accuracy"] is not None and r["setting"] in scores]
-    tests = pairwise_tests(scores, alpha=alpha) if len(scores) > 1 else []
-    n_q = spec.get("eval", {}).get("n")
-    chance = None
-    if (sweep_dir / QUESTIONS).exists():
-        qs = eval_questions(sweep_dir)
-        chance = sum(1 / len(q.choices) for q in qs) / len(qs) if qs else None
-    best, best_note = pick_best(complete, chance)
-    return {"sweep": sweep_dir.name, "model": spec["model"], "data": spec["data"], "grid": spec["grid"],
-            "seeds": spec["seeds"], "questions": n_q, "how": spec.get("eval", {}).get("how"), "chance": chance,
-            "members": rows, "settings": setting_rows, "best": best, "best_note": best_note, "tests": tests,
-            "alpha": alpha}
-
-
-def pick_best(rows: list[dict[str, Any]], chance: float | None) -> tuple[str | None, str]:
-    """The setting with the highest accuracy, or None with the reason: a tie at the top, or nothing above chance."""
-    if not rows:
-        return None, ""
-    top = max(r["accuracy"] for r in rows)
-    leaders = [r["setting"] for r in rows if r["accuracy"] == top]
-    if chance is not None and top <= chance:
-        return None, f"no setting scored above chance ({100 * chance:.1f}%)"
-    if len(leaders) > 1:
-        return None, f"{len(leaders)} settings tie at {100 * top:.1f}%"
-    return leaders[0], ""
-
-
-def settings_table(res: dict[str, Any]) -> list[dict[str, Any]]:
-    """The sweep's settings as table rows for people: accuracy and interval in percent, the best marked."""
-    rows = []
-    for r in res["settings"]:
-        acc = r["accuracy"]
-        rows.append({"": "★ best" if r["setting"] == res["best"] else "", "setting": r["setting"],
-                     "accuracy %": None if acc is None else round(100 * acc, 1),
-                     "95% CI": "–" if acc is None else f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f}",
-                     "runs scored": f"{r['evaluated']}/{r['seeds']}",
-                     "eval loss": None if r["eval_loss"] is None else round(r["eval_loss"], 3),
-                     "answer-letter loss": None if r.get("answer_loss") is None else round(r["answer_loss"], 3),
-                     "top letter %": None if r.get("top_letter_share") is None else round(100 * r["top_letter_share"]),
-                     "minutes": None if r["minutes"] is None else round(r["minutes"], 1),
-                     "tokens/s": None if r["tokens_per_s"] is None else round(r["tokens_per_s"])})
-    return rows
-
-
-def tests_table(res: dict[str, Any]) -> list[dict[str, Any]]:
-    """The paired tests as table rows for people (differences in points)."""
-    return [{"a": t["a"], "b": t["b"], "b - a (points)": round(100 * t["difference"], 1),
-             "a better / b better": f"{t['a_better']} / {t['b_better']}", "p": t["p"], "p (Holm)": t["p_holm"],
-             "significant": t["significant"]} for t in res["tests"]]
-
-
-def to_csv(res: dict[str, Any]) -> str:
-    """The per-member table as CSV."""
-    import csv
-    import io
-
-    cols = ["member", "setting", "seed", "state", "accuracy", "ci_low", "ci_high", "eval_loss", "minutes",
-            "tokens_per_s", "answer_loss", "top_letter", "top_letter_share"]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
-    w.writeheader()
-    for r in res["members"]:
-        w.writerow({k: ("" if r.get(k) is None else r[k]) for k in cols})
-    return buf.getvalue()
-
-
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f}%"
-
-
-def _num(x: float | None, fmt: str) -> str:
-    return "–" if x is None else format(x, fmt)
-
-
-def to_markdown(res: dict[str, Any]) -> str:
-    """A model-card section: the settings with accuracy and 95% CI, the best marked, the significant differences."""
-    grid = "; ".join(f"{k} = {', '.join(map(str, v))}" for k, v in res["grid"].items())
-    lines = [f"## Sweep {res['sweep']}", "",
-             f"`{res['model']}` on `{res['data']}`; grid: {grid}; seeds: {', '.join(map(str, res['seeds']))}. "
-             f"Every run is scored on the same {res['questions']} held-out questions ({res['how']}); "
-             f"chance {_pct(res['chance'])}.", "",
-             "| setting | accuracy (95% CI) | per seed | eval loss | answer-letter loss | top letter's share | minutes "
-             "| tokens/s |", "|---|---|---|---|---|---|---|---|"]
-    for r in res["settings"]:
-        mark = " **(best)**" if r["setting"] == res["best"] else ""
-        acc = (f"{_pct(r['accuracy'])} ({_pct(r['ci_low'])}–{_pct(r['ci_high'])})" if r["accuracy"] is not None
-               else "–")
-        seeds = ", ".join(_pct(a) for a in r["seed_accuracies"]) or "–"
-        lines.append(f"| {r['setting']}{mark} | {acc} | {seeds} | {_num(r['eval_loss'], '.3f')} | "
-                     f"{_num(r['answer_loss'], '.3f')} | {_pct(r['top_letter_share'])} | "
-                     f"{_num(r['minutes'], '.1f')} | {_num(r['tokens_per_s'], ',.0f')} |")
-    if res.get("best_note"):
-        lines += ["", f"No best setting: {res['best_note']}."]
-    if res["tests"]:
-        sig = [t for t in res["tests"] if t["significant"]]
-        n = len(res["tests"])
-        lines += ["", f"Paired sign tests on the shared questions (McNemar for one seed), Holm-corrected over "
-                      f"{n} comparison{'s' * (n != 1)} at {res['alpha']}: "
-                  + ("; ".join(f"{t['b']} vs {t['a']}: {100 * t['difference']:+.1f} points (p = {t['p_holm']:.3g})"
-                               for t in sig) if sig else "no difference is significant.")]
-    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------------------------------------ main

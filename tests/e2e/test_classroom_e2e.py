@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-import classroom
+import classroom_launcher
 from tests.conftest import make_questions
 
 pytestmark = pytest.mark.e2e
@@ -18,11 +18,11 @@ def class_link(studio_home, monkeypatch):
 
     model = create_tiny(make_questions(120), studio_home / "tiny-xs", size="xs", seed=0)
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    classroom.start(str(model), share=False, password="otters-42", max_new_tokens=4, rate=10)
+    classroom_launcher.start(str(model), share=False, password="otters-42", max_new_tokens=4, rate=10)
     try:
-        yield classroom.wait_until_serving(120)
+        yield classroom_launcher.wait_until_serving(120)
     finally:
-        classroom.stop()
+        classroom_launcher.stop()
 
 
 def test_the_class_password_form(class_link, browser, tmp_path):

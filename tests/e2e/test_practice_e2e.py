@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-import classroom
+import classroom_launcher
 from core.practice import report, sessions
 from tests.conftest import make_questions
 from tests.e2e.conftest import wait_streamlit_idle
@@ -24,11 +24,11 @@ def class_link(studio_home, monkeypatch):
 
     model = create_tiny(make_questions(120), studio_home / "tiny-xs", size="xs", seed=0)
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    classroom.start(str(model), share=False, max_new_tokens=8, rate=10)
+    classroom_launcher.start(str(model), share=False, max_new_tokens=8, rate=10)
     try:
-        yield classroom.wait_until_serving(120), model
+        yield classroom_launcher.wait_until_serving(120), model
     finally:
-        classroom.stop()
+        classroom_launcher.stop()
 
 
 def student_page(browser, url: str, width: int):
