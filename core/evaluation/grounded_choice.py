@@ -17,7 +17,8 @@ from core.data.lessons import Lesson
 from core.data.prompts import lesson_text, with_lesson
 from core.data.records import Question
 from core.errors import StudioError
-from core.serving.chat import build_messages, device_queue, fit_messages
+from core.serving.chat import build_messages, fit_messages
+from core.serving.turns import device_queue
 
 K_LESSONS = 2
 SHORT = (35, 30)  # a lesson's lecture and solution words when the full lesson does not fit

@@ -26,7 +26,6 @@ from core.data.prompts import TUTOR_TEMPERATURE, TUTOR_TOP_P
 from core.errors import StudioError
 from core.models.families import stop_tokens, user_input_tokens
 from core.serving.reply import ReplyStats
-from core.serving.turns import device_queue  # noqa: F401 - re-exported: core.evaluation.grounding imports it from here
 
 MAX_INPUT_CHARS = 4000
 MAX_SYSTEM_CHARS = 2000
