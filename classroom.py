@@ -70,7 +70,8 @@ def build_app(loaded, system_prompt: str, settings, rate=None, examples: list[st
     import gradio as gr
 
     from core.errors import StudioError
-    from core.evaluation.grounding import K_LESSONS, tutor_reply
+    from core.evaluation.grounded_choice import K_LESSONS
+    from core.evaluation.grounding import tutor_reply
     from core.serving.chat import RateLimiter, build_messages, clean_input
     from core.serving.endpoint import NOTICE, answer
 
@@ -171,7 +172,7 @@ def serve(args: argparse.Namespace, job: "runner.Job | None") -> str:
     model_dir = resolve_model(args.model)
     loaded = get_model(model_dir)
     from core.data.lessons import lesson_index
-    from core.evaluation.grounding import warm
+    from core.evaluation.tutor_calibration import warm
 
     batch = max(1, args.batch or MAX_BATCH)
     batcher_for(loaded).max_batch = batch

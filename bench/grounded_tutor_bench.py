@@ -54,7 +54,8 @@ def typed(q) -> str:
 
 def ask(loaded, rows, index, exclude_self: bool, fmt: str, settings, calib_off, calib_on, say) -> list[dict]:
     from core.data.prompts import DEFAULT_SYSTEM_PROMPT
-    from core.evaluation.grounding import K_LESSONS, tutor_reply
+    from core.evaluation.grounded_choice import K_LESSONS
+    from core.evaluation.grounding import tutor_reply
     from core.serving.chat import build_messages, reply
 
     out = []
@@ -173,7 +174,7 @@ def main() -> int:
     from core.data.lessons import LessonIndex
     from core.data.sources import load_source
     from core.evaluation.capability import default_format
-    from core.evaluation.grounding import calibrate, held_out
+    from core.evaluation.tutor_calibration import calibrate, held_out
     from core.models.obtain import resolve_model
     from core.serving.chat import ChatSettings, get_model
 

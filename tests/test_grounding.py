@@ -13,16 +13,10 @@ from core.__main__ import main
 from core.data.lessons import Lesson, LessonIndex
 from core.data.prompts import LESSON_INTRO
 from core.data.records import Question
-from core.evaluation.grounding import (
-    Calibration,
-    choose,
-    fit_lessons,
-    names_other,
-    only_chosen,
-    parse_multiple_choice,
-    pick_threshold,
-    tutor_reply,
-)
+from core.evaluation.answer_text import names_other, only_chosen, parse_multiple_choice
+from core.evaluation.grounded_choice import choose, fit_lessons
+from core.evaluation.grounding import tutor_reply
+from core.evaluation.tutor_calibration import Calibration, pick_threshold
 from core.serving.chat import ChatSettings, fit_messages, prompt_ids
 
 GREEDY = ChatSettings(temperature=0.0, max_new_tokens=12)
@@ -97,7 +91,7 @@ def test_multiple_choice_in_the_chat_picks_the_most_probable_option_and_names_on
     text = "Which is a solid? (A) milk (B) a rock (C) steam"
     q = parse_multiple_choice(text)
     from core.data.prompts import with_lesson
-    from core.evaluation.grounding import lessons_block
+    from core.evaluation.grounded_choice import lessons_block
 
     probs = choose(loaded, q, fmt, with_lesson(SYSTEM, lessons_block([MATTER])), debias=False)
     best = max(range(3), key=probs.__getitem__)

@@ -14,7 +14,7 @@ import streamlit as st
 import admin_ui
 import tutor_ui
 from core.errors import StudioError
-from core.evaluation import capability, grounding, tutor
+from core.evaluation import capability, tutor, tutor_calibration
 from core.models import catalogue, obtain
 from core.serving import chat, endpoint
 
@@ -53,7 +53,7 @@ st.caption(f"`{model_name}` Â· context window {loaded.context_length:,} tokens Â
            "replies end at the model's end-of-turn token")
 
 pending, fmt = None, capability.default_format(model_name)
-grounding.warm(loaded, fmt, ui.grounded)  # the confidence threshold, measured once per model in the background
+tutor_calibration.warm(loaded, fmt, ui.grounded)  # the confidence threshold, measured once per model in the background
 if not state.history:
     st.markdown("**Try a question**, typed as a student would:")
     for i, (label, text) in enumerate(tutor_ui.examples(fmt)):

@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     from core.data.lessons import lesson_index
     from core.data.prompts import DEFAULT_SYSTEM_PROMPT, with_grade
     from core.evaluation.capability import default_format, model_family
-    from core.evaluation.grounding import K_LESSONS, tutor_reply
+    from core.evaluation.grounded_choice import K_LESSONS
+    from core.evaluation.grounding import tutor_reply
     from core.models.obtain import resolve_model
     from core.serving.chat import clean_input, get_model, sampling_defaults
     from core.serving.endpoint import MODEL_ENV, endpoint_from_env, endpoint_turn, make_endpoint

@@ -1,7 +1,7 @@
 """The tutor's grounded reply: the lesson in the model's context, multiple choice picked by letter
 probabilities and then explained, and "I'm not sure" instead of a low-confidence guess.
 
-Its parts, each in its own module (their names are importable from here too, as before):
+Its parts, each in its own module:
 - core.evaluation.grounded_choice: `fit_lessons` (the best one or two retrieved lessons in the system
   prompt, as fit the window) and `choose` (the option's probabilities by categorical scoring, debiased
   over option orders where the calibration measured that better);
@@ -23,33 +23,9 @@ from dataclasses import dataclass, field
 from core.data.lessons import Lesson
 from core.data.prompts import lesson_text, with_lesson
 from core.data.records import LETTERS, Question
-from core.evaluation.answer_text import (  # noqa: F401 - names_other and parse_multiple_choice: re-exported
-    names_other,
-    only_chosen,
-    parse_multiple_choice,
-)
-from core.evaluation.grounded_choice import (  # noqa: F401 - re-exported
-    K_LESSONS,
-    SECOND_LESSON,
-    SHORT,
-    choose,
-    close_lessons,
-    fit_lessons,
-    lessons_block,
-    shift_probabilities,
-)
-from core.evaluation.tutor_calibration import (  # noqa: F401 - re-exported
-    CALIBRATION_N,
-    MIN_KEPT,
-    TARGET_PRECISION,
-    Calibration,
-    calibrate,
-    calibration,
-    held_out,
-    pick_threshold,
-    typed,
-    warm,
-)
+from core.evaluation.answer_text import only_chosen, parse_multiple_choice
+from core.evaluation.grounded_choice import K_LESSONS, choose, close_lessons, fit_lessons, lessons_block
+from core.evaluation.tutor_calibration import Calibration, calibration
 from core.serving import chat
 from core.serving.chat import ChatSettings, ReplyStats, build_messages
 
