@@ -110,7 +110,8 @@ def explanation(loaded, settings, code: str, token: str, index: Any, message: st
         elif kind == "text":
             text += str(value)
             yield text
-    final = explain.shown(q, text)  # a small model can still name a wrong answer: say so, from the source
+    # a small model can still name a wrong answer or none: the row's own solution then replaces it
+    final = explain.shown(q, text, int(a["choice"]) if message is None else None)
     if final != text:
         yield final
 

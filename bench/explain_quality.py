@@ -20,7 +20,7 @@ option (its text, or its letter in a clear form) and does not claim the student'
 answer, or by praise such as "Yes, milk is correct."). Also reported: explanations that state another
 answer (a third option, or one that is none of the options: "The correct answer is "white."" where blue is
 right), the stricter share that are good and state no other answer, and the check on what the student
-reads (core.practice.explain.shown: a correction is added after a reply that names a wrong answer).
+reads (core.practice.explain.shown: an explanation that fails the strict check is replaced by the row's worked solution).
 
     SQA_STUDIO_HOME=/tmp/x nice -n 5 python -m bench.explain_quality --model smollm2-135m --n 40
     nice -n 5 python -m bench.explain_quality --model run:RUN_ID --n 40
@@ -91,7 +91,7 @@ def record(q, chosen: int, text: str, stats) -> dict:
     from core.practice import explain
 
     model = check_explanation(text, q.choices, q.answer, chosen)
-    final = explain.shown(q, text)
+    final = explain.shown(q, text, chosen)
     read = check_explanation(final, q.choices, q.answer, chosen)
     return {"pid": q.pid, "split": q.split, "skill": q.skill, "question": q.question, "hint": q.hint,
             "choices": q.choices, "right": q.answer, "chosen": chosen, "explanation": text,
@@ -137,8 +137,8 @@ def report_lines(model: str, s: dict, records: list[dict], examples: int = 3) ->
              f"  claims the student's wrong option is right: {pct(s['claims_wrong'])}",
              f"  states another answer (a third option, or none of them): {pct(s['claims_other'])}",
              f"  good and no other answer stated either (stricter):       {pct(s['strict'])}",
-             f"  empty replies: {s['empty']}; the product added its correction to {s['corrected_by_product']}; "
-             f"good as the student reads it (after that correction): {pct(s['shown_good'])}",
+             f"  empty replies: {s['empty']}; the product replaced {s['corrected_by_product']} by the row's worked solution; "
+             f"good as the student reads it (after that): {pct(s['shown_good'])}",
              f"  ended by: {s['stopped']}; mean {s['mean_new_tokens']:.0f} new tokens; "
              f"{s['over_product_time_limit']} took longer than the product's time limit"]
     for key, title in KINDS.items():

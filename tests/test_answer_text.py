@@ -123,3 +123,18 @@ def test_a_practice_explanation_praising_the_wrong_option_gets_the_correction():
     good = 'So, the correct answer is indeed "Although elections are in November, the term begins in January."'
     assert not explain.wrong_claim(long, good) and explain.shown(long, good) == good
     assert explain.wrong_claim(long, 'The correct answer is "The romantic period began in 1798."')
+
+
+def test_a_wrong_answers_explanation_that_fails_the_check_is_replaced_by_the_worked_solution():
+    from core.practice import explain
+
+    q = Question(pid="p3", question="How long does it take to bake lasagna?", choices=["33 minutes", "33 hours"],
+                 answer=0, solution="Hours are much longer than minutes. So, 33 minutes is the better estimate.")
+    solution = 'The right answer is "33 minutes". From the worked solution: Hours are much longer than minutes.'
+    for bad in ("Baking lasagna can take 24-90 days.",  # names neither option
+                "The correct answer is 33 hours.",  # claims the student's wrong option
+                "33 minutes is close, but the correct answer is 40 minutes."):  # states another answer
+        assert explain.shown(q, bad, chosen=1).startswith(solution)
+    good = "The right answer is 33 minutes: a lasagna bakes in the oven for about half an hour."
+    assert explain.shown(q, good, chosen=1) == good
+    assert explain.shown(q, "Baking lasagna can take 24-90 days.") == "Baking lasagna can take 24-90 days."  # a follow-up

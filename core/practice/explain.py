@@ -93,11 +93,26 @@ def correction(q: Question) -> str:
     return f"\n\n(Careful: that is not right. The right answer is \"{q.choices[q.answer].strip()}\". {why_sentence(q)})"
 
 
-def shown(q: Question, text: str) -> str:
-    """What the student reads once the model's explanation `text` has ended: the solution's why sentence
-    for an empty reply; the reply and a correction where it names a wrong answer; else the reply."""
+def worked_solution(q: Question) -> str:
+    """The row's own answer and worked solution, as a student reads it in place of an explanation that did
+    not hold up (the solution cut to a few sentences; the why sentence where the row has no solution)."""
+    text = " ".join(sentences(q.solution)[:6]) or why_sentence(q)
+    return f"The right answer is \"{q.choices[q.answer].strip()}\". From the worked solution: {text}"
+
+
+def shown(q: Question, text: str, chosen: int | None = None) -> str:
+    """What the student reads once the model's explanation `text` has ended. The explanation of a wrong
+    answer (`chosen`, the student's option) stays only when it names the right option and states no other
+    answer (core.evaluation.answer_text.check_explanation, strict); else the row's own worked solution
+    replaces it: a small model's fluent wrong science ("baking lasagna takes 24-90 days") is not left on
+    a student's screen. A follow-up's reply (`chosen` None) gets a correction where it names a wrong answer;
+    an empty reply, the solution's why sentence."""
     if not text.strip():
         return why_sentence(q)
+    if chosen is not None and chosen != q.answer:
+        from core.evaluation.answer_text import check_explanation
+
+        return text if check_explanation(text, q.choices, q.answer, chosen).strict else worked_solution(q)
     return text + correction(q) if wrong_claim(q, text) else text
 
 
