@@ -36,6 +36,10 @@ CANDIDATES: dict[str, dict] = {
     "frozen-3e-4-shipped": {"freeze_fraction": 0.5, "lr": 3e-4},  # the cpu-frozen recipe (the shipped one before)
     "frozen-3e-4-shuffle": {"freeze_fraction": 0.5, "lr": 3e-4, "shuffle_options": True},
     "lora-r16-1e-3-shuffle": {"freeze_fraction": 0.0, "lora": True, "lr": 1e-3, "shuffle_options": True},
+    # the answer letter's own loss added to the per-token loss (Recipe.answer_weight)
+    "full-5e-5-w1": {"freeze_fraction": 0.0, "lr": 5e-5, "answer_weight": 1.0},
+    "full-2e-4-w1": {"freeze_fraction": 0.0, "lr": 2e-4, "answer_weight": 1.0},
+    "full-2e-4": {"freeze_fraction": 0.0, "lr": 2e-4},
 }
 
 
