@@ -132,6 +132,10 @@ def test_a_budgeted_run_remembers_its_step_time_and_keeps_evaluation_small(tiny_
     st = runs.read_status(run_dir)
     assert st.state == "done"
     assert st.extra["eval_share"] is not None and 0 <= st.extra["eval_share"] < 1
+    assert 0 < st.extra["train_seconds"] and 0 <= st.extra["eval_seconds"]  # the run's own timings
+    assert st.extra["train_seconds"] + st.extra["eval_seconds"] <= st.elapsed + 1
+    evals = [r for r in runs.read_metrics(run_dir) if "eval_loss" in r]
+    assert evals and all(r["eval_seconds"] >= 0 for r in evals)
     assert machine.step_seconds(str(tiny_model_dir), cfg.recipe, "paper") > 0
     hist = runs.read_metrics(run_dir)
     assert all(r["answer_loss"] is not None for r in hist if "loss" in r)
@@ -151,3 +155,35 @@ def test_the_estimate_says_how_long_a_fine_tune_needs_here():
     assert machine.minutes_to_learn("m", recipe, "tutor") is None
     machine.record_step_time("m", recipe, "tutor", "cpu", [6.0])
     assert machine.minutes_to_learn("m", recipe, "tutor") == pytest.approx(LEARNING_STEPS * 6.0 * 1.1 / 60)
+
+
+def test_the_slowed_evaluation_knob_sleeps_before_each_batch_and_still_stops_at_once(monkeypatch):
+    """SQA_TEST_EVAL_DELAY (the browser test's slow machine): a sleep before every evaluation batch, in
+    slices that each check for a stop, so a stop request is not delayed by the knob itself."""
+    from core.training import validation
+
+    slept: list[float] = []
+    monkeypatch.setattr(validation.time, "sleep", slept.append)
+    monkeypatch.setenv(validation.DELAY_ENV, "0.5")
+    assert validation.batch_delay() == 0.5
+    calls = []
+    wait = validation.slowed(lambda: calls.append(1), validation.batch_delay())
+    clock = iter(range(10 ** 6))
+    monkeypatch.setattr(validation.time, "monotonic", lambda: next(clock) * 0.1)  # each reading 0.1 s later
+    wait()
+    assert sum(slept) == pytest.approx(0.4) and len(calls) == len(slept) + 1  # checked around every slice
+
+    class Stop(Exception):
+        pass
+
+    def stop_now():
+        raise Stop
+
+    slept.clear()
+    with pytest.raises(Stop):
+        validation.slowed(stop_now, 5.0)()
+    assert slept == []  # a stop already requested ends it before any sleep
+    for bad in ("", "x", "-1", "nan"):
+        monkeypatch.setenv(validation.DELAY_ENV, bad)
+        assert validation.batch_delay() == 0.0
+    assert validation.slowed(None, 0.0) is None

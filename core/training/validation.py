@@ -6,12 +6,42 @@ letters where the answer starts) with the most common predicted letter's share (
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 
 import torch
 
 from core.training.batching import IGNORE, TargetLoss, collate, length_grouped_batches
 from core.training.letters import top_letter
+
+DELAY_ENV = "SQA_TEST_EVAL_DELAY"  # test/demo knob: seconds slept before each in-training evaluation batch
+
+
+def batch_delay() -> float:
+    """The slowing asked for by SQA_TEST_EVAL_DELAY in seconds per batch (0: none; bad values read as 0)."""
+    try:
+        value = float(os.environ.get(DELAY_ENV, "0") or 0)
+    except ValueError:
+        return 0.0
+    return value if 0 < value < 3600 else 0.0
+
+
+def slowed(interrupt: Callable[[], None] | None, delay: float) -> Callable[[], None] | None:
+    """`interrupt` preceded by `delay` seconds of sleep, checked every 0.1 s (a stop still ends it at once)."""
+    if delay <= 0:
+        return interrupt
+
+    def wait_then_check() -> None:
+        end = time.monotonic() + delay
+        while (left := end - time.monotonic()) > 0:
+            if interrupt:
+                interrupt()
+            time.sleep(min(0.1, left))
+        if interrupt:
+            interrupt()
+
+    return wait_then_check
 
 
 @torch.no_grad()
@@ -48,6 +78,7 @@ def evaluate_slice(model, tokenizer, data, cfg, device: torch.device, amp_dtype,
     from core.models.loading import LoadedModel
 
     bs = cfg.recipe.batch_size
+    interrupt = slowed(interrupt, batch_delay())
     res = {}
     questions, examples = data.val_questions, data.val
     if limit is not None and limit < len(questions):

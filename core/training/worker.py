@@ -8,7 +8,9 @@ normalised by the number of target tokens in the whole accumulated batch), autoc
 CPU), optional gradient checkpointing, LoRA and compiled blocks (`torch.compile`). It appends
 metrics, evaluates (loss + categorical accuracy) every `eval_every` steps, saves
 `checkpoints/step_<n>/` every `save_every` steps and on a graceful stop (keeping the last
-`keep_checkpoints`), and writes `model/` at the end. A `stop` request (or SIGTERM)
+`keep_checkpoints`), and writes `model/` at the end. Each evaluation's metrics line carries its
+`eval_seconds`; a finished run's status its `train_seconds` (optimizer steps), `eval_seconds` and
+`eval_share` (this worker's, since the resume for a resumed run). A `stop` request (or SIGTERM)
 saves a checkpoint and ends `stopped`; `cancel` ends `stopped` without one; an error ends `failed`.
 
 DDP: under `torchrun`/`accelerate launch` (WORLD_SIZE > 1) each rank trains on every WORLD_SIZE-th
@@ -83,6 +85,7 @@ class Trainer:
         self.step_times: list[float] = []  # seconds of each optimizer step (no evaluation, no saving)
         self.eval_k: int | None = None  # questions per in-training evaluation (eval_plan), None until planned
         self.question_seconds: float | None = None  # measured cost of one evaluated question
+        self.eval_seconds = 0.0  # seconds this worker spent in in-training evaluations (abandoned ones included)
         self.reserve = 0.0  # seconds a budgeted run keeps for its final evaluation
         self.letter_lines: dict = {}
 
@@ -322,7 +325,9 @@ class Trainer:
                                  interrupt=self.interrupt)
         finally:
             self.model.train()
+            self.eval_seconds += time.time() - t
         self.question_seconds = (time.time() - t) / max(1, k)
+        res["eval_seconds"] = round(time.time() - t, 3)  # in the metrics line: what this evaluation cost
         self.status(force=True, message="training")
         for k, better in (("eval_loss", min), ("eval_accuracy", max)):
             if res.get(k) is not None:
@@ -442,7 +447,9 @@ class Trainer:
                 self.log(note)
             self.remember_step_time()
             self.status(force=True, step=self.step, total=self.step, eta=0, progress=1.0, elapsed=elapsed,
-                        message="done", warning=note, eval_share=self.eval_share(elapsed), **self.best_fields())
+                        message="done", warning=note, eval_share=self.eval_share(elapsed),
+                        train_seconds=round(sum(self.step_times), 1), eval_seconds=round(self.eval_seconds, 1),
+                        **self.best_fields())
             self.log("done")
         return "done"
 
