@@ -6,10 +6,11 @@ While a second process keeps one core busy (`python -c 'while True: pass'`, star
     budget, the model's suggested recipe and format, every recipe field at its default; `page_config`
     below), the page's estimate printed before launch (core.training.jobs.estimate: steps, whether it
     warns the budget is too short), started through core.jobs.kinds.submit. After the run, from the run's
-    own records (status and metrics): steps reached, the share of the run spent on optimizer steps and on
-    in-training evaluation, the most common answer letter's share. Then base and fine-tuned scored on the
-    sample's test split as Compare does (core.evaluation.comparison: plan_comparison with Compare's first
-    scoring method and the pair's format, start, outcome), with Compare's headline sentence and McNemar p.
+    own records (status and metrics): steps reached, the share of the run (first step to saved model) spent
+    on optimizer steps and on in-training evaluation, the optimizer steps' share of the budget, the most
+    common answer letter's share. Then base and fine-tuned scored on the sample's test split as Compare
+    does (core.evaluation.comparison: plan_comparison with Compare's first scoring method and the pair's
+    format, start, outcome), with Compare's headline sentence and McNemar p.
 (b) Stop to "stopped" inside an in-training evaluation: a default run is launched, and once its status says
     it is evaluating, a stop is requested as the Stop button does (core.jobs.runs.request_stop); the
     seconds until its state reads "stopped". Three times; median and max.
@@ -126,8 +127,8 @@ def train_figures(model: str, minutes: float, actor) -> dict[str, Any]:
     hist = runs.read_metrics(run_dir)
     evals = [r for r in hist if "eval_accuracy" in r]
     last = evals[-1] if evals else {}
-    elapsed = float(st.elapsed or 0.0)
-    train_s, eval_s = st.extra.get("train_seconds"), st.extra.get("eval_seconds")
+    elapsed = float(st.elapsed or 0.0)  # the page's "trained for": the final evaluation and saving not included
+    train_s, eval_s, run_s = (st.extra.get(k) for k in ("train_seconds", "eval_seconds", "run_seconds"))
     budget = minutes * 60
     return {
         "run": run_dir.name, "label": cfg.label, "recipe": cfg.recipe.name, "format": cfg.format,
@@ -135,9 +136,10 @@ def train_figures(model: str, minutes: float, actor) -> dict[str, Any]:
                      "measured_here": est.measured, "warning": est.warning, "warns": bool(est.warning)},
         "threads": worker_threads(run_dir), "wall_seconds": round(wall, 1), "budget_seconds": budget,
         "steps": st.step, "learning_steps_needed": LEARNING_STEPS, "run_warning": st.extra.get("warning") or "",
-        "elapsed_seconds": round(elapsed, 1), "train_seconds": train_s, "eval_seconds": eval_s,
-        "train_share": round(train_s / elapsed, 3) if train_s is not None and elapsed else None,
-        "eval_share": round(eval_s / elapsed, 3) if eval_s is not None and elapsed else None,
+        "elapsed_seconds": round(elapsed, 1), "run_seconds": run_s, "train_seconds": train_s, "eval_seconds": eval_s,
+        "train_share": round(train_s / run_s, 3) if train_s is not None and run_s else None,
+        "eval_share": round(eval_s / run_s, 3) if eval_s is not None and run_s else None,
+        "train_share_of_budget": round(train_s / budget, 3) if train_s is not None else None,  # issue 24's target: >= 85%
         "not_training_share": st.extra.get("eval_share"),  # the worker's own: 1 - steps' time / elapsed
         "evaluations": len(evals),
         "eval_accuracy_last": last.get("eval_accuracy"), "top_letter_last_eval": last.get("eval_top_letter"),
@@ -235,16 +237,16 @@ def pct(x: float | None) -> str:
 
 
 def table(res: dict[str, Any]) -> str:
-    rows = [f"first hour: {res['model']}, one core kept busy ({res['busy']}), {res.get('load', '')}"]
+    rows = [f"first hour: {res['model']}, one core kept busy by {res['busy']}"]
     t = res.get("train")
     if t:
         e = t["estimate"]
         rows += [f"  estimate before launch   about {e['steps']} steps ({e['step_seconds']:.2f} s each, "
                  f"{'measured here' if e['measured_here'] else 'rough'}); warns too short: {'yes' if e['warns'] else 'no'}",
-                 f"  steps reached            {t['steps']} in {t['elapsed_seconds']:.0f} s ({t['budget_seconds'] / 60:g}-min "
-                 f"budget; worker {t['threads']})",
+                 f"  steps reached            {t['steps']} in {t.get('run_seconds') or 0:.0f} s ({t['budget_seconds'] / 60:g}-min "
+                 f"budget; worker {t['threads']}; {t.get('load', '')})",
                  f"  training / evaluating    {pct(t['train_share'])} / {pct(t['eval_share'])} of the run "
-                 f"({t['evaluations']} evaluations)",
+                 f"({t['evaluations']} evaluations); training {pct(t.get('train_share_of_budget'))} of the budget",
                  f"  most common letter       {t['top_letter_last_eval'] or '–'}: {pct(t['top_letter_share_last_eval'])} "
                  f"of the last in-training evaluation's answers (right {pct(t['top_letter_gold_share_last_eval'])})"]
         if t["run_warning"]:
@@ -263,7 +265,7 @@ def table(res: dict[str, Any]) -> str:
         med = "–" if s["median_seconds"] is None else f"{s['median_seconds']:.1f} s"
         mx = "–" if s["max_seconds"] is None else f"{s['max_seconds']:.1f} s"
         rows.append(f"  stop to stopped          median {med}, max {mx} ({s['stopped']} of {len(s['trials'])} stops "
-                    "inside an evaluation)")
+                    f"inside an evaluation; {s.get('load', '')})")
     return "\n".join(rows)
 
 
@@ -317,12 +319,13 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(2)
         res["load"] = load_text()
         if not a.stop_only:
-            res["train"] = train_figures(a.model, a.minutes, actor)
+            load = load_text()
+            res["train"] = {**train_figures(a.model, a.minutes, actor), "load": load, "load_end": load_text()}
             res.pop("compare", None)  # the old comparison belongs to the old run
             if not a.skip_compare:
                 res["compare"] = compare_figures(a.model, f"run:{res['train']['run']}", actor)
-        res["stop"] = stop_figures(a.model, a.minutes, a.stops, actor)
-        res["load_end"] = load_text()
+        load = load_text()
+        res["stop"] = {**stop_figures(a.model, a.minutes, a.stops, actor), "load": load, "load_end": load_text()}
         res["when"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     finally:
         busy.kill()

@@ -45,4 +45,4 @@ def test_the_bench_table_reads_the_figures_it_wrote():
                                                {"state": "done", "seen_evaluating": False}],
                     "stopped": 2, "median_seconds": 2.0, "max_seconds": 2.5}}
     text = table(res)
-    assert "median 2.0 s, max 2.5 s (2 of 3 stops inside an evaluation)" in text
+    assert "median 2.0 s, max 2.5 s (2 of 3 stops inside an evaluation" in text

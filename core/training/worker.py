@@ -9,8 +9,9 @@ CPU), optional gradient checkpointing, LoRA and compiled blocks (`torch.compile`
 metrics, evaluates (loss + categorical accuracy) every `eval_every` steps, saves
 `checkpoints/step_<n>/` every `save_every` steps and on a graceful stop (keeping the last
 `keep_checkpoints`), and writes `model/` at the end. Each evaluation's metrics line carries its
-`eval_seconds`; a finished run's status its `train_seconds` (optimizer steps), `eval_seconds` and
-`eval_share` (this worker's, since the resume for a resumed run). A `stop` request (or SIGTERM)
+`eval_seconds`; a finished run's status its `train_seconds` (optimizer steps), `eval_seconds` (the final
+evaluation included) and `run_seconds` (from the first step to the saved model), this worker's (since the
+resume for a resumed run), beside `eval_share`. A `stop` request (or SIGTERM)
 saves a checkpoint and ends `stopped`; `cancel` ends `stopped` without one; an error ends `failed`.
 
 DDP: under `torchrun`/`accelerate launch` (WORLD_SIZE > 1) each rank trains on every WORLD_SIZE-th
@@ -449,6 +450,7 @@ class Trainer:
             self.status(force=True, step=self.step, total=self.step, eta=0, progress=1.0, elapsed=elapsed,
                         message="done", warning=note, eval_share=self.eval_share(elapsed),
                         train_seconds=round(sum(self.step_times), 1), eval_seconds=round(self.eval_seconds, 1),
+                        run_seconds=round(time.time() - t0, 1),
                         **self.best_fields())
             self.log("done")
         return "done"
