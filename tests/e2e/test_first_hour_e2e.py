@@ -31,7 +31,7 @@ DELAY = "1.0"  # seconds before each evaluation batch: the first evaluation (~20
 def header(page, state: str):
     """The live view's header (run title and state badge) once it shows `state`. `.first`: while Streamlit
     reruns, the old and the new header are both on screen for a moment."""
-    return page.get_by_role("heading", name=re.compile(rf"first hour \(.*\).*\b{state}\b")).first
+    return page.get_by_role("heading", name=re.compile(rf"first hour \(.*\).*\b({state})\b")).first
 
 
 def click_when_single(page, name: str, timeout: float = 30) -> None:
@@ -83,9 +83,13 @@ def test_stop_inside_a_slow_evaluation_stops_and_resume_finishes_the_default_run
     stopped_lines = lines_of_step(run_dir, stopped.step)
     assert stopped_lines and not any("eval_loss" in r or "eval_accuracy" in r for r in stopped_lines)
     assert "stopped" in (run_dir / "log.txt").read_text()
+    # the run's end makes the page rerun whole: a click before that rerun is over is lost with the old page
+    expect(page.get_by_role("button", name="Stop", exact=True)).to_have_count(0, timeout=30_000)
+    wait_streamlit_idle(page)
     page.screenshot(path=str(tmp_path / "stopped.png"), full_page=True)
 
     click_when_single(page, "Resume")
+    header(page, "queued|running").wait_for(timeout=60_000)
     header(page, "done").wait_for(timeout=300_000)  # the rest of the minute, slowed evaluations included
     done = runs.read_status(run_dir)
     assert done.state == "done" and done.step > stopped.step
