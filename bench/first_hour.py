@@ -75,8 +75,9 @@ def page_config(model: str, minutes: float, label: str = ""):
     r = RECIPES[recipe]
     settings = dict(recipe=recipe, fmt=suggested_format(recipe, model), lr=r.lr, matrix_lr=r.matrix_lr,
                     batch_size=r.batch_size, grad_accum=r.grad_accum, max_seq_len=r.max_seq_len, seed=r.seed,
-                    eval_every=r.eval_every, save_every=r.save_every, lora=r.lora,
-                    grad_checkpointing=r.grad_checkpointing, compile=r.compile, report_to=())
+                    eval_every=r.eval_every, save_every=r.save_every, answer_weight=r.answer_weight,
+                    shuffle_options=r.shuffle_options, lora=r.lora, grad_checkpointing=r.grad_checkpointing,
+                    compile=r.compile, report_to=())
     return build_config(model, "sample", label=label, minutes=minutes, epochs=None, **settings)
 
 
