@@ -125,9 +125,20 @@ def test_low_confidence_abstains_and_shows_the_lesson_instead_of_a_guess(loaded)
 def test_the_threshold_keeps_only_answers_right_often_enough():
     conf = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.35, 0.34]
     right = [True, True, True, True, False, True, False, False]
-    assert pick_threshold(conf, right, target=0.8, min_kept=3) == (0.4, 5 / 6, 6 / 8)
-    assert pick_threshold(conf, right, target=0.95, min_kept=3) == (0.6, 1.0, 0.5)
-    assert pick_threshold(conf, right, target=0.95, min_kept=5)[0] > 1  # never sure enough: always abstain
+    assert pick_threshold(conf, right, target=0.8, min_kept=3, min_lower=0) == (0.4, 5 / 6, 6 / 8)
+    assert pick_threshold(conf, right, target=0.95, min_kept=3, min_lower=0) == (0.6, 1.0, 0.5)
+    assert pick_threshold(conf, right, target=0.95, min_kept=5, min_lower=0)[0] > 1  # never sure enough: abstain
+
+
+def test_a_lucky_few_right_answers_do_not_set_the_threshold():
+    # a model at chance on 40 calibration questions whose 11 most confident answers happen to be 8 right
+    conf = [1 - i / 100 for i in range(40)]
+    right = [True, True, False, True, True, True, False, True, True, False, True] + [False, True] * 14 + [False]
+    assert pick_threshold(conf, right, min_lower=0) == (conf[10], 8 / 11, 11 / 40)  # the lowest reaching 70%
+    assert pick_threshold(conf, right)[0] > 1  # 8 of 11: the lower bound is 43%, so it never asserts
+    # 14 right, then wrong: 14 of 19 is 73.7% with a lower bound of 51.2%; 14 of 20 is 70% but 48.1%
+    sure = [True] * 14 + [False] * 26
+    assert pick_threshold(conf, sure) == (conf[18], 14 / 19, 19 / 40)
 
 
 def test_debiased_probabilities_do_not_depend_on_the_order_the_options_were_typed(loaded):
