@@ -30,6 +30,7 @@ class Overview:
     base_models: list[str] = field(default_factory=list)  # ready models that are not training runs
     finished_runs: list[str] = field(default_factory=list)  # runs with a final model (newest first)
     latest_finished_label: str = ""  # the name the user gave the newest of them
+    latest_finished_warning: str = ""  # what the newest of them says about itself ("Only 25 optimizer steps: ...")
     active_run: str | None = None  # the title of a queued or running training run
     active_progress: str = ""
     evaluated_runs: list[str] = field(default_factory=list)  # run:<id> models with a finished evaluation
@@ -76,6 +77,8 @@ def overview(check_hub: bool = True) -> Overview:
         base_models=[m.name for m in models if m.availability in ("ready", "cached", "installed") and m.kind != "run"],
         finished_runs=[r.name for r in run_list if r.model_path is not None],
         latest_finished_label=next((str(r.config.get("label") or "") for r in run_list if r.model_path is not None), ""),
+        latest_finished_warning=next((str(r.status.extra.get("warning") or "") for r in run_list
+                                      if r.model_path is not None), ""),
         active_run=active.title if active else None, active_progress=active.progress_text() if active else "",
         evaluated_runs=sorted(m for m in evaluated if m.startswith("run:")),
         tutor=catalogue.display_name(pick.model), tutor_note=pick.note(),
@@ -103,10 +106,12 @@ def guided_path(ov: Overview) -> list[Step]:
              "running" if ov.active_run else "done" if tuned else "missing",
              f"Training now: {ov.active_run} ({ov.active_progress})." if ov.active_run else
              f"{len(tuned)} fine-tuned model{'s' * (len(tuned) != 1)}; the latest: "
-             + f"{display_name(f'run:{tuned[0]}')}."
+             + f"{display_name(f'run:{tuned[0]}')}." + (f" {ov.latest_finished_warning}" if ov.latest_finished_warning else "")
              if tuned else
-             "No fine-tuned model yet. On the Train page pick the model and the questions, say how long "
-             "(5 minutes is enough to see it learn) and press Launch.",
+             "No fine-tuned model yet. On the Train page pick the model and the questions, say how long and "
+             "press Launch. The page estimates how many training steps that buys on this computer and says when "
+             "it is too short to learn: the tiny model learns in 5 minutes; a pretrained model needs about 64 "
+             "steps, 15 to 20 minutes on a laptop's CPU.",
              "views/3_Train.py", "Open Train"),
         Step("Check what it learned", "done" if ov.evaluated_runs else "missing",
              f"Evaluated: {', '.join(display_name(r) for r in ov.evaluated_runs)}." if ov.evaluated_runs else

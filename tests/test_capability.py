@@ -95,6 +95,9 @@ def test_capability_notes_say_what_the_model_is_and_what_it_measured(run_model):
     set_manifest(run_model / "model", format="tutor")
     assert "open questions in sentences" in capability_note("run:r1")
     assert capability_note("nowhere/at-all").startswith("Not downloaded yet")
+    short = "Only 12 optimizer steps: a run needs about 64 to learn more than which answer letters are common."
+    runs.write_status(run_model, state="done", warning=short)  # the Tutor's and the class link's note say it too
+    assert capability_note("run:r1").endswith(". " + short)
 
 
 def test_training_suggests_from_what_the_model_is_not_its_name(tiny_model_dir, tmp_path):

@@ -133,7 +133,18 @@ def capability_note(name: str) -> str:
                 text += ": no better than guessing"
     elif m.format or m.pretrained:
         text += "; not evaluated yet (Compare page)"
-    return text + "."
+    return text + "." + (f" {warning}" if (warning := run_warning(folder)) else "")
+
+
+def run_warning(model_dir) -> str:
+    """What a training run says about itself when it ended (a run too short to learn: "Only 25 optimizer
+    steps: ..."), for the model folder inside it; '' for any other model."""
+    from core.jobs import runs
+
+    if model_dir.name != "model" or not (model_dir.parent / "status.json").is_file():
+        return ""
+    warning = runs.read_status(model_dir.parent).extra.get("warning")
+    return warning if isinstance(warning, str) else ""
 
 
 def degenerate_note(predictions: list) -> str:
