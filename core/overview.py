@@ -52,7 +52,7 @@ def overview(check_hub: bool = True) -> Overview:
     from core.evaluation.recommend import recommended_model
     from core.jobs import runs
     from core.models import catalogue
-    from core.training.progress import snapshot
+    from core.training.progress import learning_note, snapshot
 
     online = hub_reachable() if check_hub else False
     note = "" if online else (
@@ -77,8 +77,8 @@ def overview(check_hub: bool = True) -> Overview:
         base_models=[m.name for m in models if m.availability in ("ready", "cached", "installed") and m.kind != "run"],
         finished_runs=[r.name for r in run_list if r.model_path is not None],
         latest_finished_label=next((str(r.config.get("label") or "") for r in run_list if r.model_path is not None), ""),
-        latest_finished_warning=next((str(r.status.extra.get("warning") or "") for r in run_list
-                                      if r.model_path is not None), ""),
+        latest_finished_warning=next((learning_note(r.status.step) if r.status.state == "done" else ""
+                                      for r in run_list if r.model_path is not None), ""),
         active_run=active.title if active else None, active_progress=active.progress_text() if active else "",
         evaluated_runs=sorted(m for m in evaluated if m.startswith("run:")),
         tutor=catalogue.display_name(pick.model), tutor_note=pick.note(),

@@ -95,9 +95,13 @@ def test_capability_notes_say_what_the_model_is_and_what_it_measured(run_model):
     set_manifest(run_model / "model", format="tutor")
     assert "open questions in sentences" in capability_note("run:r1")
     assert capability_note("nowhere/at-all").startswith("Not downloaded yet")
-    short = "Only 12 optimizer steps: a run needs about 64 to learn more than which answer letters are common."
-    runs.write_status(run_model, state="done", warning=short)  # the Tutor's and the class link's note say it too
+    from core.training.progress import learning_note
+
+    short = learning_note(12)  # what the worker writes when a run ends this short
+    runs.write_status(run_model, state="done", step=12, warning=short)  # the Tutor's and the class link's note
     assert capability_note("run:r1").endswith(". " + short)
+    runs.write_status(run_model, state="done", step=12, warning="Only 1 optimizer step: [click](http://x.y)")
+    assert "optimizer step" not in capability_note("run:r1")  # not the worker's sentence: not repeated
 
 
 def test_training_suggests_from_what_the_model_is_not_its_name(tiny_model_dir, tmp_path):

@@ -137,14 +137,21 @@ def capability_note(name: str) -> str:
 
 
 def run_warning(model_dir) -> str:
-    """What a training run says about itself when it ended (a run too short to learn: "Only 25 optimizer
-    steps: ..."), for the model folder inside it; '' for any other model."""
+    """What a finished training run said about itself when it ended, for the model folder inside it: a run
+    too short to learn ("Only 25 optimizer steps: ...", core.training.progress.learning_note, written by
+    the worker); '' for any other model. The app home is untrusted and this note reaches the class link,
+    so only a plain sentence of that shape is repeated."""
+    import re
+
     from core.jobs import runs
 
     if model_dir.name != "model" or not (model_dir.parent / "status.json").is_file():
         return ""
-    warning = runs.read_status(model_dir.parent).extra.get("warning")
-    return warning if isinstance(warning, str) else ""
+    st = runs.read_status(model_dir.parent)
+    warning = st.extra.get("warning")
+    if st.state != "done" or not isinstance(warning, str):
+        return ""
+    return warning if re.fullmatch(r"Only \d+ optimizer steps?: [A-Za-z0-9 ,.:'()-]{1,300}", warning) else ""
 
 
 def degenerate_note(predictions: list) -> str:
