@@ -110,3 +110,13 @@ def click_save_subset(page, name: str) -> None:
     page.get_by_label("Name").press("Enter")
     wait_streamlit_idle(page)
     page.get_by_role("button", name="Save subset").click()
+
+
+def launch_run(page, name: str, minutes: str) -> None:
+    """On the Train page's simple form: name the run, set its budget in minutes, and press Launch."""
+    page.get_by_label("Name this run (optional)").fill(name)
+    budget = page.get_by_label("Train for (minutes)")
+    budget.fill(minutes)
+    budget.press("Enter")
+    wait_streamlit_idle(page)
+    page.get_by_role("button", name="Launch").click()

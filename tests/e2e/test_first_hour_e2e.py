@@ -21,7 +21,7 @@ from core.home import area
 from core.jobs import runs
 from core.models.obtain import ensure_tiny
 from core.training.validation import DELAY_ENV
-from tests.e2e.conftest import wait_streamlit_idle
+from tests.e2e.conftest import launch_run, wait_streamlit_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -58,12 +58,7 @@ def test_stop_inside_a_slow_evaluation_stops_and_resume_finishes_the_default_run
     # the default run: the page's own model, data, recipe and format; only a name and a short budget
     expect(page.get_by_role("combobox", name="Model to fine-tune")).to_have_value(re.compile("[Tt]iny"))
     expect(page.get_by_role("combobox", name="Questions to learn from")).to_have_value("sample")
-    page.get_by_label("Name this run (optional)").fill("first hour")
-    minutes = page.get_by_label("Train for (minutes)")
-    minutes.fill("1")
-    minutes.press("Enter")
-    wait_streamlit_idle(page)
-    page.get_by_role("button", name="Launch").click()
+    launch_run(page, "first hour", "1")
 
     # an evaluation starts: the line under the header says so
     evaluating = page.get_by_text(re.compile(r"evaluating \d+ questions \(Stop works here too\)")).first

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from core.home import area
 from core.jobs import runs
 from core.models.catalogue import display_name
-from tests.e2e.conftest import wait_streamlit_idle
+from tests.e2e.conftest import launch_run, wait_streamlit_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -48,12 +48,7 @@ def test_from_an_empty_home_to_a_fine_tuned_tutor(app_server, page, tmp_path):
 
     # Train: the simple form only; a name and six seconds of training
     wait_streamlit_idle(page, timeout=90_000)
-    page.get_by_label("Name this run (optional)").fill("first tutor")
-    minutes = page.get_by_label("Train for (minutes)")
-    minutes.fill("0.1")
-    minutes.press("Enter")
-    wait_streamlit_idle(page)
-    page.get_by_role("button", name="Launch").click()
+    launch_run(page, "first tutor", "0.1")
     # .first: while the page reruns once the run ends, the old and the new header are both on screen a moment
     page.get_by_role("heading", name=re.compile(r"first tutor \(.*\).*done")).first.wait_for(timeout=240_000)
     run = runs.list_runs(area("runs"))[0]
