@@ -169,3 +169,32 @@ def test_the_tutor_waits_while_a_job_holds_the_device_lease(nanochat):
         time.sleep(0.5)
         assert reply.started is None and reply.place == 1
     assert collect(reply) == one_at_a_time(nanochat, ids, 4)
+
+
+def test_a_turn_behind_a_reply_that_waits_for_a_job_names_the_job():
+    import threading
+
+    from core.jobs.device import device_lease
+    from core.serving.turns import device_queue, device_turn
+
+    taken, release = threading.Event(), threading.Event()
+
+    def training():
+        with device_lease("training r9"):
+            taken.set()
+            release.wait(30)
+
+    t = threading.Thread(target=training)
+    t.start()
+    line = device_queue("test-device")
+    ahead = line.enter()  # a chat reply took its place in this process's line and now waits for the lease
+    try:
+        taken.wait(10)
+        with pytest.raises(StudioError, match=r"busy \(training r9\)"), device_turn("test-device", "Compare", wait=0.5):
+            pass
+    finally:
+        line.leave(ahead)
+        release.set()
+        t.join()
+    with device_turn("test-device", "Compare", wait=5):  # free again
+        pass

@@ -93,7 +93,14 @@ def device_turn(device, holder: str = "chat: the tutor", wait: float | None = No
     limit = 3600.0 if wait is None else wait
     deadline = time.monotonic() + limit
     q = device_queue(device)
-    ticket = q.enter(timeout=limit)
+    try:
+        ticket = q.enter(timeout=limit)
+    except StudioError:
+        busy = device_holder()  # the one ahead in this line may itself wait for a job's lease: name the job
+        if busy is None:
+            raise
+        raise StudioError(f"The device is busy ({busy.holder}): {holder} waited {limit:.0f} s; "
+                          "try again when it is free.") from None
     try:
         with device_lease(holder=holder, should_stop=None if wait is None else lambda: time.monotonic() > deadline) as held:
             if not held:  # only with a `wait`

@@ -39,7 +39,7 @@ def test_compare_two_tiny_models_in_the_browser(app_server, page, studio_home, t
     page.get_by_role("button", name="Evaluate both").click()
     # Both jobs run as background processes; the live fragment reruns the page when they are done.
     # the headline: one sentence a teacher reads, the statistics one click below it
-    page.get_by_text(re.compile(r"^The fine-tuned model \(run:r1 · from tiny\) answers .* correctly")).wait_for(
+    page.get_by_text(re.compile(r"^The fine-tuned model \(run:r1 · from tiny\) answers .* correctly")).first.wait_for(
         timeout=120_000)
     wait_streamlit_idle(page)
     expect(page.get_by_test_id("stMetric").first).to_contain_text("%")
@@ -56,7 +56,7 @@ def test_compare_two_tiny_models_in_the_browser(app_server, page, studio_home, t
     page.screenshot(path=str(shots / "compare-results.png"))
     # the report card: fixed and broke, the options-shuffled check one click away, the letters
     page.get_by_role("button", name=re.compile("Check with the options shuffled")).click()
-    page.get_by_text(re.compile(r"With the options shuffled: base")).wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"With the options shuffled: base")).first.wait_for(timeout=120_000)
     wait_streamlit_idle(page)
     assert len(list((studio_home / "evals").iterdir())) == 4
     expect(page.get_by_text(re.compile(r"The fine-tune fixed \d+ questions and broke \d+"))).to_be_visible()

@@ -29,13 +29,13 @@ def test_filter_and_save_a_subset_in_the_browser(app_server, page, studio_home, 
     base = app_server()
     page.goto(f"{base}/Data")
     wait_streamlit_idle(page)
-    page.get_by_text(f"of {len(load_source('sample')):,}").wait_for()  # the embedded sample is the default
+    page.get_by_text(f"of {len(load_source('sample')):,}").first.wait_for()  # the embedded sample is the default
     choose(page, "Questions from", "Local file or folder…")
     page.get_by_label("File or folder").fill(str(shared_scienceqa / "original"))
     page.get_by_label("File or folder").press("Enter")
     page.get_by_label("File or folder").blur()
     wait_streamlit_idle(page)
-    page.get_by_text("of 150").wait_for()
+    page.get_by_text("of 150").first.wait_for()
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot .plot-container').length >= 5")
     page.wait_for_timeout(500)  # let the bars finish drawing
     readme = os.environ.get("README_SCREENSHOTS") == "1"
@@ -43,7 +43,7 @@ def test_filter_and_save_a_subset_in_the_browser(app_server, page, studio_home, 
     # a row in the tutor format: the multiple-choice conversation, then its open turns one click away
     page.get_by_role("tab").filter(has_text="Browse a question").click()
     choose(page, "Prompt format", FORMATS["tutor"].label)
-    page.get_by_text("conversations: the multiple-choice one", exact=False).wait_for()
+    page.get_by_text("conversations: the multiple-choice one", exact=False).first.wait_for()
     page.get_by_text("Open 1", exact=True).click()  # a segmented control's option
     wait_streamlit_idle(page)
     first_open = training_conversations([load_source(str(shared_scienceqa / "original"))[0]], "tutor")[1]
@@ -51,7 +51,7 @@ def test_filter_and_save_a_subset_in_the_browser(app_server, page, studio_home, 
     page.screenshot(path=str(tmp_path / "data-tutor-preview.png"))
     choose(page, "Subject", "natural science")
     click_save_subset(page, "nat-sci")
-    page.get_by_text("as subset:nat-sci").wait_for()
+    page.get_by_text("as subset:nat-sci").first.wait_for()
     manifest = json.loads((studio_home / "subsets" / "nat-sci" / "manifest.json").read_text())
     assert manifest["filters"]["subjects"] == ["natural science"] and manifest["total"] > 0
     assert manifest["by_subject"] == {"natural science": manifest["total"]}
@@ -64,5 +64,5 @@ def test_filter_and_save_a_subset_in_the_browser(app_server, page, studio_home, 
     wait_streamlit_idle(page)
     page.get_by_role("button", name="Delete subset").click()
     wait_streamlit_idle(page)
-    page.get_by_text("None yet.").wait_for()
+    page.get_by_text("None yet.").first.wait_for()
     assert not (studio_home / "subsets" / "nat-sci").exists()

@@ -19,7 +19,7 @@ def test_export_a_model_to_gguf_in_the_browser(app_server, page, studio_home, tm
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(f"{base}/Models")
     wait_streamlit_idle(page)
-    page.get_by_test_id("stTable").wait_for(timeout=60_000)  # the first run imports torch and transformers
+    page.get_by_test_id("stTable").first.wait_for(timeout=60_000)  # the first run imports torch and transformers
     page.get_by_role("button", name="Export to GGUF").click()
     page.get_by_text("tiny-llama-q8_0.gguf").first.wait_for(timeout=90_000)
     wait_streamlit_idle(page)

@@ -53,7 +53,7 @@ def test_stop_inside_a_slow_evaluation_stops_and_resume_finishes_the_default_run
     base = app_server(extra_env={DELAY_ENV: DELAY})
     page.goto(f"{base}/Train")
     wait_streamlit_idle(page, timeout=90_000)
-    page.get_by_text("No runs yet").wait_for()
+    page.get_by_text("No runs yet").first.wait_for()
 
     # the default run: the page's own model, data, recipe and format; only a name and a short budget
     expect(page.get_by_role("combobox", name="Model to fine-tune")).to_have_value(re.compile("[Tt]iny"))

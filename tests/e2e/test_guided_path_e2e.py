@@ -40,7 +40,7 @@ def test_from_an_empty_home_to_a_fine_tuned_tutor(app_server, page, tmp_path):
     page.locator("button").filter(has_text=re.compile(r"^xs$")).click()
     wait_streamlit_idle(page)
     page.get_by_role("button", name="Create tiny model").click()
-    page.get_by_text("Tiny model (xs) ready").wait_for(timeout=90_000)
+    page.get_by_text("Tiny model (xs) ready").first.wait_for(timeout=90_000)
 
     step = home_step(page, base, 3, "Fine-tune it on the questions")
     expect(step).to_contain_text("next")
@@ -68,4 +68,4 @@ def test_from_an_empty_home_to_a_fine_tuned_tutor(app_server, page, tmp_path):
     box.fill("Which is heavier, 3 kg or 5 kg?")
     box.press("Enter")
     expect(page.get_by_test_id("stChatMessage")).to_have_count(2, timeout=60_000)
-    page.get_by_text("tokens in").wait_for(timeout=60_000)
+    page.get_by_text("tokens in").first.wait_for(timeout=60_000)

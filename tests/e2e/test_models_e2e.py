@@ -25,7 +25,7 @@ def test_create_tiny_model_in_the_browser(app_server, page, studio_home, tmp_pat
     page.locator("button").filter(has_text=re.compile(r"^xs$")).click()  # the Size segmented control
     wait_streamlit_idle(page)
     page.get_by_role("button", name="Create tiny model").click()
-    page.get_by_text("Tiny model (xs) ready").wait_for(timeout=90_000)
+    page.get_by_text("Tiny model (xs) ready").first.wait_for(timeout=90_000)
     wait_streamlit_idle(page)
     expect(catalogue.get_by_role("row").filter(has_text="tiny")).to_contain_text("ready")
     manifest = json.loads((studio_home / "models" / "tiny" / "studio.json").read_text())

@@ -19,7 +19,7 @@ def test_import_the_pretrained_preset_in_the_browser(app_server, page, studio_ho
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(f"{base}/Models")
     wait_streamlit_idle(page)
-    catalogue = page.get_by_test_id("stTable")
+    catalogue = page.get_by_test_id("stTable").first  # the catalogue; the memory table comes later
     catalogue.wait_for(timeout=60_000)
     row = catalogue.get_by_role("row").filter(has_text="smollm2-135m")
     expect(row).to_contain_text("ready to import")
@@ -27,7 +27,7 @@ def test_import_the_pretrained_preset_in_the_browser(app_server, page, studio_ho
     expect(row).to_contain_text("Apache-2.0")
     page.screenshot(path=str(tmp_path / "models-preset-1366.png"))
     page.get_by_role("button", name="Import SmolLM2-135M").click()
-    page.get_by_text("SmolLM2-135M is ready").wait_for(timeout=300_000)
+    page.get_by_text("SmolLM2-135M is ready").first.wait_for(timeout=300_000)
     wait_streamlit_idle(page)
     expect(catalogue.get_by_role("row").filter(has_text="smollm2-135m")).to_contain_text("llama")
     manifest = read_manifest(studio_home / "models" / "presets" / "smollm2-135m")

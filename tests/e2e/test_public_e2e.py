@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 def open_sign_in(page) -> None:
     if not page.get_by_label("Admin password").is_visible():  # the expander may still be open from before
         page.get_by_text("Admin sign-in").click()
-    page.get_by_label("Admin password").wait_for()
+    page.get_by_label("Admin password").first.wait_for()
 
 
 def wrong_passwords(home) -> int:
@@ -64,10 +64,10 @@ def test_a_visitor_is_refused_and_the_admin_signs_in(app_server, browser, studio
     expect(page.get_by_role("button", name="Save subset")).to_be_disabled()  # a visitor cannot press it
     assert not (studio_home / "subsets" / "visitor-try").exists()
     sign_in(page, "s3cret")
-    page.get_by_text("Signed in as admin").wait_for()
+    page.get_by_text("Signed in as admin").first.wait_for()
     page.get_by_role("tab").filter(has_text="Subsets").click()
     page.get_by_role("button", name="Save subset").click()
-    page.get_by_text("as subset:visitor-try").wait_for()
+    page.get_by_text("as subset:visitor-try").first.wait_for()
     assert (studio_home / "subsets" / "visitor-try" / "manifest.json").exists()
     page.screenshot(path=str(tmp_path / "signed-in.png"))
     ctx.close()
@@ -87,5 +87,5 @@ def test_a_visitor_is_refused_and_the_admin_signs_in(app_server, browser, studio
     page.goto(f"{base}/Data")
     wait_streamlit_idle(page)
     sign_in(page, "s3cret")
-    page.get_by_text("Too many wrong passwords").wait_for()
+    page.get_by_text("Too many wrong passwords").first.wait_for()
     ctx.close()

@@ -67,7 +67,7 @@ def test_launch_watch_stop_resume(app_server, page, tmp_path):
     base = app_server()
     page.goto(f"{base}/Train")
     wait_streamlit_idle(page)
-    page.get_by_text("No runs yet").wait_for()
+    page.get_by_text("No runs yet").first.wait_for()
     page.get_by_label("Questions to learn from", exact=True).click()
     page.get_by_role("option", name="(a file or folder)").click()
     page.get_by_label("Data path").fill(str(data))
@@ -114,7 +114,7 @@ def test_deleting_asks_again_for_the_next_run(app_server, page):
     page.get_by_text("Yes, delete it").click()
     expect(delete).to_be_enabled()
     delete.click()
-    page.get_by_text(re.compile("Deleted run-")).wait_for()
+    page.get_by_text(re.compile("Deleted run-")).first.wait_for()
     wait_streamlit_idle(page)
     assert len(runs.list_runs(area("runs"))) == 1
     expect(sure).not_to_be_checked()  # the next run in the list asks again

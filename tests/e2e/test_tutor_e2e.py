@@ -21,14 +21,14 @@ def test_chat_exchange_on_the_tutor_page(app_server, page, studio_home, tiny_mod
     wait_streamlit_idle(page, timeout=90_000)
     expect(page.get_by_role("combobox", name="Model")).to_have_value("tiny")
     first_example = example_questions(1)[0][0].splitlines()[0]  # from the sample, as the page shows it
-    page.get_by_role("button", name=first_example).wait_for()
+    page.get_by_role("button", name=first_example).first.wait_for()
     box = page.get_by_test_id("stChatInputTextArea")
     box.fill("Which is heavier, 3 kg or 5 kg?")
     box.press("Enter")
     messages = page.get_by_test_id("stChatMessage")
     expect(messages).to_have_count(2, timeout=60_000)
     expect(messages.nth(0)).to_contain_text("Which is heavier, 3 kg or 5 kg?")
-    page.get_by_text("tokens in").wait_for(timeout=60_000)  # the reply finished; its stats are shown
+    page.get_by_text("tokens in").first.wait_for(timeout=60_000)  # the reply finished; its stats are shown
     wait_streamlit_idle(page)
     expect(page.get_by_text("Share with a class")).to_be_visible()
     page.screenshot(path=str(tmp_path / "tutor-page.png"), full_page=True)

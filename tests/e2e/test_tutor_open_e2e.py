@@ -46,7 +46,7 @@ def test_the_tutor_answers_an_open_question_and_says_what_it_can_do(app_server, 
     box.press("Enter")
     messages = page.get_by_test_id("stChatMessage")
     expect(messages).to_have_count(2, timeout=60_000)
-    page.get_by_text("tokens in").wait_for(timeout=90_000)  # the reply finished; its stats are shown
+    page.get_by_text("tokens in").first.wait_for(timeout=90_000)  # the reply finished; its stats are shown
     wait_streamlit_idle(page)
     reply = messages.nth(1).inner_text()
     assert reply.strip() and "no answer" not in reply
