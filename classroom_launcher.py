@@ -52,7 +52,7 @@ def start(model: str, share: bool = True, password: str | None = None, port: int
     """Start the class-link server in the background (stopping one already running). `endpoint` (a
     core.serving.endpoint.Endpoint) replaces SQA_TUTOR_ENDPOINT for this server; its key travels in the
     environment, never on the command line."""
-    from core.models.catalogue import local_model_folder
+    from core.models.locations import local_model_folder
 
     access.require(actor, "Starting a class link")
     if local_model_folder(model) is None:

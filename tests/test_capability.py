@@ -18,8 +18,8 @@ from core.evaluation.reports import summarize
 from core.evaluation.scoring import evaluate
 from core.home import area
 from core.jobs import runs
-from core.models.catalogue import local_model_folder
 from core.models.loading import load_model
+from core.models.locations import local_model_folder
 from core.models.manifest import read_manifest, write_manifest
 from core.models.obtain import resolve_model
 from core.training.recipes import suggested_format, suggested_recipe

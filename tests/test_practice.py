@@ -15,7 +15,7 @@ from core import access
 from core.__main__ import main
 from core.data.records import Question
 from core.errors import StudioError
-from core.practice import explain, questions, report, sessions
+from core.practice import explain, questions, report, sessions, student_actions
 
 
 @pytest.fixture
@@ -38,16 +38,16 @@ def test_a_session_round_trip_on_a_tiny_model(source, tiny_model_dir, studio_hom
 
     s = sessions.create(source, n=3, model=str(tiny_model_dir), seed=1)
     assert re.fullmatch(r"[A-Z0-9]{4,8}", s.code) and s.n == 3
-    token, student = sessions.join(s.code, "  Ada\x00 <b>L</b> ")
+    token, student = student_actions.join(s.code, "  Ada\x00 <b>L</b> ")
     assert student.nickname == "Ada bLb"
     q0, q1 = s.questions[0], s.questions[1]
     # a hint ladder before answering: each step recorded, the last is the solution
-    steps = [sessions.take_hint(s.code.lower(), token, 0)[1] for _ in range(4)]
+    steps = [student_actions.take_hint(s.code.lower(), token, 0)[1] for _ in range(4)]
     assert steps == [1, 2, 3, 3]
     assert explain.hint_text(q0, 3) == q0.solution.strip()
-    _, _, c, ok = sessions.answer(s.code, token, 0, right_and_wrong(q0)[0])
+    _, _, c, ok = student_actions.answer(s.code, token, 0, right_and_wrong(q0)[0])
     assert ok and c == q0.answer and explain.why_sentence(q0)
-    _, _, c, ok = sessions.answer(s.code, token, "1", "ABCDE"[right_and_wrong(q1)[1]])
+    _, _, c, ok = student_actions.answer(s.code, token, "1", "ABCDE"[right_and_wrong(q1)[1]])
     assert not ok and c == right_and_wrong(q1)[1]
     # the explanation of the wrong answer is generated with the row's own lecture and solution as context
     messages = explain.explanation_messages(q1, c)
@@ -55,7 +55,7 @@ def test_a_session_round_trip_on_a_tiny_model(source, tiny_model_dir, studio_hom
     events = list(explain.stream_events(get_model(tiny_model_dir), messages,
                                         ChatSettings(max_new_tokens=4, temperature=0)))
     assert events and all(kind in ("wait", "text") for kind, _ in events)
-    session, me = sessions.me(s.code, token)
+    session, me = student_actions.me(s.code, token)
     result = report.student_result(session, me)
     assert (result.answered, result.correct, result.total) == (2, 1, 3)
     assert result.review == [q1.skill] and q1.skill in result.practised
@@ -75,7 +75,7 @@ def test_a_session_round_trip_on_a_tiny_model(source, tiny_model_dir, studio_hom
     sessions.delete(s.code)
     assert not (studio_home / "practice" / s.code).exists()
     with pytest.raises(StudioError, match="no practice session"):
-        sessions.join(s.code, "Bo")
+        student_actions.join(s.code, "Bo")
 
 
 def test_questions_needing_an_uncaptioned_picture_are_left_out_and_filters_apply(source):
@@ -99,40 +99,40 @@ def test_students_get_one_plain_sentence_for_bad_input(source):
     s = sessions.create(source, n=2)
     for code in ("", "nope", "AB", "ZZZZZZ", "../etc", "A" * 30, None):
         with pytest.raises(StudioError, match="^There is no practice session with that code"):
-            sessions.join(code, "Kim")
-    token, _ = sessions.join(s.code, "Kim")
+            student_actions.join(code, "Kim")
+    token, _ = student_actions.join(s.code, "Kim")
     with pytest.raises(StudioError, match="nickname 'kim' is taken"):
-        sessions.join(s.code, "kim")
-    assert sessions.join(s.code, "-A1 '=x")[1].nickname == "A1 'x"  # nothing a spreadsheet would run
+        student_actions.join(s.code, "kim")
+    assert student_actions.join(s.code, "-A1 '=x")[1].nickname == "A1 'x"  # nothing a spreadsheet would run
     for nick in ("", "   ", "\x00\x01", "<>", "-- .."):
         with pytest.raises(StudioError, match="Type a nickname"):
-            sessions.join(s.code, nick)
-    assert len(sessions.join(s.code, "x" * 100)[1].nickname) == sessions.MAX_NICKNAME
+            student_actions.join(s.code, nick)
+    assert len(student_actions.join(s.code, "x" * 100)[1].nickname) == student_actions.MAX_NICKNAME
     n = len(s.questions[0].choices)
     for choice in (n, -1, "Z", "1.5", "", None, 10**9):
         with pytest.raises(StudioError, match="^Pick one of the options A to"):
-            sessions.answer(s.code, token, 0, choice)
+            student_actions.answer(s.code, token, 0, choice)
     for index in (5, -1, "x"):
         with pytest.raises(StudioError, match="^There is no question"):
-            sessions.answer(s.code, token, index, 0)
+            student_actions.answer(s.code, token, index, 0)
     for bad in ("", "abc", token[:-1] + "x", "0" * 12 + ".secret"):
         with pytest.raises(StudioError, match="^You are not in this practice session"):
-            sessions.answer(s.code, bad, 0, 0)
+            student_actions.answer(s.code, bad, 0, 0)
     with pytest.raises(StudioError, match="in order"):
-        sessions.answer(s.code, token, 1, 0)
-    sessions.answer(s.code, token, 0, 0)
+        student_actions.answer(s.code, token, 1, 0)
+    student_actions.answer(s.code, token, 0, 0)
     with pytest.raises(StudioError, match="already answered"):
-        sessions.answer(s.code, token, 0, 1)
-    assert report.class_view(s.code).nicknames == ["Kim", "A1 'x", "x" * sessions.MAX_NICKNAME]
+        student_actions.answer(s.code, token, 0, 1)
+    assert report.class_view(s.code).nicknames == ["Kim", "A1 'x", "x" * student_actions.MAX_NICKNAME]
 
 
 def test_a_closed_or_expired_session_takes_no_more_answers(source, studio_home):
     s = sessions.create(source, n=2)
-    token, _ = sessions.join(s.code, "Kim")
-    sessions.answer(s.code, token, 0, 0)
+    token, _ = student_actions.join(s.code, "Kim")
+    student_actions.answer(s.code, token, 0, 0)
     sessions.stop(s.code)
-    for act in (lambda: sessions.answer(s.code, token, 1, 0), lambda: sessions.join(s.code, "Lee"),
-                lambda: sessions.take_hint(s.code, token, 1)):
+    for act in (lambda: student_actions.answer(s.code, token, 1, 0), lambda: student_actions.join(s.code, "Lee"),
+                lambda: student_actions.take_hint(s.code, token, 1)):
         with pytest.raises(StudioError, match="^This practice session has ended"):
             act()
     assert report.class_view(s.code).answers == 1  # the answers stay
@@ -141,13 +141,13 @@ def test_a_closed_or_expired_session_takes_no_more_answers(source, studio_home):
     meta["expires"] = 0
     (studio_home / "practice" / other.code / "session.json").write_text(json.dumps(meta))
     with pytest.raises(StudioError, match="^This practice session has ended"):
-        sessions.join(other.code, "Kim")
+        student_actions.join(other.code, "Kim")
     assert sessions.load(other.code).status == "expired"
 
 
 def test_public_mode_refuses_every_teacher_action_to_a_visitor(source, monkeypatch, tmp_path):
     s = sessions.create(source, n=2)
-    token, _ = sessions.join(s.code, "Kim")
+    token, _ = student_actions.join(s.code, "Kim")
     monkeypatch.setenv(access.ENV_VAR, "s3cret")
     visitor = access.Actor(address="1.2.3.4")
     for act in (lambda: sessions.create("sample", n=2, actor=visitor),
@@ -159,8 +159,8 @@ def test_public_mode_refuses_every_teacher_action_to_a_visitor(source, monkeypat
         with pytest.raises(StudioError, match="needs the admin password"):
             act()
     # a student still joins and answers (no actor needed), and the admin may do it all
-    sessions.answer(s.code, token, 0, 0)
-    sessions.join(s.code, "Lee")
+    student_actions.answer(s.code, token, 0, 0)
+    student_actions.join(s.code, "Lee")
     admin = access.sign_in("1.2.3.4", "s3cret")
     assert report.class_view(s.code, admin).answers == 1
     sessions.stop(s.code, admin)
@@ -171,8 +171,8 @@ def test_the_command_line_starts_shows_exports_stops_and_deletes(source, capsys,
     assert main(["practice", "start", "--data", source, "--n", "2", "--grade", "1-12"]) == 0
     code = capsys.readouterr().out.strip().splitlines()[-1]
     assert re.fullmatch(r"[A-Z0-9]{4,8}", code)
-    token, _ = sessions.join(code, "Kim")
-    sessions.answer(code, token, 0, 0)
+    token, _ = student_actions.join(code, "Kim")
+    student_actions.answer(code, token, 0, 0)
     assert main(["practice", "list"]) == 0 and code in capsys.readouterr().out
     assert main(["practice", "show", code]) == 0 and "1 joined, 1 answers" in capsys.readouterr().out
     assert main(["practice", "export", code, "--csv", str(tmp_path / "a.csv")]) == 0

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import access
-from core.practice import report, sessions
+from core.practice import report, sessions, student_actions
 
 PAGE = str(Path(__file__).resolve().parent.parent / "views" / "6_Practice.py")
 
@@ -36,10 +36,10 @@ def test_the_teacher_starts_a_session_and_sees_the_class_live(tiny_here, studio_
     session = sessions.load(code)
     assert session.n == 3 and session.model == "tiny"
     assert (studio_home / "practice" / code / "model.json").exists()  # the model's answers, computed once
-    token, _ = sessions.join(code, "Ada")
+    token, _ = student_actions.join(code, "Ada")
     wrong = (session.questions[0].answer + 1) % len(session.questions[0].choices)
-    sessions.answer(code, token, 0, wrong)
-    sessions.take_hint(code, token, 1)
+    student_actions.answer(code, token, 0, wrong)
+    student_actions.take_hint(code, token, 1)
     at.run()
     assert not at.exception
     assert [m.value for m in at.metric][:2] == ["1", "1 of 3"]
@@ -55,7 +55,7 @@ def test_the_teacher_starts_a_session_and_sees_the_class_live(tiny_here, studio_
 
 def test_a_visitor_in_public_mode_sees_no_session_and_the_admin_does(tiny_here, monkeypatch):
     s = sessions.create("sample", n=2)
-    sessions.join(s.code, "Secret Name")
+    student_actions.join(s.code, "Secret Name")
     monkeypatch.setenv(access.ENV_VAR, "s3cret")
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     assert not at.exception

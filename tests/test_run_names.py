@@ -41,7 +41,9 @@ def test_compare_names_the_run_in_both_views(named_run):
     assert NAME in at.multiselect(key="many_models").options
 
 
-def test_the_tutor_picker_names_the_run(named_run):
+def test_the_tutor_picker_names_the_run(named_run, monkeypatch):
+    # presets off: with a tiny run only, the page would start on the SmolLM2 base and import it (20 s or more)
+    monkeypatch.setenv("SQA_PRESETS", "off")
     assert NAME in page("views/5_Tutor.py").selectbox(key="model").options
 
 

@@ -18,9 +18,10 @@ from core import access
 from core.errors import StudioError
 from core.hub import OFFLINE_HELP, hub_reachable
 from core.models import jobs as model_jobs
-from core.models.catalogue import display_name, list_models, registered_folders
+from core.models.catalogue import display_name, list_models
 from core.models.families import named as family_named
 from core.models.jobs import ModelRequest, exportable_first
+from core.models.locations import registered_folders
 from core.models.presets import PRESETS
 from models_ui import BADGES, COLORS, KIND_LABELS, fmt_params, fmt_size
 

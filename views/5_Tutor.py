@@ -15,7 +15,7 @@ import admin_ui
 import tutor_ui
 from core.errors import StudioError
 from core.evaluation import capability, tutor, tutor_calibration
-from core.models import catalogue, obtain
+from core.models import catalogue, locations, obtain
 from core.serving import chat, endpoint
 
 st.set_page_config(page_title="Tutor · ScienceQA Tutor Studio", page_icon=":material/school:", layout="wide")
@@ -34,7 +34,7 @@ model_name = ui.model
 st.title(":material/school: Tutor")
 try:
     setup = tutor.setup(ui.system, ui.grade, ui.temperature, ui.top_p, ui.max_new, ui.penalty)
-    if catalogue.local_model_folder(model_name) is None:  # first use: imported, created or downloaded once
+    if locations.local_model_folder(model_name) is None:  # first use: imported, created or downloaded once
         with st.status(f"Preparing {model_name} (first use only)…", expanded=True) as prep:
             path = obtain.resolve_model(model_name, progress=st.write, actor=actor)
             prep.update(label=f"{model_name} is ready", state="complete", expanded=False)

@@ -80,8 +80,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from core.errors import StudioError
-    from core.models.catalogue import HUB_ID, local_cache_dir
     from core.models.families import named
+    from core.models.locations import HUB_ID, local_cache_dir
     from core.models.obtain import fetch_hub_model
     from core.progress import Bar, say
 
@@ -117,8 +117,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from core.models.catalogue import register_local
     from core.models.importing import import_gguf
+    from core.models.locations import register_local
     from core.progress import say
 
     out = import_gguf(Path(args.file).expanduser(), Path(args.out).expanduser(), overwrite=args.overwrite,
@@ -139,7 +139,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 def cmd_tiny(args: argparse.Namespace) -> int:
     from core.data.sources import load_source, source_splits
     from core.files import check_output
-    from core.models.catalogue import tiny_dir
+    from core.models.locations import tiny_dir
     from core.models.tiny import create_tiny
 
     out = check_output(Path(args.out), folder=True) if args.out else tiny_dir()

@@ -43,7 +43,7 @@ class Measured:
 
 def model_folder(name: str) -> Path | None:
     """The local folder a model name stands for (a run folder means its model), None if not here."""
-    from core.models.catalogue import local_model_folder
+    from core.models.locations import local_model_folder
 
     try:
         return local_model_folder(name)

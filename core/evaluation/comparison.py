@@ -87,7 +87,7 @@ def plan_comparison(models: list[str], data: str, split: str | None, limit: int 
     from core.data.records import content_hash
     from core.data.sources import check_source
     from core.evaluation.capability import default_format
-    from core.models.catalogue import local_model_folder
+    from core.models.locations import local_model_folder
 
     check_source(data, actor)
     first = EvalRequest(model=models[0] if models else "", data=data, split=split, method=method,
@@ -127,7 +127,7 @@ def submit(req: EvalRequest, actor: access.Actor | None = None, spend: bool = Tr
 def check(req: EvalRequest, actor: access.Actor | None = None) -> None:
     """Whether `actor` may start `req`, without starting anything."""
     from core.data.sources import check_source
-    from core.models.catalogue import check_model_name, local_model_folder
+    from core.models.locations import check_model_name, local_model_folder
 
     check_source(req.data, actor)
     check_model_name(req.model, actor)

@@ -31,7 +31,7 @@ from core.evaluation.scoring import EvalResult, EvalSettings, evaluate
 from core.files import read_json, write_json_atomic
 from core.home import area
 from core.jobs import kinds, runner, runs
-from core.models import catalogue, obtain
+from core.models import locations, obtain
 from core.progress import Bar
 from core.progress import say as say_progress
 
@@ -114,7 +114,7 @@ def _pointer(key: str) -> Path:
 
 def request_key(req: EvalRequest, questions: list[Question] | None = None) -> str | None:
     """The cache key of a request, or None while its model is not here yet (it cannot be identified)."""
-    folder = catalogue.local_model_folder(req.model)
+    folder = locations.local_model_folder(req.model)
     if folder is None:
         return None
     return cache_key(model_identity(folder), content_hash(questions or select_questions(req)), req)
@@ -183,7 +183,7 @@ def start_eval(req: EvalRequest, questions: list[Question] | None = None,
     from core.data.sources import check_source
 
     check_source(req.data, actor)
-    catalogue.check_model_name(req.model, actor)
+    locations.check_model_name(req.model, actor)
     if req.device not in (None, "", "auto"):
         access.require(actor, "Choosing the device")
     key = request_key(req, questions)

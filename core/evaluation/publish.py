@@ -62,7 +62,7 @@ def run_evaluations(run_dir: Path) -> list[dict[str, Any]]:
 
 def _base_model_name(model: str) -> str:
     """A Hub id as is; a local path reduced to its folder name (no local paths in a public card)."""
-    from core.models.catalogue import HUB_ID
+    from core.models.locations import HUB_ID
 
     return model if HUB_ID.match(model or "") and not Path(model).exists() else Path(str(model)).name
 
@@ -166,7 +166,7 @@ def stage_upload(run_dir: Path, out: Path, repo_id: str, overwrite: bool = True)
 def push_run(run_dir: Path | str, repo_id: str, private: bool = True) -> str:
     """Upload a finished run's model to `repo_id` (created if needed); returns the model's URL."""
     from core import access, hub
-    from core.models.catalogue import HUB_ID
+    from core.models.locations import HUB_ID
 
     access.require(None, "Publishing to the Hub")
     if not HUB_ID.match(repo_id or ""):

@@ -1,32 +1,38 @@
 """The model catalogue: every model the app can use, where it comes from, and whether it is here.
 
 Lists the models (the tiny and pretrained presets, known Hub checkpoints, converted caches, registered
-local folders, finished runs), their cache locations and what a visitor may name. Getting a named model
-onto disk (creating, importing, downloading, converting) is core.models.obtain.
+local folders, finished runs), the names a page offers, and the one name a model is shown by
+(`display_name`). Where each model's folder is and what a visitor may name is core.models.locations;
+getting a named model onto disk (creating, importing, downloading, converting) is core.models.obtain.
 
     python -m core model list
 """
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core import access
 from core.errors import StudioError
-from core.files import read_json, write_json_atomic
+from core.files import read_json
 from core.home import area
 from core.jobs import runs
 from core.models import presets as _presets
+from core.models.locations import (
+    check_model_name,
+    hub_cache_dir,
+    is_ready,
+    preset_dir,
+    registered_folders,
+    tiny_dir,
+)
 from core.models.manifest import Manifest, read_manifest
 from core.models.presets import PRESETS, Preset
 
 KINDS = ("hub-raw", "hub-hf", "local", "run", "tiny", "preset")
 # installed: shipped by an installed package, imported into the app home on first use (a preset)
 AVAILABILITY = ("ready", "cached", "installed", "downloadable", "offline", "missing")
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 TINY_SOURCE = "sample"
 Progress = Callable[[str], None]
 
@@ -78,7 +84,7 @@ def model_shape(entry: ModelEntry):
     """The shape (core.models.memory.ModelShape) of a catalogue entry, without downloading anything."""
     from core.models.memory import ModelShape
 
-    if _ready(entry.path):
+    if is_ready(entry.path):
         try:
             return ModelShape.from_folder(entry.path)
         except (StudioError, KeyError, TypeError):
@@ -125,63 +131,6 @@ def size_on_disk(folder: Path) -> int:
     return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
 
 
-def _ready(folder: Path | None) -> bool:
-    return folder is not None and (folder / "config.json").exists()
-
-
-def run_model(folder: Path) -> Path | None:
-    """A training run's folder stands for the run's model: its `model/` folder (None if not a run folder)."""
-    if runs.has_status(folder) and (runs.model_dir(folder) / "config.json").exists():
-        return runs.model_dir(folder)
-    return None
-
-
-# ---- cache locations -----------------------------------------------------------------------------
-
-def tiny_dir() -> Path:
-    return area("models") / "tiny"
-
-
-def preset_dir(name: str) -> Path:
-    return area("models") / "presets" / name
-
-
-def hub_cache_dir(repo: str) -> Path:
-    return area("models") / "hub" / repo.replace("/", "--")
-
-
-def local_cache_dir(folder: Path) -> Path:
-    folder = Path(folder).resolve()
-    digest = hashlib.sha1(str(folder).encode()).hexdigest()[:8]
-    return area("models") / "local" / f"{folder.name}-{digest}"
-
-
-def registry_path() -> Path:
-    """Local transformers-format folders the user pointed at (used in place, listed in the catalogue)."""
-    return area("models") / "local_folders.json"
-
-
-def registered_folders() -> tuple[list[str], str]:
-    """(the registered local folders, a problem to report): a damaged registry is reported and skipped."""
-    try:
-        known = read_json(registry_path()) if registry_path().exists() else []
-    except StudioError as e:
-        return [], f"The list of local model folders is damaged and was skipped ({e})."
-    if not isinstance(known, list) or not all(isinstance(k, str) for k in known):
-        return [], "The list of local model folders is damaged (not a list of folders) and was skipped."
-    return known, ""
-
-
-def register_local(folder: Path) -> None:
-    folder = folder.resolve()
-    inside = (area("models").resolve(), area("runs").resolve())
-    if any(folder.is_relative_to(root) for root in inside):
-        return
-    known, _ = registered_folders()
-    if str(folder) not in known:
-        write_json_atomic(registry_path(), [*known, str(folder)])
-
-
 # ---- listing -------------------------------------------------------------------------------------
 
 def list_models(check_hub: bool = True) -> list[ModelEntry]:
@@ -193,16 +142,16 @@ def list_models(check_hub: bool = True) -> list[ModelEntry]:
     known = {m.repo for m in KNOWN_HUB}
     for m in KNOWN_HUB:
         path = hub_cache_dir(m.repo)
-        avail = "cached" if _ready(path) else ("downloadable" if online else "offline")
+        avail = "cached" if is_ready(path) else ("downloadable" if online else "offline")
         entries.append(ModelEntry(
             name=m.repo, label=m.repo, kind=m.kind, source=f"https://huggingface.co/{m.repo}",
-            parameters=parameters_of(path) if _ready(path) else m.parameters, availability=avail,
-            path=path if _ready(path) else None, note=_cached_note(path) or m.note,
-            size_bytes=size_on_disk(path) if _ready(path) else None))
+            parameters=parameters_of(path) if is_ready(path) else m.parameters, availability=avail,
+            path=path if is_ready(path) else None, note=_cached_note(path) or m.note,
+            size_bytes=size_on_disk(path) if is_ready(path) else None))
     for sub, kind in (("hub", "hub-raw"), ("local", "local")):
         root = area("models") / sub
         for path in sorted(root.glob("*")) if root.exists() else []:
-            if not _ready(path) or path.name.startswith("."):
+            if not is_ready(path) or path.name.startswith("."):
                 continue
             manifest = read_manifest(path) or Manifest(kind="unknown", source=str(path))
             source = manifest.source or str(path)
@@ -215,10 +164,10 @@ def list_models(check_hub: bool = True) -> list[ModelEntry]:
                 note=_manifest_note(manifest), size_bytes=size_on_disk(path)))
     for folder in registered_folders()[0]:
         path = Path(folder)
-        entries.append(ModelEntry(str(path), path.name, "local", str(path), parameters_of(path) if _ready(path) else None,
-                                  "ready" if _ready(path) else "missing", path if _ready(path) else None,
-                                  note="local folder (used in place)" if _ready(path) else "folder no longer exists",
-                                  size_bytes=size_on_disk(path) if _ready(path) else None))
+        entries.append(ModelEntry(str(path), path.name, "local", str(path), parameters_of(path) if is_ready(path) else None,
+                                  "ready" if is_ready(path) else "missing", path if is_ready(path) else None,
+                                  note="local folder (used in place)" if is_ready(path) else "folder no longer exists",
+                                  size_bytes=size_on_disk(path) if is_ready(path) else None))
     entries.extend(_run_entries())
     for e in entries:
         e.family = e.family or _family_name(e)
@@ -228,7 +177,7 @@ def list_models(check_hub: bool = True) -> list[ModelEntry]:
 def _family_name(entry: ModelEntry) -> str:
     from core.models.families import GENERIC, family_of
 
-    if _ready(entry.path):
+    if is_ready(entry.path):
         family = family_of(entry.path)
         return "" if family is GENERIC else family.name
     if entry.name in PRESETS:
@@ -237,7 +186,7 @@ def _family_name(entry: ModelEntry) -> str:
 
 
 def _cached_note(path: Path) -> str:
-    manifest = read_manifest(path) if _ready(path) else None
+    manifest = read_manifest(path) if is_ready(path) else None
     return _manifest_note(manifest) if manifest is not None else ""
 
 
@@ -251,7 +200,7 @@ def _manifest_note(manifest: Manifest) -> str:
 
 def _tiny_entry() -> ModelEntry:
     path = tiny_dir()
-    if _ready(path):
+    if is_ready(path):
         manifest = read_manifest(path)
         spec = manifest.get("spec") if manifest is not None else None
         spec = spec if isinstance(spec, dict) else {}
@@ -265,7 +214,7 @@ def _tiny_entry() -> ModelEntry:
 
 def _preset_entry(preset: Preset) -> ModelEntry:
     path = preset_dir(preset.name)
-    if _ready(path):
+    if is_ready(path):
         return ModelEntry(preset.name, preset.label, "preset", preset.source, parameters_of(path), "ready", path,
                           note=f"{preset.note}; licence {preset.licence}", size_bytes=size_on_disk(path))
     file = _presets.preset_file(preset)
@@ -284,50 +233,12 @@ def _run_entries() -> list[ModelEntry]:
     out = []
     for run in sorted(root.iterdir()) if root.exists() else []:
         model = runs.model_dir(run)
-        if not run.is_dir() or not _ready(model):
+        if not run.is_dir() or not is_ready(model):
             continue
         state = read_status(run).state if runs.has_status(run) else "unknown"
         out.append(ModelEntry(f"run:{run.name}", f"run {run.name}", "run", str(run), parameters_of(model),
                               "ready", model, note=f"training run ({state})", size_bytes=size_on_disk(model)))
     return out
-
-
-# ---- resolving a name to a folder ----------------------------------------------------------------
-
-def local_model_folder(name: str) -> Path | None:
-    """The folder `name` resolves to, if it is already here (never downloads, converts or creates)."""
-    name = str(name).strip()
-    if name == "tiny":
-        path = tiny_dir()
-    elif name in PRESETS:
-        path = preset_dir(name)
-    elif name.startswith("run:"):
-        try:
-            path = runs.run_model_dir(name)
-        except StudioError:
-            return None
-    elif Path(name).expanduser().exists():
-        path = Path(name).expanduser()
-        path = run_model(path) or path
-        if not _ready(path):
-            path = local_cache_dir(path)
-    elif HUB_ID.match(name):
-        path = hub_cache_dir(name)
-    else:
-        return None
-    return path if _ready(path) else None
-
-
-def check_model_name(name: str, actor: access.Actor | None = None) -> None:
-    """Public mode: a visitor may name `tiny`, a preset, a Hub id or run:<id>, never a folder on the server
-    (whether what is named may be created or downloaded is checked where that happens)."""
-    name = str(name).strip()
-    if name == "tiny" or name in PRESETS:
-        return
-    if runs.run_model_dir(name) is not None:  # a valid run:<id> (a bad id raises)
-        return
-    if name != "tiny" and (not HUB_ID.match(name) or Path(name).expanduser().exists()):
-        access.require(actor, "Using a model folder on the server")
 
 
 def offered_models(actor: access.Actor | None = None) -> list[str]:
@@ -378,7 +289,7 @@ def display_name(name: str) -> str:
     except (StudioError, OSError, ValueError):
         config = {}
     label = str(config.get("label") or "").strip()
-    manifest = read_manifest(folder) if _ready(folder) else None
+    manifest = read_manifest(folder) if is_ready(folder) else None
     base = (manifest.base_model if manifest and manifest.base_model else None) or str(config.get("model") or "")
     fmt = (manifest.format if manifest and manifest.format else None) or str(config.get("format") or "")
     parts = [f"{label} ({name})" if label else name]

@@ -20,11 +20,11 @@ PRESET = "smollm2-135m"
 
 def default_base_model() -> str:
     """The model a new run starts from: the pretrained preset where it is installed or imported, else tiny."""
-    from core.models.catalogue import _ready, preset_dir
+    from core.models.locations import is_ready, preset_dir
     from core.models.presets import PRESETS, preset_file
 
     preset = PRESETS[PRESET]
-    return PRESET if _ready(preset_dir(PRESET)) or preset_file(preset) is not None else "tiny"
+    return PRESET if is_ready(preset_dir(PRESET)) or preset_file(preset) is not None else "tiny"
 
 
 def finished_runs() -> Iterator[tuple[str, str, Manifest | None]]:

@@ -56,7 +56,7 @@ class ModelRequest:
 
 def check(req: ModelRequest, actor: access.Actor | None = None) -> None:
     """Everything cheap that would fail in the background: who asks, the name, exportability."""
-    from core.models.catalogue import check_model_name, local_model_folder
+    from core.models.locations import check_model_name, local_model_folder
 
     access.require(actor, ACTIONS[req.action])
     if req.action == "tiny":
@@ -113,8 +113,8 @@ def done_message(run_dir: Path) -> str:
 
 def exportable_first(names: list[str]) -> list[str]:
     """Model names for the export picker: those GGUF export covers first (NanoChat cannot be exported)."""
-    from core.models.catalogue import local_model_folder
     from core.models.export import check_exportable
+    from core.models.locations import local_model_folder
 
     def ok(name: str) -> bool:
         try:

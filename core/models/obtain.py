@@ -30,22 +30,20 @@ from core.files import atomic_dir, read_json, write_json_atomic
 from core.jobs import runs
 from core.models import catalogue
 from core.models import presets as _presets
-from core.models.catalogue import (
+from core.models.catalogue import KNOWN_HUB, Progress, parameters_of
+from core.models.locations import (
     HUB_ID,
-    KNOWN_HUB,
-    PRESETS,
-    Progress,
-    _ready,
     check_model_name,
     hub_cache_dir,
+    is_ready,
     local_cache_dir,
-    parameters_of,
     preset_dir,
     register_local,
     run_model,
     tiny_dir,
 )
 from core.models.manifest import Manifest, read_manifest, write_manifest
+from core.models.presets import PRESETS
 
 
 @contextlib.contextmanager
@@ -83,7 +81,7 @@ def _resolve_model(name: str, progress: Progress | None, stage: str | None) -> P
         return ensure_preset(name, progress=say)
     model = runs.run_model_dir(name)
     if model is not None:
-        if not _ready(model):
+        if not is_ready(model):
             raise StudioError(f"Run '{name[4:]}' has no final model yet: it may still be training, or it failed.")
         return model
     path = Path(name).expanduser()
@@ -102,11 +100,11 @@ def ensure_tiny(size: str = "small", seed: int = 0, progress: Progress | None = 
     from core.models.tiny import create_tiny
 
     path = tiny_dir()
-    if _ready(path) and not overwrite:
+    if is_ready(path) and not overwrite:
         return path
     access.require(actor, "Creating the tiny model")
     with _build_lock(path), access.acting(actor):
-        if _ready(path) and not overwrite:
+        if is_ready(path) and not overwrite:
             return path  # another process created it while we waited
         (progress or (lambda _m: None))(f"Creating the tiny model ({size}) from the {catalogue.TINY_SOURCE} train split...")
         questions = load_source(catalogue.TINY_SOURCE, split="train")
@@ -119,14 +117,14 @@ def ensure_preset(name: str, progress: Progress | None = None) -> Path:
 
     preset = PRESETS[name]
     path = preset_dir(name)
-    if _ready(path):
+    if is_ready(path):
         return path
     access.require(None, f"Importing {preset.label.split(' (')[0]}")
     file = _presets.preset_file(preset)
     if file is None:
         raise StudioError(f"{preset.label.split(' (')[0]} is not installed: run `{preset.install}`.")
     with _build_lock(path):
-        if _ready(path):
+        if is_ready(path):
             return path
         (progress or (lambda _m: None))(f"Importing {file.name} from {preset.source} (once; about a minute)...")
         return import_gguf(file, path, source=preset.source, progress=progress, overwrite=True,
@@ -139,7 +137,7 @@ def import_gguf_once(file: Path, progress: Progress | None = None) -> Path:
 
     cached = local_cache_dir(file)
     with _build_lock(cached):
-        if _ready(cached):
+        if is_ready(cached):
             return cached
         (progress or (lambda _m: None))(f"Importing {Path(file).name}...")
         return import_gguf(file, cached, progress=progress, overwrite=True)
@@ -147,7 +145,7 @@ def import_gguf_once(file: Path, progress: Progress | None = None) -> Path:
 
 def _cached(folder: Path, stage: str | None) -> bool:
     """A finished conversion, of the requested stage if one is requested."""
-    if not _ready(folder):
+    if not is_ready(folder):
         return False
     manifest = read_manifest(folder)
     if stage is None or manifest is None:
@@ -161,7 +159,7 @@ def resolve_local(folder: Path, progress: Progress | None = None, stage: str | N
     access.require(None, "Using a model folder on the server")
     nanochat = named("nanochat")
     folder = Path(folder).expanduser()
-    if _ready(folder):
+    if is_ready(folder):
         refuse_remote_code(read_json(folder / "config.json"), str(folder))
         register_local(folder)
         return folder

@@ -119,7 +119,7 @@ def export_csv(code: str, path: Path, actor: access.Actor | None = None) -> Path
 # ---- the model's own answers -----------------------------------------------------------------------------
 
 def cached_model_answers(code: str) -> dict[str, Any] | None:
-    path = sessions._folder(code) / "model.json"
+    path = sessions.folder_of(code) / "model.json"
     if not path.exists():
         return None
     try:
@@ -151,5 +151,5 @@ def model_answers(code: str, model: str | None = None, loaded=None,
     result = evaluate(loaded, session.questions, fmt=default_format(model), method="categorical")
     data = {"model": model, "method": "categorical", "fmt": result.fmt, "accuracy": result.accuracy,
             "answers": {str(i): {"pred": p.pred, "correct": p.correct} for i, p in enumerate(result.predictions)}}
-    write_json_atomic(sessions._folder(code) / "model.json", data)
+    write_json_atomic(sessions.folder_of(code) / "model.json", data)
     return data

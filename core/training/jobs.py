@@ -31,9 +31,9 @@ def validate_launch(cfg: TrainConfig) -> None:
     check_available(cfg.report_to)  # a missing tracker package: refused now, not mid-run
     if not load_source(cfg.data):
         raise StudioError(f"The data source {cfg.data} has no questions.")
-    from core.models.catalogue import HUB_ID, check_model_name, local_model_folder
     from core.models.devices import pick_device
     from core.models.loading import check_model_config
+    from core.models.locations import HUB_ID, check_model_name, local_model_folder
     from core.models.presets import PRESETS
 
     check_model_name(cfg.model)

@@ -164,7 +164,7 @@ SUGGESTED_FORMAT = {"tiny": "paper", "cpu-pretrained": "paper", "cpu-frozen": "p
 def model_kind(model: str) -> tuple[bool | None, str | None]:
     """(pretrained, family) of a model from its manifest (core.models.manifest); (None, None) when it is not
     here or says nothing. The tiny preset is from scratch even before it is created."""
-    from core.models.catalogue import local_model_folder
+    from core.models.locations import local_model_folder
     from core.models.manifest import read_manifest
 
     if str(model).strip() == "tiny":

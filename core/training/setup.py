@@ -32,7 +32,7 @@ def resolve_model_path(name: str) -> Path:
     try:
         from core.models.obtain import resolve_model
     except ModuleNotFoundError as e:
-        if e.name != "core.models.catalogue":
+        if e.name not in ("core.models.catalogue", "core.models.locations"):
             raise
         resolve_model = None
     if resolve_model is not None:
@@ -315,6 +315,6 @@ def _family_name(config: dict) -> str | None:
 
 def _base_manifest(name: str) -> Manifest | None:
     """The manifest of the model a run started from (already here: the run loaded it)."""
-    from core.models.catalogue import local_model_folder
+    from core.models.locations import local_model_folder
 
     return read_manifest(local_model_folder(name))

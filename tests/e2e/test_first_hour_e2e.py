@@ -58,7 +58,7 @@ def test_stop_inside_a_slow_evaluation_stops_and_resume_finishes_the_default_run
     # the default run: the page's own model, data, recipe and format; only a name and a short budget
     expect(page.get_by_role("combobox", name="Model to fine-tune")).to_have_value(re.compile("[Tt]iny"))
     expect(page.get_by_role("combobox", name="Questions to learn from")).to_have_value("sample")
-    launch_run(page, "first hour", "1")
+    launch_run(page, "first hour", "0.5")  # 30 s: time for one slowed evaluation; a minute only waited longer
 
     # an evaluation starts: the line under the header says so
     evaluating = page.get_by_text(re.compile(r"evaluating \d+ questions \(Stop works here too\)")).first
@@ -85,7 +85,7 @@ def test_stop_inside_a_slow_evaluation_stops_and_resume_finishes_the_default_run
 
     click_when_single(page, "Resume")
     header(page, "queued|running").wait_for(timeout=60_000)
-    header(page, "done").wait_for(timeout=300_000)  # the rest of the minute, slowed evaluations included
+    header(page, "done").wait_for(timeout=300_000)  # the rest of the 30 s, slowed evaluations included
     done = runs.read_status(run_dir)
     assert done.state == "done" and done.step > stopped.step
     assert f"resumed from checkpoint step {stopped.step}" in (run_dir / "log.txt").read_text()

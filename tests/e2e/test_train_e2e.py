@@ -85,6 +85,10 @@ def test_launch_watch_stop_resume(app_server, page, tmp_path):
     assert runs.read_status(run_dir).state == "stopped"
     stopped_at = runs.read_status(run_dir).step
     assert (run_dir / "checkpoints" / f"step_{stopped_at}" / "trainer_state.json").exists()
+    # the run's end makes the page rerun whole: a click before that rerun is over is lost with the old page
+    # (seen on a loaded machine: Resume was clicked, the run stayed stopped)
+    expect(page.get_by_role("button", name="Stop", exact=True)).to_have_count(0, timeout=30_000)
+    wait_streamlit_idle(page)
 
     click_button(page, "Resume")
     wait_streamlit_idle(page)
