@@ -58,11 +58,17 @@ def script(tmp_path: Path, text: str, name: str) -> Path:
     return p
 
 
+def as_from_a_terminal() -> None:
+    """Ctrl-C reaches a command run from a terminal; a suite started in the background (`cmd &` without job
+    control) passes SIGINT down ignored, and Python then keeps ignoring it, as it should for such a command."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(tmp_path: Path, how: str, config: dict | None = None) -> tuple[Path, subprocess.Popen]:
     run_dir = runs.create_run(area("runs"), config or {"kind": "test"}, name=how)
     proc = subprocess.Popen([sys.executable, str(script(tmp_path, WORKER, "worker.py")), str(run_dir), how],
                             env=runner.child_env(), cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=as_from_a_terminal)
     return run_dir, proc
 
 
@@ -195,7 +201,7 @@ def test_two_threads_of_one_process_exclude_each_other():
 def test_ctrl_c_in_the_eval_command_stops_its_job_with_exit_130(tiny_model_dir):
     proc = subprocess.Popen([sys.executable, "-m", "core", "eval", "--model", str(tiny_model_dir), "--data", "sample"],
                             env=runner.child_env(), cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=as_from_a_terminal)
 
     def evaluating() -> bool:
         jobs = kinds.list_jobs(("eval",))
