@@ -99,14 +99,17 @@ def device_turn(device, holder: str = "chat: the tutor", wait: float | None = No
         busy = device_holder()  # the one ahead in this line may itself wait for a job's lease: name the job
         if busy is None:
             raise
-        raise StudioError(f"The device is busy ({busy.holder}): {holder} waited {limit:.0f} s; "
-                          "try again when it is free.") from None
+        raise _busy(busy, holder, limit) from None
     try:
         with device_lease(holder=holder, should_stop=None if wait is None else lambda: time.monotonic() > deadline) as held:
             if not held:  # only with a `wait`
-                busy = device_holder()
-                raise StudioError(f"The device is busy{f' ({busy.holder})' if busy else ''}: "
-                                  f"{holder} waited {limit:.0f} s; try again when it is free.")
+                raise _busy(device_holder(), holder, limit)
             yield
     finally:
         q.leave(ticket)
+
+
+def _busy(lease, holder: str, waited: float) -> StudioError:
+    """The one sentence a turn that waited too long gets, naming the lease's holder when there is one."""
+    return StudioError(f"The device is busy{f' ({lease.holder})' if lease else ''}: "
+                       f"{holder} waited {waited:.0f} s; try again when it is free.")
